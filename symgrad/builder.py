@@ -1,0 +1,204 @@
+"""The builder front end: expression handles with Python operators.
+
+>>> import symgrad as sg
+>>> x = sg.variable("x")
+>>> g = sg.Graph(sg.sqrt(x**2 + sg.exp(x**2)) + sg.cos(x**2 + sg.exp(x**2)))
+>>> g.nodes
+('x', 'a', 'b', 'c', 'd', 'e', 'f')
+
+Handles are light records ``(op, args)``; nothing is evaluated and nothing is
+named until ``Graph(expr)`` walks them (iteratively, so a chain of a million
+handles is fine), shares identical subexpressions and names the nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+from .errors import GraphError
+from .graph import Assembler, check_call, is_node
+from .ops import NUM, OPS
+
+__all__ = ["Expr", "variable", "graph_parts", "OP_FUNCTIONS"]
+
+
+class Expr:
+    """A handle on a node under construction: an input (``op`` None) or an op
+    applied to handles and numbers.  Supports ``+ - * / **`` and unary minus."""
+
+    __slots__ = ("op", "args", "name")
+
+    def __init__(self, op: str | None, args: tuple = (), name: str | None = None):
+        self.op, self.args, self.name = op, args, name
+
+    def __repr__(self) -> str:
+        if self.op is None:
+            return f"variable({self.name!r})"
+        return f"<Expr {self.op}/{len(self.args)}>"
+
+    def __add__(self, o): return _apply("add", self, o)
+    def __radd__(self, o): return _apply("add", o, self)
+    def __sub__(self, o): return _apply("sub", self, o)
+    def __rsub__(self, o): return _apply("sub", o, self)
+    def __mul__(self, o): return _apply("mul", self, o)
+    def __rmul__(self, o): return _apply("mul", o, self)
+    def __truediv__(self, o): return _apply("div", self, o)
+    def __rtruediv__(self, o): return _apply("div", o, self)
+    def __pow__(self, o): return _apply("pow", self, o)
+    def __rpow__(self, o): return _apply("pow", o, self)
+    def __neg__(self): return _apply("neg", self)
+    def __pos__(self): return self
+
+    def __bool__(self):
+        raise TypeError("a symgrad expression has no truth value (it is not evaluated)")
+
+
+def variable(name: str) -> Expr:
+    """An input variable named ``name``.
+
+    Raises
+    ------
+    GraphError
+        If ``name`` is not a non-empty string of printable characters.
+    """
+    if not isinstance(name, str) or not name or not name.isprintable() or name.strip() != name:
+        raise GraphError(f"a variable name must be a non-empty printable str without "
+                         f"surrounding spaces, got {name!r}")
+    return Expr(None, (), name)
+
+
+def _operand(v: Any, op: str):
+    if isinstance(v, Expr):
+        return v
+    if isinstance(v, Real) and not isinstance(v, bool):
+        return int(v) if isinstance(v, (int, np.integer)) else float(v)
+    raise TypeError(f"cannot use {type(v).__name__} {v!r} in a symgrad expression ({op}); "
+                    "use numbers and sg.variable(...)")
+
+
+def _apply(op: str, *args) -> Expr | float:
+    vals = tuple(_operand(a, op) for a in args)
+    spec = OPS[op]
+    if not spec.accepts(len(vals)):
+        want = "at least 1" if spec.arity < 0 else spec.arity
+        raise GraphError(f"{op}() takes {want} argument(s), got {len(vals)}")
+    if not any(isinstance(v, Expr) for v in vals):      # all constants: a number
+        with np.errstate(all="ignore"):
+            return float(spec.apply(NUM, *map(float, vals)))
+    return Expr(op, vals)
+
+
+def _function(op_name: str):
+    spec = OPS[op_name]
+    params = spec.params
+
+    def fn(*args, **kwargs):
+        nfixed = spec.arity - len(params) if spec.arity >= 0 else len(args)
+        given = list(args[nfixed:])
+        for key in kwargs:
+            if key not in dict(params):
+                raise TypeError(f"{op_name}() has no parameter {key!r}")
+        full = list(args[:nfixed])
+        for i, (p, default) in enumerate(params):
+            v = given[i] if i < len(given) else kwargs.get(p, default)
+            if isinstance(v, Expr):
+                raise TypeError(f"{op_name}()'s {p} must be a number")
+            full.append(v)
+        if len(given) > len(params):
+            raise GraphError(f"{op_name}() takes {nfixed} argument(s), got {len(args)}")
+        return _apply(op_name, *full)
+
+    sig = ", ".join(["x"] if spec.arity == 1 or params else ["*xs"] if spec.arity < 0 else ["a", "b"])
+    sig += "".join(f", {p}={d}" for p, d in params)
+    fn.__name__ = fn.__qualname__ = op_name
+    fn.__doc__ = f"{op_name}({sig}): the {op_name} op as a builder function. {spec.doc}".strip()
+    return fn
+
+
+OP_FUNCTIONS = {name: _function(name) for name in OPS}
+
+
+def _build_exprs(outputs: Sequence[Expr], names: Sequence[str | None]):
+    asm = Assembler()
+    ref: dict[int, str] = {}
+    for root, out_name in zip(outputs, names, strict=True):
+        stack = [(root, False)]
+        while stack:
+            e, expanded = stack.pop()
+            if id(e) in ref:
+                continue
+            if e.op is None:
+                ref[id(e)] = asm.input(e.name)
+            elif expanded:
+                args = [ref[id(a)] if isinstance(a, Expr) else a for a in e.args]
+                ref[id(e)] = asm.node(e.op, args)
+            else:
+                stack.append((e, True))
+                stack.extend((a, False) for a in reversed(e.args)
+                             if isinstance(a, Expr) and id(a) not in ref)
+        if out_name is not None:
+            ref[id(root)] = asm.name(ref[id(root)], out_name)
+    return asm, [ref[id(o)] for o in outputs]
+
+
+def graph_parts(spec: Any, *, outputs=None, inputs=None):
+    """``(rows, inputs, outputs)`` for ``Graph(spec)``; see :class:`symgrad.Graph`."""
+    if isinstance(spec, Expr):
+        spec = [spec]
+    if isinstance(spec, Mapping) and spec and all(isinstance(v, Expr) for v in spec.values()):
+        exprs, names = list(spec.values()), [str(k) for k in spec]
+    elif isinstance(spec, Sequence) and not isinstance(spec, str) and spec \
+            and all(isinstance(v, Expr) for v in spec):
+        exprs, names = list(spec), [None] * len(spec)
+    elif isinstance(spec, Mapping):
+        return _row_parts(spec, outputs, inputs)
+    else:
+        raise GraphError(f"Graph() takes builder expressions (sg.variable(...) and ops), a "
+                         f"list or dict of them, or rows {{name: (op, args)}}; got {type(spec).__name__}")
+    if outputs is not None or inputs is not None:
+        raise GraphError("outputs= and inputs= apply to the row form; name outputs with a dict")
+    asm, outs = _build_exprs(exprs, names)
+    g = asm.graph(outs)
+    return [(n, g.op(n), g.args(n)) for n in g.nodes if not g.is_input(n)], g.inputs, g.outputs
+
+
+def _row_parts(rows: Mapping, outputs, inputs):
+    """Validate ``{name: (op, args)}`` rows."""
+    if not rows:
+        raise GraphError("a graph needs at least one node")
+    defined = {}
+    for name, row in rows.items():
+        if not isinstance(name, str) or not name:
+            raise GraphError(f"node names are non-empty str, got {name!r}")
+        if not (isinstance(row, Sequence) and len(row) == 2 and isinstance(row[1], Sequence)
+                and not isinstance(row[1], str)):
+            raise GraphError(f"node {name!r}: a row is (op, args), got {row!r}")
+        op, args = row
+        try:
+            check_call(op, tuple(args))
+        except GraphError as exc:
+            raise GraphError(f"node {name!r}: {exc}") from None
+        defined[name] = (op, tuple(args))
+    used = []
+    for name, (_, args) in defined.items():
+        used.extend(a for a in args if is_node(a) and a not in defined and a not in used)
+    if inputs is None:
+        ins = tuple(used)
+    else:
+        ins = tuple(inputs)
+        clash = [i for i in ins if i in defined]
+        if clash:
+            raise GraphError(f"{clash[0]!r} is both an input and an operation node (duplicate name)")
+        unknown = [u for u in used if u not in ins]
+        if unknown:
+            raise GraphError(f"unknown node {unknown[0]!r}: not defined and not an input")
+    outs = tuple(outputs) if outputs is not None else (list(defined)[-1],)
+    for o in outs:
+        if o not in defined and o not in ins:
+            raise GraphError(f"output {o!r} is not a node")
+    return [(n, op, args) for n, (op, args) in defined.items()], ins, outs
+

@@ -1,0 +1,199 @@
+"""Forward mode: the value of every node, by one loop over the flat program.
+
+This is the reference interpreter: readable, op-table driven, numpy semantics
+(IEEE nan/inf instead of exceptions).  Scalars are evaluated as ``numpy.float64``
+and returned as Python floats; arrays broadcast elementwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+from .errors import DomainError, InputError
+from .graph import Graph, is_node
+from .ops import NUM
+
+__all__ = ["forward", "NodeValues", "read_inputs", "evaluate"]
+
+
+class NodeValues(Mapping):
+    """Read-only mapping node -> value (or adjoint), in topological order.
+
+    ``.nonfinite`` is the tuple of nodes whose value is nan or inf (anywhere in
+    the batch).  Scalar entries are Python floats; with array inputs every entry
+    is an array of the broadcast ``.shape``.
+    """
+
+    __slots__ = ("_data", "shape", "_nonfinite")
+
+    def __init__(self, data: dict, shape: tuple | None):
+        self._data = data
+        self.shape = shape
+        self._nonfinite = None
+
+    def __getitem__(self, name: str):
+        v = self._data[name]
+        if self.shape is None:
+            return float(v)
+        return np.broadcast_to(v, self.shape)
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        if self.shape is None:
+            body = ", ".join(f"{k!r}: {float(v):.6g}" for k, v in list(self._data.items())[:50])
+            return "{" + body + (", ..." if len(self) > 50 else "") + "}"
+        return f"<NodeValues: {len(self)} nodes, shape {self.shape}>"
+
+    @property
+    def nonfinite(self) -> tuple:
+        if self._nonfinite is None:
+            self._nonfinite = tuple(k for k, v in self._data.items() if not _all_finite(v))
+        return self._nonfinite
+
+
+def _all_finite(v) -> bool:
+    return bool(np.isfinite(v).all()) if isinstance(v, np.ndarray) else bool(np.isfinite(v))
+
+
+def _as_number(name: str, v: Any):
+    if isinstance(v, (bool, np.bool_)) or isinstance(v, (str, bytes)):
+        raise InputError(f"input {name!r} must be a real number or an array of them, "
+                         f"got {type(v).__name__} {v!r}")
+    if isinstance(v, Real):
+        return np.float64(v)
+    try:
+        arr = np.asarray(v)
+    except Exception as exc:  # ragged lists etc.
+        raise InputError(f"input {name!r} is not a rectangular array of numbers: {exc}") from None
+    if arr.dtype.kind not in "iuf":
+        raise InputError(f"input {name!r} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    return arr[()] if arr.ndim == 0 else arr
+
+
+def read_inputs(graph: Graph, values: Mapping | None, kwargs: Mapping) -> tuple[dict, tuple | None]:
+    """Merge ``values`` and keyword inputs, check them against ``graph.inputs``, and
+    convert to float64.  Returns ``(inputs, shape)``; ``shape`` is None when every
+    input is a scalar, else the broadcast shape."""
+    given = dict(values or {})
+    if values is not None and not isinstance(values, Mapping):
+        raise InputError(f"inputs are passed as a mapping or keywords, got {type(values).__name__}")
+    for k, v in kwargs.items():
+        if k in given:
+            raise InputError(f"input {k!r} is given twice")
+        given[k] = v
+    unknown = [k for k in given if k not in graph.inputs]
+    if unknown:
+        raise InputError(f"unknown input(s) {', '.join(map(repr, unknown))}; "
+                         f"the graph's inputs are {', '.join(graph.inputs) or 'none'}")
+    missing = [k for k in graph.inputs if k not in given]
+    if missing:
+        raise InputError(f"missing input(s) {', '.join(map(repr, missing))}; "
+                         f"pass e.g. {missing[0]}=1.0")
+    out = {k: _as_number(k, given[k]) for k in graph.inputs}
+    shapes = [np.shape(v) for v in out.values() if isinstance(v, np.ndarray)]
+    if not shapes:
+        return out, None
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        desc = ", ".join(f"{k}: {np.shape(v)}" for k, v in out.items() if isinstance(v, np.ndarray))
+        raise InputError(f"input shapes do not broadcast together ({desc})") from None
+    return out, shape
+
+
+def _arg(values: dict, a):
+    return values[a] if is_node(a) else a
+
+
+def _scalar(v):
+    return v[()] if type(v) is np.ndarray and v.ndim == 0 else v
+
+
+def evaluate(graph: Graph, inputs: dict, *, strict: bool = False) -> dict:
+    """The raw forward loop: ``{node: value}`` for inputs already read."""
+    values = dict(inputs)
+    if strict:
+        for name, v in inputs.items():
+            if not _all_finite(v):
+                raise DomainError(f"input {name!r} is not finite ({_show(v)}); strict=False allows it")
+    with np.errstate(all="ignore"):
+        for name, op, args in graph.program:
+            vals = [values[a] if is_node(a) else a for a in args]
+            out = _scalar(op.apply(NUM, *vals))
+            values[name] = out
+            if strict and not _all_finite(out) and all(map(_all_finite, vals)):
+                raise DomainError(_domain_message(name, op, args, vals, out))
+    return values
+
+
+def _show(v) -> str:
+    if isinstance(v, np.ndarray):
+        bad = np.flatnonzero(~np.isfinite(v))
+        i = int(bad[0]) if len(bad) else 0
+        return f"{v.flat[i]!r} at sample {np.unravel_index(i, v.shape)}"
+    return repr(float(v))
+
+
+def _domain_message(name, op, args, vals, out) -> str:
+    shown = ", ".join(f"{a}={_pick(v, out)}" if is_node(a) else repr(a) for a, v in zip(args, vals, strict=True))
+    return (f"node {name!r} ({op.name}) is {_pick(out, out)} at arguments ({shown}); "
+            f"{op.name} needs {op.valid}. strict=False gives nan/inf instead")
+
+
+def _pick(v, out) -> str:
+    """The value of ``v`` at the first sample where ``out`` is not finite."""
+    if isinstance(out, np.ndarray):
+        i = int(np.flatnonzero(~np.isfinite(out))[0])
+        v = np.broadcast_to(v, out.shape).flat[i] if isinstance(v, np.ndarray) else v
+        return f"{float(v):.6g} (sample {np.unravel_index(i, out.shape)})"
+    return f"{float(v):.6g}"
+
+
+def forward(graph: Graph, values: Mapping | None = None, /, *, strict: bool = False,
+            **inputs) -> NodeValues:
+    """The value of every node of ``graph`` at the given inputs.
+
+    Parameters
+    ----------
+    graph
+        The computational graph.
+    values, **inputs
+        Input values, as a mapping and/or keywords: floats, or arrays that
+        broadcast together (a batch of samples).
+    strict
+        If True, raise DomainError at the first node whose value is nan or inf
+        although its arguments are finite.
+
+    Returns
+    -------
+    NodeValues
+        ``{node: value}`` in topological order, with ``.nonfinite``.
+
+    Raises
+    ------
+    InputError
+        A missing or unknown input, a non-numeric value, shapes that do not broadcast.
+    DomainError
+        With ``strict=True`` only.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> fw = g.forward(x=2.0)
+    >>> round(fw["c"], 3), round(fw["f"], 3)
+    (58.598, 7.194)
+    """
+    ins, shape = read_inputs(graph, values, inputs)
+    vals = evaluate(graph, ins, strict=strict)
+    return NodeValues({n: vals[n] for n in graph.nodes}, shape)

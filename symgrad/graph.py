@@ -1,0 +1,367 @@
+"""The computational graph: an immutable, hash-consed DAG of named nodes.
+
+The graph holds structure only: for each operation node its op name and its
+ordered arguments (node names as ``str``, numeric literals as ``int``/``float``).
+Inputs are nodes without an op.  The analyses (forward, reverse, symbolic, ...)
+are free functions in their own modules; the methods here delegate to them.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+from numbers import Real
+from typing import Any
+
+import networkx as nx
+
+from .errors import GraphError
+from .ops import OPS, Op
+
+__all__ = ["Graph", "Assembler", "postorder", "auto_names", "is_node"]
+
+
+def is_node(arg: Any) -> bool:
+    """A node reference is a ``str``; anything else in an argument list is a literal."""
+    return isinstance(arg, str)
+
+
+def postorder(roots: Iterable[str], args_of) -> list[str]:
+    """Every node reachable from ``roots``, each after its arguments, first argument
+    first.  An explicit stack of ``(node, expanded)`` pairs: no recursion limit.
+    Raises GraphError on a cycle."""
+    order: list[str] = []
+    done: set[str] = set()
+    active: set[str] = set()
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                active.discard(node)
+                done.add(node)
+                order.append(node)
+                continue
+            if node in done:
+                continue
+            if node in active:
+                raise GraphError(f"the graph has a cycle through node {node!r}")
+            active.add(node)
+            stack.append((node, True))
+            stack.extend((a, False) for a in reversed(args_of(node)) if is_node(a) and a not in done)
+    return order
+
+
+def auto_names(count: int, taken: set[str]) -> list[str]:
+    """Names for ``count`` unnamed nodes in post-order: the free letters a..z, then
+    ``v{n}`` for the n-th auto-named node (so ``v27`` follows ``z`` when no letter
+    was taken), skipping every name in ``taken``."""
+    letters = [c for c in string.ascii_lowercase if c not in taken]
+    names = letters[:count]
+    n = len(names)
+    while len(names) < count:
+        n += 1
+        if f"v{n}" not in taken:
+            names.append(f"v{n}")
+    return names
+
+
+class Assembler:
+    """The hash-consing node factory every front end builds through.
+
+    Nodes are created bottom-up and referred to by opaque refs; identical
+    ``(op, args)`` pairs return the same ref.  Nodes without an explicit name get
+    their auto name, in creation order, in :meth:`graph`.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[str | None, tuple]] = []   # per id: (op or None for an input, args)
+        self._name: dict[int, str] = {}                     # id -> explicit name
+        self._ref: dict[str, str] = {}                      # explicit name -> ref
+        self._key: dict[tuple, str] = {}                    # (op, args) -> ref
+        self.inputs: list[str] = []
+
+    def _new(self, op, args, name=None) -> str:
+        ref = f"\x00{len(self._rows)}"
+        self._rows.append((op, args))
+        if name is not None:
+            self._claim(ref, name)
+        return ref
+
+    def _claim(self, ref: str, name: str) -> None:
+        if name in self._ref:
+            raise GraphError(f"duplicate node name {name!r}")
+        self._name[int(ref[1:])] = name
+        self._ref[name] = ref
+
+    def lookup(self, name: str) -> str | None:
+        """The ref of the node explicitly named ``name``, if any."""
+        return self._ref.get(name)
+
+    def input(self, name: str) -> str:
+        """The input node ``name`` (created on first use)."""
+        ref = self._ref.get(name)
+        if ref is None:
+            self.inputs.append(name)
+            return self._new(None, (), name)
+        if self._rows[int(ref[1:])][0] is not None:
+            raise GraphError(f"{name!r} is an operation node, not an input")
+        return ref
+
+    def node(self, op: str, args: Sequence, name: str | None = None) -> str:
+        """The node ``op(*args)`` (refs and literals), shared with an identical
+        earlier one; ``name`` names it (see :meth:`name`)."""
+        check_call(op, args)
+        key = (op, tuple(args))
+        ref = self._key.get(key)
+        if ref is None:
+            ref = self._key[key] = self._new(op, key[1])
+            if name is not None:
+                self._claim(ref, name)
+            return ref
+        return ref if name is None else self.name(ref, name)
+
+    def name(self, ref: str, name: str) -> str:
+        """Give node ``ref`` the name ``name``: names a still unnamed node, else adds
+        the node ``name = identity(ref)``."""
+        if int(ref[1:]) in self._name:
+            return self.node("identity", (ref,), name)
+        self._claim(ref, name)
+        return ref
+
+    def graph(self, outputs: Sequence[str], taken: Iterable[str] = ()) -> "Graph":
+        """The finished Graph; ``outputs`` are refs.  Auto names are given in
+        creation order, skipping ``taken`` and every explicit name."""
+        fresh = [i for i in range(len(self._rows)) if i not in self._name]
+        names = dict(self._name)
+        names.update(zip(fresh, auto_names(len(fresh), set(taken) | set(self._ref)), strict=True))
+        ren = lambda a: names[int(a[1:])] if is_node(a) else a
+        rows = [(names[i], op, tuple(map(ren, args)))
+                for i, (op, args) in enumerate(self._rows) if op is not None]
+        return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs)))
+
+
+def check_call(op: str, args: Sequence) -> Op:
+    """The Op for ``op`` if it accepts ``args`` (count and types), else GraphError."""
+    spec = OPS.get(op)
+    if spec is None:
+        raise GraphError(f"unknown op {op!r}; known ops: {', '.join(OPS)}")
+    if not spec.accepts(len(args)):
+        want = "at least 1" if spec.arity < 0 else str(spec.arity)
+        raise GraphError(f"op {op!r} takes {want} argument(s), got {len(args)}: {tuple(args)!r}")
+    for a in args:
+        if not is_node(a) and (isinstance(a, bool) or not isinstance(a, Real)):
+            raise GraphError(f"argument {a!r} of op {op!r} is neither a node name (str) nor a number")
+    return spec
+
+
+class Graph:
+    """An immutable computational graph (a DAG) of named nodes.
+
+    Build one with :func:`symgrad.parse`, :func:`symgrad.from_sympy`, the builder
+    API (``Graph(expr)``), or directly from rows::
+
+        Graph({"a": ("pow", ("x", 2)), "f": ("exp", ("a",))}, outputs=["f"])
+
+    Parameters
+    ----------
+    spec
+        A builder expression, a sequence of them, a mapping ``{output name: expr}``,
+        or a mapping ``{node name: (op, args)}``.
+    outputs
+        For the row form: the output node names (default: the last row).
+    inputs
+        For the row form: the input names, in order (default: names used but not
+        defined, in order of first use); an undefined name not listed is an error.
+
+    Raises
+    ------
+    GraphError
+        On a cycle, an unknown node or op, a duplicate name or a wrong arity.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> g.nodes
+    ('x', 'a', 'b', 'c', 'd', 'e', 'f')
+    >>> g.args("c"), g.op("c")
+    (('a', 'b'), 'add')
+    """
+
+    __slots__ = ("_op", "_args", "inputs", "outputs", "nodes", "_cache", "__weakref__")
+
+    def __init__(self, spec: Any, *, outputs: Sequence[str] | None = None,
+                 inputs: Sequence[str] | None = None) -> None:
+        from .builder import graph_parts          # front end, imported lazily (one-way flow)
+        rows, ins, outs = graph_parts(spec, outputs=outputs, inputs=inputs)
+        self._init(rows, ins, outs)
+
+    @classmethod
+    def _trusted(cls, rows, inputs, outputs) -> "Graph":
+        """A graph from rows already in topological order (front ends only)."""
+        g = cls.__new__(cls)
+        g._init(rows, inputs, outputs)
+        return g
+
+    def _init(self, rows, inputs, outputs) -> None:
+        op, args = {}, {}
+        for name in inputs:
+            op[name], args[name] = None, ()
+        for name, o, a in rows:
+            op[name], args[name] = o, a
+        object.__setattr__(self, "_op", op)
+        object.__setattr__(self, "_args", args)
+        object.__setattr__(self, "inputs", tuple(inputs))
+        object.__setattr__(self, "outputs", tuple(outputs))
+        object.__setattr__(self, "_cache", {})
+        order = _interleave(rows, inputs) if _is_topological(rows, inputs) else \
+            postorder([r[0] for r in rows] + list(inputs), args.__getitem__)
+        object.__setattr__(self, "nodes", tuple(order))
+        if not outputs:
+            raise GraphError("a graph needs at least one output")
+        for o in outputs:
+            if o not in op:
+                raise GraphError(f"output {o!r} is not a node of the graph")
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a Graph is immutable")
+
+    def __repr__(self) -> str:
+        return (f"Graph(inputs={self.inputs!r}, outputs={self.outputs!r}, "
+                f"nodes={len(self.nodes)})")
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._op
+
+    # -- structure ---------------------------------------------------------
+    def op(self, name: str) -> str | None:
+        """The op name of node ``name`` (None for an input)."""
+        return self._op[self._known(name)]
+
+    def args(self, name: str) -> tuple:
+        """The ordered arguments of node ``name``: node names (str) and literals."""
+        return self._args[self._known(name)]
+
+    def is_input(self, name: str) -> bool:
+        return self._op[self._known(name)] is None
+
+    def _known(self, name: str) -> str:
+        if name not in self._op:
+            raise GraphError(f"unknown node {name!r}; nodes: {', '.join(self.nodes[:20])}"
+                             + (" ..." if len(self.nodes) > 20 else ""))
+        return name
+
+    @property
+    def program(self) -> tuple:
+        """The flat program: ``(name, Op, args)`` rows of the operation nodes in
+        topological order (cached; what the analyses execute)."""
+        prog = self._cache.get("program")
+        if prog is None:
+            prog = tuple((n, OPS[self._op[n]], self._args[n]) for n in self.nodes
+                         if self._op[n] is not None)
+            self._cache["program"] = prog
+        return prog
+
+    @property
+    def consumers(self) -> Mapping[str, tuple]:
+        """``{node: ((consumer, argument position), ...)}`` in topological order."""
+        cons = self._cache.get("consumers")
+        if cons is None:
+            cons = {n: [] for n in self.nodes}
+            for name, _, args in self.program:
+                for i, a in enumerate(args):
+                    if is_node(a):
+                        cons[a].append((name, i))
+            cons = {n: tuple(c) for n, c in cons.items()}
+            self._cache["consumers"] = cons
+        return cons
+
+    @property
+    def nx(self) -> nx.DiGraph:
+        """A read-only networkx.DiGraph: nodes carry ``op`` and ``args``; an edge runs
+        from each argument node to its consumer, with the argument ``positions``."""
+        view = self._cache.get("nx")
+        if view is None:
+            d = nx.DiGraph()
+            for n in self.nodes:
+                d.add_node(n, op=self._op[n], args=self._args[n])
+            for name, _, args in self.program:
+                for i, a in enumerate(args):
+                    if is_node(a):
+                        if d.has_edge(a, name):
+                            d.edges[a, name]["positions"] += (i,)
+                        else:
+                            d.add_edge(a, name, positions=(i,))
+            view = nx.freeze(d)
+            self._cache["nx"] = view
+        return view
+
+    # -- analyses (one-line delegations) ---------------------------------------
+    def forward(self, values: Mapping | None = None, /, *, strict: bool = False, **inputs):
+        """Forward values of every node; see :func:`symgrad.forward.forward`."""
+        from .forward import forward
+        return forward(self, values, strict=strict, **inputs)
+
+    def backward(self, values: Mapping | None = None, /, *, output: str | None = None,
+                 strict: bool = False, **inputs):
+        """Adjoints d(output)/d(node) of every node; see :func:`symgrad.reverse.backward`."""
+        from .reverse import backward
+        return backward(self, values, output=output, strict=strict, **inputs)
+
+    def grad(self, values: Mapping | None = None, /, *, output: str | None = None,
+             strict: bool = False, **inputs):
+        """Adjoints of the inputs only; see :func:`symgrad.reverse.grad`."""
+        from .reverse import grad
+        return grad(self, values, output=output, strict=strict, **inputs)
+
+    def to_sympy(self, node: str | None = None):
+        """SymPy expression of ``node`` (default: the only output) in the inputs."""
+        from .sympy_io import to_sympy
+        return to_sympy(self, node)
+
+    def symbolic_gradient(self, wrt=None, output=None, *, shared: bool = False):
+        """Symbolic gradient by reverse accumulation; see :func:`symgrad.symbolic.symbolic_gradient`."""
+        from .symbolic import symbolic_gradient
+        return symbolic_gradient(self, wrt=wrt, output=output, shared=shared)
+
+    def symbolic_adjoints(self, output=None):
+        """Adjoint of every node in node symbols; see :func:`symgrad.symbolic.symbolic_adjoints`."""
+        from .symbolic import symbolic_adjoints
+        return symbolic_adjoints(self, output=output)
+
+    def default_output(self, output: str | None = None) -> str:
+        """``output`` if given (any node), else the only output."""
+        if output is not None:
+            return self._known(output)
+        if len(self.outputs) != 1:
+            raise GraphError(f"the graph has outputs {', '.join(self.outputs)}: pass output=...")
+        return self.outputs[0]
+
+
+def _is_topological(rows, inputs) -> bool:
+    seen = set(inputs)
+    for name, _, args in rows:
+        for a in args:
+            if is_node(a) and a not in seen:
+                return False
+        seen.add(name)
+    return True
+
+
+def _interleave(rows, inputs) -> list[str]:
+    """Rows already in topological order, with each input placed right before its
+    first use (the post-order a front end produces)."""
+    pending = {i: True for i in inputs}
+    order = []
+    for name, _, args in rows:
+        for a in args:
+            if is_node(a) and pending.pop(a, False):
+                order.append(a)
+        order.append(name)
+    order.extend(pending)              # inputs that nothing uses
+    return order

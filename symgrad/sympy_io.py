@@ -1,0 +1,203 @@
+"""The SymPy bridge: SymPy expressions -> Graph, and Graph nodes -> SymPy.
+
+Both directions are iterative (an explicit stack, or one loop over the flat
+program), so deep expressions never hit Python's recursion limit.  Going to
+SymPy applies the op table with the :data:`~symgrad.ops.SYM` backend, so the
+kinks follow the numeric convention (relu is ``Piecewise((x, x > 0), (0, True))``,
+whose derivative at 0 is 0, as PyTorch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sympy as sp
+
+from .errors import GraphError
+from .graph import Assembler, Graph, is_node
+from .ops import SYM
+
+__all__ = ["from_sympy", "to_sympy", "sympy_values", "literal"]
+
+_FUNCS = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
+          sp.tanh: "tanh", sp.Abs: "abs"}
+
+
+def literal(x) -> sp.Expr:
+    """A graph literal (int or float) as a SymPy number."""
+    return sp.Integer(x) if isinstance(x, int) else sp.Float(x)
+
+
+def sympy_values(graph: Graph, symbols: Mapping | None = None, upto: str | None = None) -> dict:
+    """``{node: SymPy expression}`` for every node, built bottom-up in topological
+    order; inputs are ``sp.Symbol(name)`` unless ``symbols`` maps them."""
+    vals = {name: (symbols or {}).get(name, sp.Symbol(name)) for name in graph.inputs}
+    for name, op, args in graph.program:
+        vals[name] = op.apply(SYM, *[vals[a] if is_node(a) else literal(a) for a in args])
+        if name == upto:
+            break
+    return vals
+
+
+def to_sympy(graph: Graph, node: str | None = None) -> sp.Expr:
+    """The SymPy expression of ``node`` (default: the only output) in the inputs.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))").to_sympy()
+    sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))
+    """
+    node = graph.default_output(node)
+    if graph.is_input(node):
+        return sp.Symbol(node)
+    return sympy_values(graph, upto=node)[node]
+
+
+def _number(e: sp.Expr):
+    if e.is_Integer:
+        return int(e)
+    if e.is_Number or e.is_NumberSymbol:
+        v = float(e)
+        if v != v or v in (float("inf"), float("-inf")):
+            raise GraphError(f"the SymPy number {e} is not finite")
+        return v
+    return None
+
+
+class _FromSympy:
+    """Maps SymPy nodes onto graph ops through an Assembler (hash-consing)."""
+
+    def __init__(self):
+        self.asm = Assembler()
+
+    def convert(self, expr: sp.Expr, done: dict):
+        """``expr`` whose sub-expressions are already converted (in ``done``)."""
+        num = _number(expr)
+        if num is not None:
+            return num
+        if expr.is_Symbol:
+            return self.asm.input(expr.name)
+        get = lambda e: done[e]
+        if expr.is_Add:
+            return self._add(expr, get)
+        if expr.is_Mul:
+            return self._mul(expr, get)
+        if expr.is_Pow:
+            return self._pow(expr, get)
+        if isinstance(expr, sp.exp):
+            return self.asm.node("exp", [get(expr.args[0])])
+        if expr.func in _FUNCS and len(expr.args) == 1:
+            return self.asm.node(_FUNCS[expr.func], [get(expr.args[0])])
+        if isinstance(expr, sp.Max) and len(expr.args) == 2 and 0 in expr.args:
+            other = expr.args[0] if expr.args[1] == 0 else expr.args[1]
+            return self.asm.node("relu", [get(other)])
+        known = ", ".join(sorted({"+", "*", "**", "Max(x, 0)"} | set(_FUNCS.values())))
+        raise GraphError(f"cannot convert SymPy {type(expr).__name__} {str(expr)[:80]!r}: "
+                         f"supported are numbers, symbols and {known}")
+
+    def _fold(self, op, first, rest):
+        acc = first
+        for r in rest:
+            acc = self.asm.node(op, [acc, r])
+        return acc
+
+    def _add(self, expr, get):
+        terms = expr.as_ordered_terms()
+        acc = get(terms[0])
+        for t in terms[1:]:
+            if t.could_extract_minus_sign():
+                acc = self.asm.node("sub", [acc, get(-t)])
+            else:
+                acc = self.asm.node("add", [acc, get(t)])
+        return acc
+
+    def _mul(self, expr, get):
+        coeff, rest = expr.as_coeff_Mul()
+        if coeff == -1:
+            return self.asm.node("neg", [get(rest)])
+        factors = expr.as_ordered_factors()
+        num = [get(f) for f in factors if not _reciprocal(f)]
+        den = [get(1 / f) for f in factors if _reciprocal(f)]
+        top = self._fold("mul", num[0], num[1:]) if num else 1
+        return self.asm.node("div", [top, self._fold("mul", den[0], den[1:])]) if den else top
+
+    def _pow(self, expr, get):
+        base, k = expr.args
+        if k == sp.Rational(1, 2):
+            return self.asm.node("sqrt", [get(base)])
+        if _reciprocal(expr):
+            return self.asm.node("div", [1, get(1 / expr)])
+        return self.asm.node("pow", [get(base), get(k)])
+
+
+def _reciprocal(f: sp.Expr) -> bool:
+    """``f`` is a power with a negative numeric exponent (written as a division)."""
+    return bool(f.is_Pow and f.exp.is_number and f.exp.is_negative)
+
+
+def _walk(conv: _FromSympy, root: sp.Expr, done: dict):
+    stack = [(root, False)]
+    while stack:
+        e, expanded = stack.pop()
+        if e in done:
+            continue
+        if expanded or not e.args or _number(e) is not None:
+            done[e] = conv.convert(e, done)
+            continue
+        stack.append((e, True))
+        kids = _children(e)
+        stack.extend((k, False) for k in reversed(kids) if k not in done)
+    return done[root]
+
+
+def _children(e: sp.Expr) -> list:
+    """The sub-expressions ``convert`` will ask for, in left-to-right order."""
+    if e.is_Add:
+        return [(-t if i and t.could_extract_minus_sign() else t)
+                for i, t in enumerate(e.as_ordered_terms())]
+    if e.is_Mul:
+        coeff, rest = e.as_coeff_Mul()
+        if coeff == -1:
+            return [rest]
+        return [1 / f if _reciprocal(f) else f for f in e.as_ordered_factors()]
+    if e.is_Pow:
+        base, k = e.args
+        if k == sp.Rational(1, 2):
+            return [base]
+        return [1 / e] if _reciprocal(e) else [base, k]
+    return list(e.args)
+
+
+def from_sympy(expr) -> Graph:
+    """A Graph from a SymPy expression, or from ``{output name: expression}``.
+
+    Symbols become inputs (in order of first appearance, left to right as SymPy
+    prints), identical sub-expressions one node, intermediate nodes auto-named in
+    post-order.  ``x**(1/2)`` becomes ``sqrt``, ``x**-1`` a division, ``-1*x`` a
+    negation and ``a + -1*b`` a subtraction.
+
+    Raises
+    ------
+    GraphError
+        For SymPy objects with no op (integrals, undefined functions, ...).
+
+    Examples
+    --------
+    >>> import sympy as sp, symgrad as sg
+    >>> x = sp.Symbol("x")
+    >>> sg.from_sympy(sp.sqrt(x**2 + sp.exp(x**2)) + sp.cos(x**2 + sp.exp(x**2))).nodes
+    ('x', 'a', 'b', 'c', 'd', 'e', 'f')
+    """
+    named = dict(expr) if isinstance(expr, Mapping) else {None: expr}
+    conv, done, outs = _FromSympy(), {}, []
+    for name, e in named.items():
+        if not isinstance(e, sp.Expr):
+            raise GraphError(f"from_sympy() takes SymPy expressions, got {type(e).__name__} {e!r}")
+        ref = _walk(conv, e, done)
+        if not is_node(ref):
+            raise GraphError(f"the expression {e} is constant: it has no symbols")
+        outs.append(ref if name is None else conv.asm.name(ref, str(name)))
+    taken = {str(s) for e in named.values() for s in getattr(e, "free_symbols", ())}
+    taken |= {str(n) for n in named if n is not None}
+    return conv.asm.graph(outs, taken)
