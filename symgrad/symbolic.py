@@ -1,0 +1,249 @@
+"""Symbolic gradients by reverse accumulation over the graph, without swell.
+
+The chain rule runs over the flat program exactly as in :mod:`symgrad.reverse`,
+but with the :data:`~symgrad.ops.SYM` backend: each op's local derivatives are
+SymPy expressions, and a shared node's adjoint is the sum over its consumers.
+Nothing calls ``sympy.diff``.
+
+Three views of the same computation:
+
+- :func:`symbolic_gradient` -- ``{input: SymPy expression in the inputs}``;
+- ``symbolic_gradient(..., shared=True)`` -- ``(assignments, gradient)`` like
+  ``sympy.cse``: one assignment per forward node and per adjoint, so its size
+  grows linearly with the graph;
+- :func:`symbolic_adjoints` -- every node's adjoint in terms of the node symbols
+  (the lecture's ``df/dc = -sin(c) + 1/(2*sqrt(c))``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import sympy as sp
+
+from .errors import GraphError
+from .graph import Graph, is_node
+from .ops import SYM
+from .sympy_io import literal, sympy_values
+
+__all__ = ["symbolic_gradient", "symbolic_adjoints", "shared_size", "evaluate_shared", "symbol"]
+
+
+def symbol(name: str) -> sp.Symbol:
+    """The SymPy symbol of a node, input or adjoint: real, as every graph value is."""
+    return sp.Symbol(name, real=True)
+
+
+def _wrt(graph: Graph, wrt) -> tuple[str, ...]:
+    """The inputs to differentiate by: all inputs, one name or a sequence of names."""
+    if wrt is None:
+        return graph.inputs
+    names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    bad = [w for w in names if w not in graph.inputs]
+    if bad:
+        raise GraphError(f"cannot differentiate with respect to {', '.join(map(repr, bad))}: "
+                         f"not an input; the inputs are {', '.join(graph.inputs)}")
+    return names
+
+
+def _accumulate(graph: Graph, output: str, value_of: Mapping, out_of) -> dict:
+    """The reverse loop with SymPy: ``{node: adjoint expression}``.
+
+    ``value_of[node]`` is what stands for a node inside local derivatives and
+    ``out_of(name, op, argvals)`` what stands for the op's own result.
+    """
+    terms: dict[str, list] = {output: [sp.Integer(1)]}
+    adj: dict[str, sp.Expr] = {}
+    for name, op, args in reversed(graph.program):
+        if name not in terms:
+            continue
+        seed = adj[name] = sp.Add(*terms.pop(name))
+        argvals = [value_of[a] if is_node(a) else literal(a) for a in args]
+        local = op.partials(SYM, out_of(name, op, argvals), *argvals)
+        for a, d in zip(args, local, strict=True):
+            if is_node(a):
+                terms.setdefault(a, []).append(seed * d)     # shared node: sum over uses
+    for name, parts in terms.items():                          # the inputs reached
+        adj[name] = sp.Add(*parts)
+    return adj
+
+
+def symbolic_adjoints(graph: Graph, output: str | None = None) -> dict:
+    """The adjoint d(output)/d(node) of every node, in terms of the node symbols.
+
+    Each local derivative is written in its op's argument symbols (``out`` is the
+    op applied to them), and adjoints are multiplied down the graph and summed
+    over consumers, exactly as reverse mode does with numbers.  Nodes that the
+    output does not depend on get 0.
+
+    Parameters
+    ----------
+    graph
+        The computational graph.
+    output
+        The node to differentiate (default: the only output).
+
+    Returns
+    -------
+    dict
+        ``{node: SymPy expression}`` in topological order; the symbols are
+        ``sympy.Symbol(node name, real=True)``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> adj = sg.symbolic.symbolic_adjoints(g)
+    >>> adj["c"]
+    -sin(c) + 1/(2*sqrt(c))
+    >>> adj["x"]
+    2*x*((-sin(c) + 1/(2*sqrt(c)))*exp(a) - sin(c) + 1/(2*sqrt(c)))
+    """
+    out = graph.default_output(output)
+    syms = {n: symbol(n) for n in graph.nodes}
+    adj = _accumulate(graph, out, syms, lambda name, op, argvals: op.apply(SYM, *argvals))
+    return {n: adj.get(n, sp.Integer(0)) for n in graph.nodes}
+
+
+def symbolic_gradient(graph: Graph, wrt=None, output: str | None = None, *,
+                      shared: bool = False):
+    """The gradient of ``output`` with respect to inputs, as SymPy expressions.
+
+    Built by reverse accumulation over the graph with each op's SymPy local
+    derivatives (never ``sympy.diff`` of a flattened expression); kinks follow
+    the numeric convention (``relu'(0) = 0``, as PyTorch).
+
+    Parameters
+    ----------
+    graph
+        The computational graph.
+    wrt
+        An input name or a sequence of them (default: every input).
+    output
+        The node to differentiate (default: the only output).
+    shared
+        If False, return ``{input: expression in the inputs}``.  If True, return
+        ``(assignments, gradient)``: ``assignments`` is a list of
+        ``(Symbol, expression)`` pairs to evaluate in order (forward nodes under
+        their node names, adjoints as ``adj_<node>``), and ``gradient`` maps each
+        input to an expression in the inputs and those symbols, like
+        ``sympy.cse`` output.  Its size grows linearly with the graph.
+
+    Returns
+    -------
+    dict or tuple
+        See ``shared``.
+
+    Raises
+    ------
+    GraphError
+        If ``wrt`` names something that is not an input, or ``output`` is unknown.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> grad = g.symbolic_gradient()
+    >>> round(float(grad["x"].subs(sg.symbolic.symbol("x"), 2.0)), 2)
+    -182.87
+    >>> assignments, grad = g.symbolic_gradient(shared=True)
+    >>> for sym, expr in assignments:
+    ...     print(sym, "=", expr)
+    a = x**2
+    b = exp(a)
+    c = a + b
+    d = sqrt(c)
+    adj_c = -sin(c) + 1/(2*d)
+    adj_a = adj_c*b + adj_c
+    >>> grad
+    {'x': 2*adj_a*x}
+    """
+    out = graph.default_output(output)
+    names = _wrt(graph, wrt)
+    if shared:
+        return _shared_gradient(graph, out, names)
+    if graph.is_input(out):
+        return {w: sp.Integer(int(w == out)) for w in names}
+    vals = sympy_values(graph, {n: symbol(n) for n in graph.inputs}, upto=out)
+    adj = _accumulate(graph, out, vals, lambda name, op, argvals: vals[name])
+    return {w: adj.get(w, sp.Integer(0)) for w in names}
+
+
+def _fresh(base: str, taken: set) -> sp.Symbol:
+    name = base
+    while name in taken:
+        name = "_" + name
+    taken.add(name)
+    return symbol(name)
+
+
+def _shared_gradient(graph: Graph, out: str, names: tuple) -> tuple[list, dict]:
+    """Reverse accumulation emitting one assignment per adjoint (atoms inlined),
+    after the forward assignments; unused assignments are dropped."""
+    taken = set(graph.nodes)
+    syms = {n: symbol(n) for n in graph.nodes}
+    forward = [(syms[n], op.apply(SYM, *[syms[a] if is_node(a) else literal(a) for a in args]))
+               for n, op, args in graph.program]
+    terms: dict[str, list] = {out: [sp.Integer(1)]}
+    backward = []
+    for name, op, args in reversed(graph.program):
+        if name not in terms:
+            continue
+        seed = sp.Add(*terms.pop(name))
+        if not seed.is_Atom:
+            sym = _fresh(f"adj_{name}", taken)
+            backward.append((sym, seed))
+            seed = sym
+        argvals = [syms[a] if is_node(a) else literal(a) for a in args]
+        local = op.partials(SYM, syms[name], *argvals)
+        for a, d in zip(args, local, strict=True):
+            if is_node(a) and d != 0:
+                terms.setdefault(a, []).append(seed * d)
+    gradient = {w: sp.Add(*terms.get(w, [sp.Integer(int(w == out))])) for w in names}
+    return _prune(forward + backward, gradient.values()), gradient
+
+
+def _prune(assignments: list, roots: Iterable) -> list:
+    """Only the assignments the ``roots`` need, in their order (one backward pass)."""
+    needed = set().union(*(e.free_symbols for e in roots))
+    kept = []
+    for sym, expr in reversed(assignments):
+        if sym in needed:
+            kept.append((sym, expr))
+            needed |= expr.free_symbols
+    kept.reverse()
+    return kept
+
+
+def shared_size(assignments: list, gradient: Mapping) -> int:
+    """Total ``sympy.count_ops`` of a shared form: assignments plus gradient.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> shared_size(*g.symbolic_gradient(shared=True))
+    13
+    """
+    return (sum(sp.count_ops(e) for _, e in assignments)
+            + sum(sp.count_ops(e) for e in gradient.values()))
+
+
+def evaluate_shared(assignments: list, gradient: Mapping, inputs: Iterable[str]):
+    """A numpy function of the inputs (positional, in ``inputs`` order) returning
+    ``{name: value}`` for the shared form: the assignments run in order as
+    straight-line code (one ``sympy.lambdify`` with the assignments as its CSE).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> f = evaluate_shared(*g.symbolic_gradient(shared=True), g.inputs)
+    >>> round(float(f(2.0)["x"]), 2)
+    -182.87
+    """
+    keys = list(gradient)
+    args = [symbol(n) for n in inputs]
+    fn = sp.lambdify(args, [gradient[k] for k in keys], modules="numpy",
+                     cse=lambda exprs: (list(assignments), list(exprs)), docstring_limit=0)
+    return lambda *vals: dict(zip(keys, fn(*vals), strict=True))
