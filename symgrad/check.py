@@ -1,0 +1,270 @@
+"""Gradient checking: reverse mode vs the symbolic gradient vs finite differences.
+
+:func:`check` evaluates, per input, the reverse-mode adjoint, the symbolic
+gradient (the shared form of :func:`symgrad.symbolic.symbolic_gradient`,
+evaluated numerically as straight-line numpy code) and a central finite
+difference, and reports the largest relative error
+``|a - b| / max(1, |a|, |b|)`` of each against reverse mode.  It notes where the
+point is non-smooth (an argument of a kinked op such as relu or abs is at 0, or
+a finite difference straddles one) and where values are non-finite.
+Finite differences that straddle a kink are reported but do not fail the check.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .forward import evaluate, read_inputs
+from .graph import Graph, is_node
+from .reverse import adjoints
+from .symbolic import evaluate_shared, symbolic_gradient
+
+__all__ = ["check", "CheckReport", "Row", "finite_differences", "kink_notes", "compare"]
+
+_EPS_STEP = np.finfo(float).eps ** (1 / 3)      # central differences: h ~ eps^(1/3) * scale
+_COMPILED: "weakref.WeakKeyDictionary[Graph, dict]" = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One checked input: its values per method, the largest relative error
+    against the first method, and which methods disagree."""
+
+    name: str
+    values: Mapping
+    error: float
+    failed: tuple = ()
+    note: str = ""
+    worst: tuple | None = None     # sample index of the largest error (batches)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The result of a gradient check; ``str(report)`` is a table.
+
+    ``rows`` has one :class:`Row` per input (``report["x"]`` picks one),
+    ``methods`` the compared columns (the first is the reference), ``notes``
+    remarks on non-smooth or non-finite points, ``ok`` whether all agree within
+    ``rtol`` and ``failed`` says which check failed where.
+    """
+
+    methods: tuple
+    rows: tuple
+    rtol: float
+    notes: tuple = ()
+    shape: tuple | None = None
+    title: str = "gradient check"
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    @property
+    def failed(self) -> tuple:
+        """``("x: reverse vs finite differences (rel. error 3.1e-02)", ...)``."""
+        ref = self.methods[0]
+        return tuple(f"{r.name}: {ref} vs {m} (rel. error {r.error:.1e})"
+                     for r in self.rows for m in r.failed)
+
+    @property
+    def max_error(self) -> float:
+        return max((r.error for r in self.rows), default=0.0)
+
+    def __getitem__(self, name: str) -> Row:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f"no row {name!r}; rows: {', '.join(r.name for r in self.rows)}")
+
+    def __str__(self) -> str:
+        return _table(self)
+
+    def __repr__(self) -> str:
+        return (f"<CheckReport {'ok' if self.ok else 'FAILED'}: {len(self.rows)} inputs, "
+                f"max rel. error {self.max_error:.1e}>")
+
+
+def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
+          rtol: float = 1e-5, **inputs) -> CheckReport:
+    """Check the gradient of ``output`` three ways at a point (or a batch).
+
+    Parameters
+    ----------
+    graph
+        The computational graph.
+    values, **inputs
+        Input values, as for :func:`symgrad.forward.forward` (arrays: a batch;
+        the check is per sample and reports the worst one).
+    output
+        The node to differentiate (default: the only output).
+    rtol
+        Largest accepted relative error ``|a - b| / max(1, |a|, |b|)``.
+
+    Returns
+    -------
+    CheckReport
+        Per input: reverse, symbolic and finite-difference values, the largest
+        relative error and ``ok``; ``.ok``, ``.failed`` and ``.notes`` overall.
+
+    Raises
+    ------
+    InputError, GraphError
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> report = sg.check(g, x=2.0)
+    >>> report.ok, round(report["x"].values["reverse"], 2)
+    (True, -182.87)
+    >>> print(report)  # doctest: +NORMALIZE_WHITESPACE, +ELLIPSIS
+    gradient check: ok (rtol 1e-05)
+    input  reverse  symbolic  finite differences  rel. error  ok
+    x      -182.87  -182.87   -182.87             ...         yes
+    """
+    out = graph.default_output(output)
+    ins, shape = read_inputs(graph, values, inputs)
+    with np.errstate(all="ignore"):
+        vals = evaluate(graph, ins)
+        adj = adjoints(graph, vals, out)
+        reverse = {n: _scalar(adj.get(n, 0.0)) for n in graph.inputs}
+        symbolic = {k: _scalar(v) for k, v in
+                    _compiled(graph, out)(*[ins[n] for n in graph.inputs]).items()}
+        fd, straddle = finite_differences(graph, ins, out, graph.inputs)
+    notes = kink_notes(graph, vals) + _nonfinite_notes(vals)
+    columns = {"reverse": reverse, "symbolic": symbolic, "finite differences": fd}
+    return compare(graph.inputs, columns, rtol=rtol, excuse={"finite differences": straddle},
+                   notes=notes, shape=shape)
+
+
+def _compiled(graph: Graph, out: str):
+    per_graph = _COMPILED.setdefault(graph, {})
+    if out not in per_graph:
+        per_graph[out] = evaluate_shared(*symbolic_gradient(graph, output=out, shared=True),
+                                         graph.inputs)
+    return per_graph[out]
+
+
+def _kinked(graph: Graph):
+    """``(node, op, first argument)`` for every op with a kink in a real argument."""
+    return [(n, op, args[0]) for n, op, args in graph.program
+            if op.kink and op.domain[0] == "real" and args and is_node(args[0])]
+
+
+def finite_differences(graph: Graph, inputs: Mapping, output: str, wrt: Sequence[str]):
+    """Central differences of ``output`` for each input in ``wrt``, all in one
+    batched forward pass (perturbations stacked on a new leading axis).
+
+    The step is ``eps**(1/3) * max(1, |x|)`` per input (and per sample).  Returns
+    ``(fd, straddle)``: ``{input: derivative}`` and ``{input: bool mask}`` of the
+    samples where some kinked op's argument changes sign (or is 0) between the
+    two evaluations, so the difference straddles a kink.
+    """
+    n = len(wrt)
+    shape = np.broadcast_shapes(*[np.shape(inputs[k]) for k in graph.inputs])
+    steps = {k: _EPS_STEP * np.maximum(1.0, np.abs(inputs[k])) for k in wrt}
+    stacked = dict(inputs)
+    for i, k in enumerate(wrt):
+        col = np.broadcast_to(np.asarray(inputs[k], float), (2 * n, *shape)).copy()
+        col[2 * i] += steps[k]
+        col[2 * i + 1] -= steps[k]
+        stacked[k] = col
+    vals = evaluate(graph, stacked)
+    f = np.broadcast_to(vals[output], (2 * n, *shape))
+    fd = {k: _scalar((f[2 * i] - f[2 * i + 1]) / (2 * steps[k])) for i, k in enumerate(wrt)}
+    straddle = {k: np.zeros(shape, bool) for k in wrt}
+    for _, _, arg in _kinked(graph):
+        v = np.broadcast_to(vals[arg], (2 * n, *shape))
+        for i, k in enumerate(wrt):
+            plus, minus = v[2 * i], v[2 * i + 1]
+            straddle[k] |= (np.sign(plus) != np.sign(minus)) | (plus == 0) | (minus == 0)
+    return fd, straddle
+
+
+def _scalar(v):
+    return float(v) if np.ndim(v) == 0 else v
+
+
+def kink_notes(graph: Graph, values: Mapping) -> list[str]:
+    """Notes for every kinked op (relu, leaky_relu, elu, abs) whose argument is
+    exactly 0 at some sample, with the op's convention there."""
+    notes = []
+    for name, op, arg in _kinked(graph):
+        zero = np.asarray(values[arg]) == 0
+        if zero.any():
+            where = "" if zero.ndim == 0 else f" at {int(zero.sum())} sample(s)"
+            notes.append(f"non-smooth: node {name!r} ({op.name}) has its argument {arg!r} "
+                         f"at 0{where}; convention {op.kink}")
+    return notes
+
+
+def _nonfinite_notes(values: Mapping) -> list[str]:
+    bad = [n for n, v in values.items() if not np.isfinite(v).all()]
+    if not bad:
+        return []
+    shown = ", ".join(bad[:10]) + (" ..." if len(bad) > 10 else "")
+    return [f"non-finite: the value of node(s) {shown} is nan or inf at this point"]
+
+
+def _rel_error(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    with np.errstate(all="ignore"):
+        err = np.abs(a - b) / np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+    same_inf = np.isinf(a) & (a == b)
+    return np.where(same_inf, 0.0, np.where(np.isnan(err), np.inf, err))
+
+
+def compare(names: Sequence[str], columns: Mapping, *, rtol: float,
+            excuse: Mapping | None = None, notes: Sequence[str] = (),
+            shape: tuple | None = None, title: str = "gradient check") -> CheckReport:
+    """A :class:`CheckReport` comparing ``columns`` (``{method: {name: value}}``,
+    the first method is the reference) row by row; ``excuse[method][name]`` masks
+    samples where that method is not expected to agree (a straddled kink)."""
+    methods = tuple(columns)
+    rows = []
+    for name in names:
+        ref = columns[methods[0]][name]
+        errs, failed, note = {}, [], ""
+        for m in methods[1:]:
+            e = _rel_error(ref, columns[m][name])
+            mask = (excuse or {}).get(m, {}).get(name)
+            if mask is not None and np.any(mask):
+                e = np.where(mask, 0.0, e)
+                note = f"{m} straddle a kink"
+            errs[m] = e
+            if np.max(e) > rtol:
+                failed.append(m)
+        total = np.maximum.reduce([np.broadcast_to(e, np.shape(ref)) for e in errs.values()]) \
+            if errs else np.zeros(np.shape(ref))
+        worst = np.unravel_index(int(np.argmax(total)), np.shape(total)) if np.ndim(total) else None
+        rows.append(Row(name, {m: columns[m][name] for m in methods}, float(np.max(total)),
+                        tuple(failed), note, worst))
+    return CheckReport(methods, tuple(rows), rtol, tuple(notes), shape, title)
+
+
+def _fmt(v, worst) -> str:
+    if np.ndim(v) and worst is not None:
+        v = np.broadcast_to(v, np.shape(v))[worst] if np.ndim(v) == len(worst) else np.ravel(v)[0]
+    return f"{float(v):.6g}"
+
+
+def _table(report: CheckReport) -> str:
+    head = ["input", *report.methods, "rel. error", "ok"]
+    body = [[r.name, *[_fmt(r.values[m], r.worst) for m in report.methods], f"{r.error:.1e}",
+             "yes" if r.ok else "NO"] + ([f"({r.note})"] if r.note else []) for r in report.rows]
+    widths = [max(len(row[i]) for row in [head, *body] if i < len(row)) for i in range(len(head))]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() + \
+        ("  " + cells[-1] if len(cells) > len(widths) else "")
+    status = "ok" if report.ok else "FAILED: " + "; ".join(report.failed)
+    batch = f", worst of {int(np.prod(report.shape))} samples shown" if report.shape else ""
+    lines = [f"{report.title}: {status} (rtol {report.rtol:g}{batch})", line(head),
+             *map(line, body)]
+    return "\n".join(lines + [f"note: {n}" for n in report.notes])
