@@ -139,7 +139,8 @@ class Assembler:
         ren = lambda a: names[int(a[1:])] if is_node(a) else a
         rows = [(names[i], op, tuple(map(ren, args)))
                 for i, (op, args) in enumerate(self._rows) if op is not None]
-        return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs)))
+        order = [names[i] for i in range(len(self._rows))]     # creation order = post-order
+        return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs)), order)
 
 
 def check_call(op: str, args: Sequence) -> Op:
@@ -199,13 +200,13 @@ class Graph:
         self._init(rows, ins, outs)
 
     @classmethod
-    def _trusted(cls, rows, inputs, outputs) -> "Graph":
-        """A graph from rows already in topological order (front ends only)."""
+    def _trusted(cls, rows, inputs, outputs, order) -> "Graph":
+        """A graph from rows and a node order already topological (front ends only)."""
         g = cls.__new__(cls)
-        g._init(rows, inputs, outputs)
+        g._init(rows, inputs, outputs, order)
         return g
 
-    def _init(self, rows, inputs, outputs) -> None:
+    def _init(self, rows, inputs, outputs, order=None) -> None:
         op, args = {}, {}
         for name in inputs:
             op[name], args[name] = None, ()
@@ -216,8 +217,8 @@ class Graph:
         object.__setattr__(self, "inputs", tuple(inputs))
         object.__setattr__(self, "outputs", tuple(outputs))
         object.__setattr__(self, "_cache", {})
-        order = _interleave(rows, inputs) if _is_topological(rows, inputs) else \
-            postorder([r[0] for r in rows] + list(inputs), args.__getitem__)
+        if order is None:
+            order = postorder([r[0] for r in rows] + list(inputs), args.__getitem__)
         object.__setattr__(self, "nodes", tuple(order))
         if not outputs:
             raise GraphError("a graph needs at least one output")
@@ -341,27 +342,3 @@ class Graph:
         if len(self.outputs) != 1:
             raise GraphError(f"the graph has outputs {', '.join(self.outputs)}: pass output=...")
         return self.outputs[0]
-
-
-def _is_topological(rows, inputs) -> bool:
-    seen = set(inputs)
-    for name, _, args in rows:
-        for a in args:
-            if is_node(a) and a not in seen:
-                return False
-        seen.add(name)
-    return True
-
-
-def _interleave(rows, inputs) -> list[str]:
-    """Rows already in topological order, with each input placed right before its
-    first use (the post-order a front end produces)."""
-    pending = {i: True for i in inputs}
-    order = []
-    for name, _, args in rows:
-        for a in args:
-            if is_node(a) and pending.pop(a, False):
-                order.append(a)
-        order.append(name)
-    order.extend(pending)              # inputs that nothing uses
-    return order

@@ -68,6 +68,7 @@ _TERMINALS = {"NAME": "a name", "NUMBER": "a number", "_SEP": "a line break or '
               "LPAR": "'('", "RPAR": "')'", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'",
               "SLASH": "'/'", "COMMA": "','", "EQUAL": "'='", "__ANON_0": "'**'",
               "$END": "the end of the text"}
+_COMMENT_RE = re.compile(r"#[^\n]*")
 _TOKEN_RE = re.compile(r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|([^\W\d]\w*)")
 
 _parser: Lark | None = None
@@ -345,7 +346,8 @@ def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = 
         raise ParseError("the expression is constant: it has no input variables", text, last.pos)
     outs = [build.asm.lookup(o) if build.asm.lookup(o) else _unknown_output(o, text) for o in outputs] \
         if outputs is not None else [last.ref]
-    taken = {m.group(3) for m in _TOKEN_RE.finditer(text) if m.group(3)}
+    code = _COMMENT_RE.sub("", text)
+    taken = {m.group(3) for m in _TOKEN_RE.finditer(code) if m.group(3)}
     return build.asm.graph(outs, taken)
 
 

@@ -17,10 +17,15 @@ from .errors import GraphError
 from .graph import Assembler, Graph, is_node
 from .ops import SYM
 
-__all__ = ["from_sympy", "to_sympy", "sympy_values", "literal"]
+__all__ = ["from_sympy", "to_sympy", "sympy_values", "literal", "symbol"]
 
 _FUNCS = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
           sp.tanh: "tanh", sp.Abs: "abs"}
+
+
+def symbol(name: str) -> sp.Symbol:
+    """The SymPy symbol of a node or input: real, as every graph value is."""
+    return sp.Symbol(name, real=True)
 
 
 def literal(x) -> sp.Expr:
@@ -31,7 +36,7 @@ def literal(x) -> sp.Expr:
 def sympy_values(graph: Graph, symbols: Mapping | None = None, upto: str | None = None) -> dict:
     """``{node: SymPy expression}`` for every node, built bottom-up in topological
     order; inputs are ``sp.Symbol(name)`` unless ``symbols`` maps them."""
-    vals = {name: (symbols or {}).get(name, sp.Symbol(name)) for name in graph.inputs}
+    vals = {name: (symbols or {}).get(name, symbol(name)) for name in graph.inputs}
     for name, op, args in graph.program:
         vals[name] = op.apply(SYM, *[vals[a] if is_node(a) else literal(a) for a in args])
         if name == upto:
@@ -40,7 +45,8 @@ def sympy_values(graph: Graph, symbols: Mapping | None = None, upto: str | None 
 
 
 def to_sympy(graph: Graph, node: str | None = None) -> sp.Expr:
-    """The SymPy expression of ``node`` (default: the only output) in the inputs.
+    """The SymPy expression of ``node`` (default: the only output) in the inputs,
+    which are real symbols (``sp.Symbol(name, real=True)``).
 
     Examples
     --------
@@ -50,7 +56,7 @@ def to_sympy(graph: Graph, node: str | None = None) -> sp.Expr:
     """
     node = graph.default_output(node)
     if graph.is_input(node):
-        return sp.Symbol(node)
+        return symbol(node)
     return sympy_values(graph, upto=node)[node]
 
 

@@ -1,0 +1,173 @@
+"""Hypothesis strategies for testing gradient code against symgrad.
+
+>>> from hypothesis import given
+>>> from symgrad.strategies import graphs, points
+>>> # @given(data=st.data())
+>>> # def test_mine(data):
+>>> #     g = data.draw(graphs()); at = data.draw(points(g))
+>>> #     assert my_grad(g, at) == approx(g.grad(at))
+
+This module (and only this one) imports hypothesis; it is not imported by
+``import symgrad``.  The factories are keyword-only and validate their
+arguments (``InvalidArgument``).  Expression text is written with the op
+table's own text forms and precedences, so drawing text also exercises the
+parser's precedence rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from hypothesis import assume, strategies as st
+from hypothesis.errors import InvalidArgument
+
+from .graph import Graph, is_node
+from .ops import ATOM, NEG, OPS, TEXT_FUNCTIONS
+
+__all__ = ["expressions", "graphs", "points", "DEFAULT_OPS"]
+
+DEFAULT_OPS = ("add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "sin", "cos",
+               "tan", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "abs")
+_POW_EXPONENTS = (2, 3, 0.5, -1, 1.5, -2)
+
+
+def _wrap(text: str, prec: int, need: int) -> str:
+    return f"({text})" if prec < need else text
+
+
+def _render(op_name: str, parts: Sequence[tuple[str, int]]) -> tuple[str, int]:
+    """Text of ``op(parts)`` with the fewest parentheses its Form allows."""
+    form = OPS[op_name].text
+    binds = form.binds if OPS[op_name].arity >= 0 else form.binds * len(parts)
+    shown = [_wrap(t, p, b) for (t, p), b in zip(parts, binds, strict=True)]
+    if OPS[op_name].arity < 0:
+        shown = [form.sep.join(shown)]
+    return form.template.format(*shown), form.prec
+
+
+def _number(v: float) -> tuple[str, int]:
+    text = repr(v) if isinstance(v, float) else str(v)
+    return text, (NEG if text.startswith("-") else ATOM)
+
+
+def _positive(part: tuple[str, int], c: float) -> tuple[str, int]:
+    """``part**2 + c``: an argument that is > 0 wherever ``part`` is finite."""
+    return _render("add", [_render("pow", [part, ("2", ATOM)]), _number(c)])
+
+
+@st.composite
+def _tree(draw, variables, ops, max_depth, pool, root=False):
+    """One expression as (text, precedence), at most ``max_depth`` ops deep."""
+    if max_depth <= 0 or (not root and draw(st.integers(0, 4)) == 0):
+        kind = draw(st.integers(0, 5))
+        if pool and kind == 0:
+            return draw(st.sampled_from(pool))
+        if kind == 1:
+            return _number(draw(st.sampled_from([0.5, 1, 2, 3, 1.5])))
+        return draw(st.sampled_from([(v, ATOM) for v in variables]))
+    op = OPS[draw(st.sampled_from(ops))]
+    sub = lambda: draw(_tree(variables, ops, max_depth - 1, pool))
+    if op.name == "pow":                       # a constant exponent or a node exponent
+        base = _positive(sub(), draw(st.sampled_from([0.5, 1.0])))
+        k = draw(st.one_of(st.sampled_from(_POW_EXPONENTS).map(_number), st.just(None)))
+        return _render("pow", [base, k if k is not None else sub()])
+    parts = []
+    for dom in (op.domain + ("real",) * 2)[: op.arity - len(op.params)]:
+        part = sub()
+        if dom in ("positive", "nonzero"):
+            part = _positive(part, draw(st.sampled_from([0.25, 1.0])))
+        parts.append(part)
+    if op.name in TEXT_FUNCTIONS:
+        extra = [_number(d)[0] for _, d in op.params]
+        text = f"{op.name}({', '.join([p[0] for p in parts] + extra)})"
+        return text, ATOM
+    return _render(op.name, parts)
+
+
+def _check_names(variables) -> tuple:
+    if isinstance(variables, str) or not isinstance(variables, Sequence) or not variables:
+        raise InvalidArgument(f"variables must be a non-empty sequence of names, got {variables!r}")
+    for v in variables:
+        if not (isinstance(v, str) and v.isidentifier()) or v in TEXT_FUNCTIONS or v in ("e", "pi"):
+            raise InvalidArgument(f"variable name {v!r} is not usable in expression text")
+    return tuple(variables)
+
+
+def expressions(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | None = None,
+                max_depth: int = 4, shared: bool = True) -> st.SearchStrategy[str]:
+    """Expression text over ``variables`` using ``ops`` (default: all the text ops).
+
+    Arguments of ``log``, ``sqrt``, divisors and ``pow`` bases are drawn as
+    ``u**2 + c`` (c > 0) so that most draws are finite somewhere.  With
+    ``shared=True`` a sub-expression may occur several times, which the parser
+    turns into one node with several consumers.
+    """
+    variables = _check_names(variables)
+    ops = tuple(DEFAULT_OPS if ops is None else ops)
+    bad = [o for o in ops if o not in OPS or o in ("sum", "logsumexp", "identity")]
+    if bad or not ops:
+        raise InvalidArgument(f"unknown or unsupported ops {bad!r}; choose from {DEFAULT_OPS}")
+    if not isinstance(max_depth, int) or not 0 <= max_depth <= 12:
+        raise InvalidArgument(f"max_depth must be an int in 0..12, got {max_depth!r}")
+
+    @st.composite
+    def build(draw):
+        pool = []
+        if shared and max_depth >= 2 and draw(st.booleans()):
+            text, prec = draw(_tree(variables, ops, max_depth // 2, []))
+            pool.append((f"({text})" if prec < ATOM else text, ATOM))
+        text, prec = draw(_tree(variables, ops, max_depth, pool, root=True))
+        if not any(_mentions(text, v) for v in variables):
+            text = _render("add", [(text, prec), (variables[0], ATOM)])[0]
+        return text
+
+    return build()
+
+
+def _mentions(text: str, name: str) -> bool:
+    import re
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) is not None
+
+
+def graphs(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | None = None,
+           max_depth: int = 4, shared: bool = True) -> st.SearchStrategy[Graph]:
+    """Graphs parsed from :func:`expressions`."""
+    from .parse import parse
+    return expressions(variables=variables, ops=ops, max_depth=max_depth, shared=shared).map(parse)
+
+
+def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e6) -> bool:
+    """True if every node value and adjoint is finite and not huge at ``at``, and
+    every op with a kink has its first argument at least ``margin`` from it."""
+    with np.errstate(all="ignore"):
+        try:
+            fw = graph.forward(at)
+            bw = graph.backward(at)
+        except Exception:
+            return False
+    if fw.nonfinite or bw.nonfinite:
+        return False
+    if any(abs(fw[n]) > limit or abs(bw[n]) > limit for n in graph.nodes):
+        return False
+    for name, op, args in graph.program:
+        if op.kink and is_node(args[0]) and abs(fw[args[0]]) < margin:
+            return False
+    return True
+
+
+def points(graph: Graph, *, smooth: bool = True, low: float = -2.0,
+           high: float = 2.0) -> st.SearchStrategy[dict]:
+    """Input mappings ``{name: float}`` for ``graph`` in ``[low, high]``; with
+    ``smooth=True`` only points where the graph is finite, not huge, and away
+    from kinks (see :func:`smooth_at`)."""
+    if not isinstance(graph, Graph):
+        raise InvalidArgument(f"points() needs a symgrad Graph, got {type(graph).__name__}")
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise InvalidArgument(f"need finite low < high, got {low!r}, {high!r}")
+    coord = st.floats(low, high, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
+    base = st.fixed_dictionaries({name: coord for name in graph.inputs})
+    if not smooth:
+        return base
+    return base.filter(lambda at: smooth_at(graph, at))
