@@ -1,0 +1,328 @@
+"""Derivation steps: the lecture's forward and backward pass, as data.
+
+:func:`derive` reads a graph (and optionally a point) and returns a
+:class:`Derivation`: one :class:`ForwardStep` per operation node
+(``c = a + b = 58.598``) and, per output, one :class:`BackwardStep` per node in
+reverse topological order, written as the chain rule over the node's consumers
+(:class:`Term`), with the local derivatives substituted, then the number::
+
+    df/dc = df/de * de/dc + df/dd * dd/dc = 1 * (-sin(c)) + 1 * 1/(2*sqrt(c)) = -0.82228
+
+The steps are printer-independent; :mod:`symgrad.text` and :mod:`symgrad.latex`
+print them.  Arguments are referred to by node name, so no nested expression is
+ever built or walked: each local derivative is one op's partial in the symbols
+of its arguments, computed once per op shape (cached) from the op table.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from .errors import InputError
+from .forward import evaluate, read_inputs
+from .graph import Graph, is_node
+from .ops import OPS, SYM, Op
+from .reverse import adjoints
+from .sympy_io import literal
+
+__all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder"]
+
+
+@functools.lru_cache(maxsize=None)
+def placeholder(k: int) -> sp.Symbol:
+    """The SymPy symbol standing for the k-th distinct node argument in a cached
+    local derivative; printers replace its name by the node's display name."""
+    return sp.Symbol(f"\x01{k}\x02")
+
+
+@functools.lru_cache(maxsize=4096)
+def _generic_partials(op_name: str, shape: tuple) -> tuple:
+    """Local derivatives of ``op`` per distinct node argument, in placeholders.
+
+    ``shape`` has, per argument, the index of its distinct node or ``("lit", v)``
+    for a literal.  A node used at several positions gets the sum of its partials.
+    """
+    op = OPS[op_name]
+    syms = [placeholder(s) if isinstance(s, int) else literal(s[1]) for s in shape]
+    parts = op.partials(SYM, op.apply(SYM, *syms), *syms)
+    count = 1 + max((s for s in shape if isinstance(s, int)), default=-1)
+    local = [sp.Integer(0)] * count
+    for s, d in zip(shape, parts, strict=True):
+        if isinstance(s, int):
+            local[s] += sp.sympify(d)
+    return tuple(local)
+
+
+def _shape(args: tuple) -> tuple[tuple, tuple]:
+    """``(shape, distinct node names)`` of an argument list (see _generic_partials)."""
+    index: dict[str, int] = {}
+    shape = []
+    for a in args:
+        if is_node(a):
+            shape.append(index.setdefault(a, len(index)))
+        else:
+            shape.append(("lit", a))
+    return tuple(shape), tuple(index)
+
+
+@dataclass(frozen=True)
+class ForwardStep:
+    """``node = op(args) = value``; ``value`` is None in symbolic mode."""
+
+    node: str
+    op: Op
+    args: tuple
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class Term:
+    """One consumer's share of an adjoint: d(out)/d(consumer) * d(consumer)/d(node).
+
+    ``seed`` is the consumer's adjoint (a float, or in symbolic mode a SymPy
+    expression in node symbols).  The local derivative is ``generic`` with
+    ``placeholder(k)`` standing for ``names[k]``; :attr:`local` substitutes them.
+    """
+
+    consumer: str
+    node: str
+    seed: Any
+    generic: sp.Expr
+    names: tuple
+
+    @property
+    def local(self) -> sp.Expr:
+        """d(consumer)/d(node) as a SymPy expression in node symbols."""
+        return self.generic.xreplace({placeholder(k): sp.Symbol(n) for k, n in enumerate(self.names)})
+
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """The adjoint d(output)/d(node): the chain rule over ``terms`` (empty for the
+    output itself, whose adjoint is 1).  ``value`` is the number (None in symbolic
+    mode), ``expr`` the SymPy adjoint in node symbols (symbolic mode only), and
+    ``quantity`` a lecture label such as ``("B", 2, 1)`` for B_{2,1}, or None."""
+
+    node: str
+    output: str
+    terms: tuple
+    value: float | None = None
+    expr: sp.Expr | None = None
+    quantity: tuple | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Derivation:
+    """A structured derivation: the forward steps and the backward steps.
+
+    Print it with :meth:`text`, :meth:`markdown`, :meth:`latex`, :meth:`document`
+    or :meth:`pdf`; each takes the printer's settings as keywords.
+    """
+
+    graph: Graph
+    point: Mapping | None
+    forward: tuple
+    backward: tuple
+    outputs: tuple
+    digits: int = 5
+    symbolic: bool = False
+
+    def text(self, **settings) -> str:
+        """Plain Unicode text; see :class:`symgrad.text.TextPrinter`."""
+        from .text import TextPrinter
+        return TextPrinter(**settings).derivation(self)
+
+    def markdown(self, **settings) -> str:
+        """Markdown; see :class:`symgrad.text.MarkdownPrinter`."""
+        from .text import MarkdownPrinter
+        return MarkdownPrinter(**settings).derivation(self)
+
+    def latex(self, **settings) -> str:
+        """The body of an ``align*`` environment; see :class:`symgrad.latex.LatexPrinter`."""
+        from .latex import LatexPrinter
+        return LatexPrinter(**settings).derivation(self)
+
+    def document(self, **settings) -> str:
+        """A standalone LaTeX document (function, nodes, forward, backward)."""
+        from .latex import LatexPrinter
+        return LatexPrinter(**settings).document(self)
+
+    def pdf(self, path, **settings) -> str:
+        """Write the document as a PDF to ``path`` with pdflatex; returns the path."""
+        from .latex import LatexPrinter, compile_pdf
+        return compile_pdf(LatexPrinter(**settings).document(self), path)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return (f"<Derivation of {', '.join(self.outputs)}: {len(self.forward)} forward "
+                f"and {len(self.backward)} backward steps>")
+
+    def _repr_latex_(self) -> str:
+        return "\\begin{align*}\n" + self.latex() + "\n\\end{align*}"
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+
+def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
+           symbolic: bool = False, outputs: Iterable[str] | None = None,
+           nodes: Iterable[str] | None = None, quantities: bool = False,
+           **inputs) -> Derivation:
+    """The lecture-style derivation of ``graph``'s forward and backward pass.
+
+    Parameters
+    ----------
+    graph
+        The computational graph.
+    values, **inputs
+        The point, as a mapping and/or keywords (scalars).  Without a point (or
+        with ``symbolic=True``) the steps carry no numbers.
+    digits
+        Significant digits the printers show (default 5: ``58.598``).
+    symbolic
+        No numbers: each adjoint is a SymPy expression in node symbols.
+    outputs
+        The nodes to differentiate (default: the graph's outputs).
+    nodes
+        Only these nodes get steps (default: every node).
+    quantities
+        For MLP graphs (names ``yhat{i}``, ``h{l}_{j}``, ``a{l}_{j}``), label the
+        lecture's quantities ``B_1``, ``B_{2,i}``, ``B_{3,i}``, ... on the adjoints.
+
+    Returns
+    -------
+    Derivation
+
+    Raises
+    ------
+    InputError
+        A missing, unknown or non-scalar input, or ``digits`` < 1.
+    GraphError
+        An unknown node in ``outputs`` or ``nodes``.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> d = sg.derive(g, x=2.0)
+    >>> [s.node for s in d.backward]
+    ['f', 'e', 'd', 'c', 'b', 'a', 'x']
+    >>> print(d.text().splitlines()[-4])
+    ∂f/∂c = ∂f/∂e * ∂e/∂c + ∂f/∂d * ∂d/∂c = 1 * (-sin(c)) + 1 * 1/(2*sqrt(c)) = -0.82228
+    """
+    if not isinstance(digits, int) or isinstance(digits, bool) or digits < 1:
+        raise InputError(f"digits must be a positive integer, got {digits!r}")
+    outs = tuple(graph.default_output(o) for o in (graph.outputs if outputs is None else outputs))
+    keep = None if nodes is None else {_known(graph, n) for n in nodes}
+    vals = None
+    point = None
+    if values is not None or inputs:
+        ins, shape = read_inputs(graph, values, inputs)
+        if shape is not None:
+            raise InputError("derive needs scalar inputs, got arrays of shape "
+                             f"{shape}; pass one sample, e.g. x=2.0")
+        point = {k: float(v) for k, v in ins.items()}
+        if not symbolic:
+            vals = evaluate(graph, ins)
+    fwd = tuple(ForwardStep(n, op, args, None if vals is None else float(vals[n]))
+                for n, op, args in graph.program if keep is None or n in keep)
+    labels = mlp_quantities(graph) if quantities else {}
+    bwd = []
+    for out in outs:
+        steps = _backward(graph, out, vals, symbolic or vals is None)
+        bwd.extend(_label(s, labels) for s in steps if keep is None or s.node in keep)
+    return Derivation(graph, point, fwd, tuple(bwd), outs, digits, symbolic or vals is None)
+
+
+def _label(step: BackwardStep, labels: dict) -> BackwardStep:
+    q = labels.get(step.node)
+    if q is None:
+        return step
+    return BackwardStep(step.node, step.output, step.terms, step.value, step.expr, q)
+
+
+def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list:
+    """The backward steps for ``out``, in reverse topological order."""
+    adj = adjoints(graph, vals, out) if not symbolic else None
+    seeds: dict[str, Any] = {out: sp.Integer(1) if symbolic else 1.0}
+    locals_: dict[str, list] = {}                 # node -> [(consumer, generic, names)]
+    for name, op, args in reversed(graph.program):
+        if name not in seeds and name != out:
+            continue
+        shape, names = _shape(args)
+        for k, (a, d) in enumerate(zip(names, _generic_partials(op.name, shape), strict=True)):
+            locals_.setdefault(a, []).append((name, d, names))
+            seeds.setdefault(a, None)
+    steps = []
+    for node in reversed(graph.nodes):
+        if node not in seeds:
+            continue
+        terms = tuple(Term(c, node, seeds[c] if symbolic else float(adj[c]), d, names)
+                      for c, d, names in locals_.get(node, ()))
+        if symbolic:
+            expr = seeds[out] if node == out else sp.Add(*[t.seed * t.local for t in terms])
+            seeds[node] = expr
+            steps.append(BackwardStep(node, out, terms, None, expr))
+        else:
+            steps.append(BackwardStep(node, out, terms, float(adj[node])))
+    return steps
+
+
+_MLP = re.compile(r"^(?:(?P<yhat>yhat)(?P<i>\d+)|(?P<k>[ah])(?P<l>\d+)_(?P<j>\d+))$")
+
+
+def mlp_quantities(graph: Graph) -> dict:
+    """``{node: ("B", k, i)}``: the lecture's named quantities of an MLP graph.
+
+    ``B_1`` (or ``B_{1,i}`` with several outputs) is the adjoint of the prediction
+    ``yhat{i}``; going down from the last hidden layer L, ``h{L}_{i}`` gets
+    ``B_{2,i}``, ``a{L}_{i}`` gets ``B_{3,i}``, ``h{L-1}_{i}`` gets ``B_{4,i}``, ...
+    The bias features ``h{l}_0`` and the output layer's ``a``/``h`` get none.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("a1_1 = w1_1_1*x1; h1_1 = tanh(a1_1); yhat1 = w2_1_1*h1_1")
+    >>> mlp_quantities(g)
+    {'yhat1': ('B', 1), 'h1_1': ('B', 2, 1), 'a1_1': ('B', 3, 1)}
+    """
+    found = [(n, m) for n in graph.nodes if (m := _MLP.match(n)) and not graph.is_input(n)]
+    yhats = [(n, int(m["i"])) for n, m in found if m["yhat"]]
+    layers = [int(m["l"]) for n, m in found if m["k"]]
+    if not yhats or not layers:
+        return {}
+    hidden = max((l for l in set(layers) if _feeds_weight(graph, l)), default=0)
+    labels: dict[str, tuple] = {}
+    for n, i in yhats:
+        labels[n] = ("B", 1) if len(yhats) == 1 else ("B", 1, i)
+    for n, m in found:
+        if m["k"] and 1 <= int(m["l"]) <= hidden and int(m["j"]) > 0:
+            k = 2 + 2 * (hidden - int(m["l"])) + (m["k"] == "a")
+            labels[n] = ("B", k, int(m["j"]))
+    return {n: labels[n] for n in graph.nodes if n in labels}
+
+
+def _feeds_weight(graph: Graph, layer: int) -> bool:
+    """True if some ``h{layer}_{j}`` is multiplied by a weight ``w{layer+1}_*``:
+    then ``layer`` is a hidden layer (the output layer feeds only the loss)."""
+    prefix = f"w{layer + 1}_"
+    cons = graph.consumers
+    for n in graph.nodes:
+        if n.startswith(f"h{layer}_"):
+            for c, _ in cons[n]:
+                if any(is_node(a) and a.startswith(prefix) for a in graph.args(c)):
+                    return True
+    return False
+
+
+def _known(graph: Graph, node: str) -> str:
+    graph.args(node)                   # GraphError naming the node if it is unknown
+    return node

@@ -1,0 +1,295 @@
+r"""LaTeX printer of a :class:`~symgrad.derive.Derivation`, documents and PDFs.
+
+``latex()`` is the body of an ``align*`` environment, one step per line::
+
+    \frac{\partial f}{\partial c} &= \frac{\partial f}{\partial e} \frac{\partial e}{\partial c} + ...
+
+Op results come from each op's ``latex`` Form (parenthesized by
+:func:`~symgrad.printer.parenthesize`), local derivatives from SymPy's LaTeX
+printer (``\exp`` for the exponential) with ``symbol_names`` from
+:class:`LatexNames`, which typesets node names: ``w1_0_1`` as ``w^{1}_{0,1}``,
+``a1_2`` as ``a^{1}_{2}``, ``yhat1`` as ``\hat{y}_{1}``, ``x1`` as ``x_{1}``,
+``alpha`` as ``\alpha``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter, translate
+
+from .derive import ForwardStep
+from .errors import SymgradError
+from .graph import is_node
+from .ops import ATOM, MUL, NEG, Form
+from .printer import format_number, sympy_prec
+from .text import TextPrinter
+
+__all__ = ["LatexPrinter", "LatexNames", "compile_pdf"]
+
+_LAYER = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)(?:_(\d+))?$")
+_INDEXED = re.compile(r"^([A-Za-z]+?)(\d+)$")
+_WORD = re.compile(r"^[A-Za-z]+$")
+
+
+class LatexNames:
+    r"""Display names of nodes in LaTeX (a small naming object, cached).
+
+    Examples
+    --------
+    >>> names = LatexNames()
+    >>> [names(n) for n in ["w1_0_1", "a1_2", "h1_2", "yhat1", "x1", "alpha", "loss", "c"]]
+    ['w^{1}_{0,1}', 'a^{1}_{2}', 'h^{1}_{2}', '\\hat{y}_{1}', 'x_{1}', '\\alpha', '\\mathrm{loss}', 'c']
+    """
+
+    def __init__(self, overrides: dict | None = None) -> None:
+        self._names = dict(overrides or {})
+
+    def __call__(self, name: str) -> str:
+        s = self._names.get(name)
+        if s is None:
+            s = self._names[name] = self._typeset(name)
+        return s
+
+    @staticmethod
+    def _base(word: str) -> str:
+        t = translate(word)
+        return t if t != word or len(word) == 1 else rf"\mathrm{{{word}}}"
+
+    def _typeset(self, name: str) -> str:
+        m = _LAYER.match(name)
+        if m:
+            base, layer, i, j = m.groups()
+            sub = f"{i},{j}" if j is not None else i
+            return f"{self._base(base)}^{{{layer}}}_{{{sub}}}"
+        m = _INDEXED.match(name)
+        if m:
+            return f"{self._base(m[1])}_{{{m[2]}}}"
+        if _WORD.match(name):
+            return self._base(name)
+        return sp.latex(sp.Symbol(name))
+
+
+class _SympyLatex(_SympyLatexPrinter):
+    r"""SymPy's LaTeX printer, writing the exponential as ``\exp\left(..\right)``
+    like the op table."""
+
+    def _print_ExpBase(self, expr, exp=None):
+        s = rf"\exp\left({self._print(expr.args[0])}\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
+
+
+class LatexPrinter(TextPrinter):
+    r"""LaTeX: ``align*`` bodies, a standalone document.
+
+    Settings: ``digits`` (default: the derivation's), ``names`` (a mapping of
+    node name to LaTeX, overriding :class:`LatexNames`), ``per_line`` (terms per
+    line before a sum wraps), ``title`` (of the document).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> print(sg.derive(g, x=2.0).latex().splitlines()[2])
+    b &= \exp\left(a\right) = 54.598 \\
+    """
+
+    _default_settings = {"digits": None, "names": None, "per_line": 3, "title": None}
+    times = r" \times "
+    chain_times = " "
+    paren = (r"\left(", r"\right)")
+
+    def __init__(self, **settings) -> None:
+        super().__init__(**settings)
+        self._names = LatexNames(self._settings["names"])
+
+    def name(self, node: str) -> str:
+        return self._names(node)
+
+    def form(self, op) -> Form:
+        return op.latex
+
+    def number(self, v: float) -> tuple[str, int]:
+        s = format_number(v, self.digits)
+        if s in ("inf", "-inf", "nan"):
+            s = {"inf": r"\infty", "-inf": r"-\infty", "nan": r"\mathrm{nan}"}[s]
+        elif "e" in s:
+            mant, ex = s.split("e")
+            s = rf"{mant} \cdot 10^{{{int(ex)}}}"
+            return s, NEG if s.startswith("-") else MUL
+        return s, NEG if s.startswith("-") else ATOM
+
+    def expr(self, generic: sp.Expr, names: tuple) -> tuple[str, int]:
+        hit = self._cache.get(generic)
+        if hit is None:
+            symbols = {s: (s.name if s.name.startswith("\x01") else self.name(s.name))
+                       for s in generic.free_symbols}
+            s = _SympyLatex({"symbol_names": symbols}).doprint(generic)
+            hit = self._cache[generic] = (s, sympy_prec(generic))
+        s, prec = hit
+        for k, n in enumerate(names):
+            s = s.replace(f"\x01{k}\x02", self.name(n))
+        return s, prec
+
+    def partial(self, out: str, node: str) -> str:
+        return rf"\frac{{\partial {self.name(out)}}}{{\partial {self.name(node)}}}"
+
+    def quantity(self, q: tuple) -> str:
+        return f"{q[0]}_{{{','.join(map(str, q[1:]))}}}"
+
+    # -- layout ---------------------------------------------------------------------
+    def forward_line(self, step) -> str:
+        line = f"{self.name(step.node)} &= {self.rhs(step)}"
+        return line if step.value is None else f"{line} = {self.number(step.value)[0]}"
+
+    def _wrapped(self, parts: list[str]) -> list[str]:
+        """A sum of ``parts`` in lines of ``per_line`` terms (continuations signed)."""
+        n = max(1, int(self._settings["per_line"]))
+        lines = []
+        for i in range(0, len(parts), n):
+            s = self.signed_sum(parts[i:i + n])
+            if i:
+                s = ("- " + s[1:].lstrip()) if s.startswith("-") else "+ " + s
+            lines.append(s)
+        return lines
+
+    def backward_line(self, step) -> str:
+        left, chain, subst, value = self.backward_parts(step)
+        if not step.terms:
+            return f"{left} &= {value}"
+        if len(chain) <= 2:
+            return f"{left} &= {' + '.join(chain)} = {self.signed_sum(subst)} = {value}"
+        rows = [f"{left} &= {line}" if i == 0 else rf"&\qquad {line}"
+                for i, line in enumerate(self._wrapped(chain))]
+        rows += [f"&= {line}" if i == 0 else rf"&\qquad {line}"
+                 for i, line in enumerate(self._wrapped(subst))]
+        rows.append(f"&= {value}")
+        return " \\\\\n".join(rows)
+
+    def input_lines(self, d) -> list[str]:
+        if not d.point or d.symbolic:
+            return []
+        return [f"{self.name(k)} &= {self.number(v)[0]}" for k, v in d.point.items()]
+
+    def derivation(self, d) -> str:
+        """The forward then the backward steps, as the body of an ``align*``."""
+        self.prepare(d)
+        lines = self.input_lines(d) + [self.forward_line(s) for s in d.forward]
+        lines += [self.backward_line(s) for s in d.backward]
+        return " \\\\\n".join(lines)
+
+    # -- document ------------------------------------------------------------------
+    def function(self, d, output: str) -> str | None:
+        """The output as one formula in the inputs, if it is small when inlined."""
+        g = d.graph
+        size = {n: 1 for n in g.inputs}
+        for n, _, args in g.program:
+            size[n] = 1 + sum(size[a] if is_node(a) else 1 for a in args)
+            if size[n] > 10**6:
+                size[n] = 10**6
+        if size[output] > 120:
+            return None
+        expr = g.to_sympy(output)
+        symbols = {s: self.name(s.name) for s in expr.free_symbols}
+        return _SympyLatex({"symbol_names": symbols}).doprint(expr)
+
+    def node_table(self, d) -> str:
+        """The graph's nodes in topological order: definition and consumers."""
+        g = d.graph
+        define = {n: f"${self.rhs(ForwardStep(n, op, args))}$" for n, op, args in g.program}
+        rows = []
+        for n in g.nodes:
+            definition = define.get(n, "input")
+            users = ", ".join(f"${self.name(c)}$" for c in dict.fromkeys(c for c, _ in g.consumers[n]))
+            rows.append(f"${self.name(n)}$ & {definition} & {users or 'output'} \\\\")
+        head = ("\\begin{longtable}{lll}\n"
+                "node & definition & used by \\\\ \\hline\n\\endhead")
+        return head + "\n" + "\n".join(rows) + "\n\\end{longtable}"
+
+    def document(self, d) -> str:
+        """A standalone LaTeX document: function, node list, forward, backward."""
+        self.prepare(d)
+        title = self._settings["title"] or "Forward and backward pass"
+        body = [r"\section*{" + _escape(title) + "}", r"\subsection*{Function}"]
+        for o in d.outputs:
+            formula = self.function(d, o)
+            if formula is not None:
+                body.append(rf"\[ {self.name(o)} = {formula} \]")
+        if d.point and not d.symbolic:
+            at = ", ".join(f"{self.name(k)} = {self.number(v)[0]}" for k, v in d.point.items())
+            body.append(f"evaluated at ${at}$.")
+        body += [r"\subsection*{Computational graph}",
+                 "Each node is an input or one operation on earlier nodes; a node used "
+                 "twice is one node.\n", self.node_table(d)]
+        fwd = self.input_lines(d) + [self.forward_line(s) for s in d.forward]
+        body += [r"\subsection*{Forward pass}", _align(fwd)]
+        for o in d.outputs:
+            steps = [self.backward_line(s) for s in d.backward if s.output == o]
+            body += [r"\subsection*{Backward pass}",
+                     rf"The adjoint ${self.partial(o, 'v')}$ of each node $v$, in reverse order: "
+                     "the chain rule sums over the node's consumers, then the local derivatives "
+                     "are substituted.", _align(steps)]
+        return _PREAMBLE + "\n\n".join(body) + "\n\\end{document}\n"
+
+
+_PREAMBLE = r"""\documentclass[12pt]{article}
+\usepackage[a4paper,margin=2cm]{geometry}
+\usepackage{amsmath,amssymb}
+\usepackage{longtable}
+\allowdisplaybreaks
+\setlength{\parindent}{0pt}
+\begin{document}
+"""
+
+
+def _align(lines: list[str]) -> str:
+    if not lines:
+        return "(no steps)"
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+
+
+def _escape(s: str) -> str:
+    for ch in "\\{}$&#^_%~":
+        s = s.replace(ch, "\\" + ch if ch not in "\\^~" else {"\\": r"\textbackslash{}",
+                                                                 "^": r"\^{}", "~": r"\~{}"}[ch])
+    return s
+
+
+def compile_pdf(source: str, path, *, timeout: float = 120.0) -> str:
+    """Compile LaTeX ``source`` with ``pdflatex -halt-on-error`` and write the PDF
+    to ``path``; returns the path.
+
+    Raises
+    ------
+    SymgradError
+        If pdflatex is not installed, fails, or times out (the message quotes
+        the first LaTeX error).
+    """
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        raise SymgradError("pdflatex was not found on PATH; install TeX Live (e.g. apt-get install "
+                           "texlive-latex-base texlive-latex-recommended) or use document() "
+                           "to get the LaTeX source")
+    path = os.fspath(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "derivation.tex"), "w", encoding="utf-8") as f:
+            f.write(source)
+        try:
+            run = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error",
+                                  "-no-shell-escape", "derivation.tex"], cwd=tmp,
+                                 capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SymgradError(f"pdflatex took longer than {timeout:g} s; "
+                               "derive fewer nodes (nodes=[...])") from None
+        pdf = os.path.join(tmp, "derivation.pdf")
+        if run.returncode != 0 or not os.path.exists(pdf):
+            log = run.stdout.decode("utf-8", "replace")
+            first = next((ln for ln in log.splitlines() if ln.startswith("!")), "unknown error")
+            raise SymgradError(f"pdflatex failed: {first}; the source is document()'s output")
+        shutil.copyfile(pdf, path)
+    return path

@@ -1,0 +1,115 @@
+"""Plain-text and Markdown printers of a :class:`~symgrad.derive.Derivation`.
+
+Lines look like the lecture's::
+
+    c = a + b = 58.598
+    ∂f/∂c = ∂f/∂e * ∂e/∂c + ∂f/∂d * ∂d/∂c = 1 * (-sin(c)) + 1 * 1/(2*sqrt(c)) = -0.82228
+
+Node names print as they are; op results come from each op's ``text`` Form and
+local derivatives from SymPy's ``str`` printer (cached per op shape).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .ops import Form
+from .printer import Printer, format_number, sympy_prec
+
+__all__ = ["TextPrinter", "MarkdownPrinter"]
+
+
+class TextPrinter(Printer):
+    """Plain Unicode text, one step per line.
+
+    Settings: ``digits`` (significant digits; default: the derivation's),
+    ``indent`` (the prefix of each step line), ``headings`` (print the
+    "Forward pass" / "Backward pass" lines).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> print(TextPrinter(digits=3, indent="").derivation(sg.derive(g, x=2.0)).splitlines()[2])
+    b = exp(a) = 54.6
+    """
+
+    _default_settings = {"digits": None, "indent": "  ", "headings": True}
+
+    def form(self, op) -> Form:
+        return op.text
+
+    def expr(self, generic: sp.Expr, names: tuple) -> tuple[str, int]:
+        hit = self._cache.get(generic)
+        if hit is None:
+            hit = self._cache[generic] = (sp.sstr(generic), sympy_prec(generic))
+        s, prec = hit
+        for k, n in enumerate(names):
+            s = s.replace(f"\x01{k}\x02", self.name(n))
+        return s, prec
+
+    def partial(self, out: str, node: str) -> str:
+        return f"∂{self.name(out)}/∂{self.name(node)}"
+
+    def quantity(self, q: tuple) -> str:
+        sub = ",".join(map(str, q[1:]))
+        return f"{q[0]}_{sub}" if len(q) == 2 else f"{q[0]}_{{{sub}}}"
+
+    # -- layout -------------------------------------------------------------------
+    def forward_line(self, step) -> str:
+        rhs = f"{self.name(step.node)} = {self.rhs(step)}"
+        return rhs if step.value is None else f"{rhs} = {self.number(step.value)[0]}"
+
+    def backward_line(self, step) -> str:
+        left, chain, subst, value = self.backward_parts(step)
+        if not step.terms:
+            return f"{left} = {value}"
+        return f"{left} = {' + '.join(chain)} = {self.signed_sum(subst)} = {value}"
+
+    def point(self, d) -> str:
+        return ", ".join(f"{self.name(k)} = {format_number(v, self.digits)}" for k, v in d.point.items())
+
+    def sections(self, d) -> list[tuple[str, list[str]]]:
+        """``[(heading, lines)]``: the forward pass, then one backward pass per output."""
+        self.prepare(d)
+        at = f" at {self.point(d)}" if d.point and not d.symbolic else ""
+        out = [(f"Forward pass{at}", [self.forward_line(s) for s in d.forward])]
+        for o in d.outputs:
+            lines = [self.backward_line(s) for s in d.backward if s.output == o]
+            out.append((f"Backward pass: adjoints {self.partial(o, 'node')}", lines))
+        return out
+
+    def derivation(self, d) -> str:
+        """The whole derivation as text."""
+        ind = self._settings["indent"]
+        parts = []
+        for heading, lines in self.sections(d):
+            if self._settings["headings"]:
+                parts.append(heading)
+            parts.extend(ind + line for line in lines)
+        return "\n".join(parts)
+
+
+class MarkdownPrinter(TextPrinter):
+    """Markdown: a bold heading per pass and its steps in a ``text`` code block.
+
+    Settings as :class:`TextPrinter`.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> print(sg.derive(g, x=2.0).markdown().splitlines()[0])
+    **Forward pass at x = 2**
+    """
+
+    _default_settings = {"digits": None, "indent": "", "headings": True}
+
+    def derivation(self, d) -> str:
+        ind = self._settings["indent"]
+        parts = []
+        for heading, lines in self.sections(d):
+            if self._settings["headings"]:
+                parts.append(f"**{heading}**\n")
+            parts.append("```text\n" + "\n".join(ind + line for line in lines) + "\n```\n")
+        return "\n".join(parts)
