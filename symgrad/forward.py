@@ -15,9 +15,10 @@ import numpy as np
 
 from .errors import DomainError, InputError
 from .graph import Graph, is_node
+from .lower import FALLBACK, lowered
 from .ops import NUM
 
-__all__ = ["forward", "NodeValues", "read_inputs", "evaluate"]
+__all__ = ["forward", "NodeValues", "read_inputs", "evaluate", "run_forward"]
 
 
 class NodeValues(Mapping):
@@ -111,10 +112,6 @@ def read_inputs(graph: Graph, values: Mapping | None, kwargs: Mapping) -> tuple[
     return out, shape
 
 
-def _arg(values: dict, a):
-    return values[a] if is_node(a) else a
-
-
 def _scalar(v):
     return v[()] if type(v) is np.ndarray and v.ndim == 0 else v
 
@@ -145,18 +142,17 @@ def _show(v) -> str:
 
 
 def _domain_message(name, op, args, vals, out) -> str:
-    shown = ", ".join(f"{a}={_pick(v, out)}" if is_node(a) else repr(a) for a, v in zip(args, vals, strict=True))
-    return (f"node {name!r} ({op.name}) is {_pick(out, out)} at arguments ({shown}); "
-            f"{op.name} needs {op.valid}. strict=False gives nan/inf instead")
-
-
-def _pick(v, out) -> str:
-    """The value of ``v`` at the first sample where ``out`` is not finite."""
+    """'node 'a' (log) is -inf [at sample i] with arguments (x=0); log needs x > 0 ...'"""
+    where, pick = "", (lambda v: v)
     if isinstance(out, np.ndarray):
         i = int(np.flatnonzero(~np.isfinite(out))[0])
-        v = np.broadcast_to(v, out.shape).flat[i] if isinstance(v, np.ndarray) else v
-        return f"{float(v):.6g} (sample {np.unravel_index(i, out.shape)})"
-    return f"{float(v):.6g}"
+        idx = tuple(int(k) for k in np.unravel_index(i, out.shape))
+        where = f" at sample {idx[0] if len(idx) == 1 else idx}"
+        pick = lambda v: np.broadcast_to(v, out.shape).flat[i] if isinstance(v, np.ndarray) else v
+    shown = ", ".join(f"{a}={float(pick(v)):.6g}" if is_node(a) else repr(a)
+                      for a, v in zip(args, vals, strict=True))
+    return (f"node {name!r} ({op.name}) is {float(pick(out)):.6g}{where} with arguments "
+            f"({shown}); {op.name} needs {op.valid}. strict=False gives nan/inf instead")
 
 
 def forward(graph: Graph, values: Mapping | None = None, /, *, strict: bool = False,
@@ -195,5 +191,21 @@ def forward(graph: Graph, values: Mapping | None = None, /, *, strict: bool = Fa
     (58.598, 7.194)
     """
     ins, shape = read_inputs(graph, values, inputs)
-    vals = evaluate(graph, ins, strict=strict)
-    return NodeValues({n: vals[n] for n in graph.nodes}, shape)
+    if strict:
+        vals = evaluate(graph, ins, strict=True)
+        return NodeValues({n: vals[n] for n in graph.nodes}, shape)
+    return NodeValues(dict(zip(graph.nodes, run_forward(graph, ins, shape), strict=True)), shape)
+
+
+def run_forward(graph: Graph, ins: dict, shape: tuple | None) -> list:
+    """Forward values by slot (position in ``graph.nodes``) through the lowered
+    program (:mod:`symgrad.lower`); the same values as :func:`evaluate`."""
+    low = lowered(graph)
+    if shape is None:
+        try:
+            return low.values(ins, scalar=True)
+        except FALLBACK:                          # math raised where numpy gives nan/inf
+            vals = evaluate(graph, ins)
+            return [vals[n] for n in graph.nodes]
+    with np.errstate(all="ignore"):
+        return low.values(ins, scalar=False)

@@ -12,6 +12,7 @@ PyTorch).  No other module branches on op names: dispatch is ``OPS[name]``.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable
@@ -19,7 +20,7 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-__all__ = ["Op", "Form", "OPS", "NUM", "SYM", "ADD", "NEG", "MUL", "POW", "ATOM", "TEXT_FUNCTIONS"]
+__all__ = ["Op", "Form", "OPS", "NUM", "SYM", "MATH", "ADD", "NEG", "MUL", "POW", "ATOM", "TEXT_FUNCTIONS"]
 
 ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 100      # binding strength, printers only
 
@@ -56,6 +57,44 @@ NUM = SimpleNamespace(
     relu=lambda x: np.maximum(x, 0.0), sigmoid=_sigmoid, softplus=_softplus,
     logsumexp=_logsumexp, expm1_neg=lambda x: np.expm1(np.minimum(x, 0.0)),
     dpow=_dpow, dpow_k=_dpow_k,
+)
+
+
+# -- the scalar backend of the lowered code (symgrad.lower) --------------------
+# Python floats and ``math``: the same formulas as NUM.  Where numpy returns
+# nan/inf, ``math`` raises (ValueError, OverflowError, ZeroDivisionError) and the
+# lowered scalar program falls back to the numpy reference, so IEEE results stay.
+
+def _m_sigmoid(x):
+    e = math.exp(-abs(x))
+    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+
+
+def _m_step(x):
+    return 1.0 if x > 0 else (0.0 if x <= 0 else x)          # nan stays nan
+
+
+def _m_sign(x):
+    return 1.0 if x > 0 else (-1.0 if x < 0 else x * 0.0)     # 0 -> 0, nan -> nan
+
+
+def _m_logsumexp(*xs):
+    top = xs[0]
+    for x in xs[1:]:
+        top = x if (x > top or x != x) else top              # np.maximum: nan wins
+    top = top if math.isfinite(top) else 0.0
+    return top + math.log(sum(math.exp(x - top) for x in xs))
+
+
+MATH = SimpleNamespace(
+    exp=math.exp, log=math.log, sin=math.sin, cos=math.cos, tan=math.tan, tanh=math.tanh,
+    sqrt=math.sqrt, abs=abs, sign=_m_sign, pow=math.pow, div=lambda a, b: a / b,
+    where=lambda c, a, b: a if c else b, step=_m_step,
+    relu=lambda x: 0.0 if x < 0.0 else x, sigmoid=_m_sigmoid,
+    softplus=lambda x: (x if x > 0 else 0.0 if x <= 0 else x) + math.log1p(math.exp(-abs(x))),
+    logsumexp=_m_logsumexp, expm1_neg=lambda x: math.expm1(0.0 if x >= 0.0 else x),
+    dpow=lambda a, k: 0.0 if k == 0 else k * math.pow(a, k - 1),
+    dpow_k=lambda out, a: 0.0 if out == 0 else out * math.log(a),
 )
 
 
@@ -112,6 +151,14 @@ class Op:
     domain: tuple = ("real",)
     valid: str = "finite arguments"
     doc: str = ""
+    # Code templates for the lowered executor (symgrad.lower): a Python expression
+    # over the arguments "{0}", "{1}" (n-ary: all arguments joined by code_sep as
+    # "{0}") whose names resolve in a backend (MATH for floats, NUM for arrays);
+    # dcode holds one local partial per argument, "{y}" being the output (n-ary:
+    # one template, "{0}" the argument).  The same formulas as apply/partials.
+    code: str = ""
+    dcode: tuple = ()
+    code_sep: str = ", "
 
     def accepts(self, n: int) -> bool:
         return n >= 1 if self.arity < 0 else n == self.arity
@@ -126,58 +173,79 @@ def _fn(name, apply, partials, latex, arity=1, **kw):
 
 _OPS = [
     Op("add", 2, lambda m, a, b: a + b, lambda m, y, a, b: (1, 1),
-       Form("{0} + {1}", ADD, (ADD, ADD)), Form("{0} + {1}", ADD, (ADD, ADD)), doc="a + b"),
+       Form("{0} + {1}", ADD, (ADD, ADD)), Form("{0} + {1}", ADD, (ADD, ADD)), doc="a + b",
+       code="{0} + {1}", dcode=("1", "1")),
     Op("sub", 2, lambda m, a, b: a - b, lambda m, y, a, b: (1, -1),
-       Form("{0} - {1}", ADD, (ADD, ADD + 1)), Form("{0} - {1}", ADD, (ADD, ADD + 1)), doc="a - b"),
+       Form("{0} - {1}", ADD, (ADD, ADD + 1)), Form("{0} - {1}", ADD, (ADD, ADD + 1)), doc="a - b",
+       code="{0} - {1}", dcode=("1", "-1")),
     Op("mul", 2, lambda m, a, b: a * b, lambda m, y, a, b: (b, a),
-       Form("{0}*{1}", MUL, (MUL, MUL + 1)), Form(r"{0} {1}", MUL, (MUL, MUL + 1)), doc="a * b"),
+       Form("{0}*{1}", MUL, (MUL, MUL + 1)), Form(r"{0} {1}", MUL, (MUL, MUL + 1)), doc="a * b",
+       code="{0} * {1}", dcode=("{1}", "{0}")),
     Op("div", 2, lambda m, a, b: m.div(a, b), lambda m, y, a, b: (m.div(1, b), -m.div(y, b)),
        Form("{0}/{1}", MUL, (MUL, MUL + 1)), Form(r"\frac{{{0}}}{{{1}}}", ATOM, (0, 0)),
-       domain=("real", "nonzero"), valid="a nonzero divisor", doc="a / b"),
+       domain=("real", "nonzero"), valid="a nonzero divisor", doc="a / b",
+       code="{0} / {1}", dcode=("1 / {1}", "-({y} / {1})")),
     Op("neg", 1, lambda m, a: -a, lambda m, y, a: (-1,),
-       Form("-{0}", NEG, (MUL,)), Form("-{0}", NEG, (MUL,)), doc="-a"),
+       Form("-{0}", NEG, (MUL,)), Form("-{0}", NEG, (MUL,)), doc="-a",
+       code="-{0}", dcode=("-1",)),
     Op("pow", 2, lambda m, a, k: m.pow(a, k), lambda m, y, a, k: (m.dpow(a, k), m.dpow_k(y, a)),
        Form("{0}**{1}", POW, (POW + 1, POW)), Form("{0}^{{{1}}}", POW, (POW + 1, 0)),
        kink="d(a**0)/da = 0 everywhere, also at a = 0 (as PyTorch); d(a**k)/dk = 0 where a**k = 0",
        domain=("positive", "real"), valid="a base > 0 (or an integer exponent; 0 only to a power > 0)",
-       doc="a ** k (k a constant or a node)"),
+       doc="a ** k (k a constant or a node)",
+       code="pow({0}, {1})", dcode=("dpow({0}, {1})", "dpow_k({y}, {0})")),
     Op("sum", -1, lambda m, *xs: functools.reduce(lambda s, t: s + t, xs),
        lambda m, y, *xs: (1,) * len(xs),
-       Form("{0}", ADD, (ADD,), " + "), Form("{0}", ADD, (ADD,), " + "), doc="n-ary sum"),
+       Form("{0}", ADD, (ADD,), " + "), Form("{0}", ADD, (ADD,), " + "), doc="n-ary sum",
+       code="{0}", dcode=("1",), code_sep=" + "),
     _fn("exp", lambda m, a: m.exp(a), lambda m, y, a: (y,), r"\exp\left({0}\right)",
-        valid="x <= 709.78 (exp overflows float64 above)"),
+        code="exp({0})", dcode=("{y}",), valid="x <= 709.78 (exp overflows float64 above)"),
     _fn("log", lambda m, a: m.log(a), lambda m, y, a: (m.div(1, a),), r"\log\left({0}\right)",
-        domain=("positive",), valid="x > 0"),
+        domain=("positive",), valid="x > 0", code="log({0})", dcode=("1 / {0}",)),
     _fn("sqrt", lambda m, a: m.sqrt(a), lambda m, y, a: (m.div(1, 2 * y),), r"\sqrt{{{0}}}",
-        domain=("positive",), valid="x >= 0", kink="sqrt'(0) = inf"),
-    _fn("sin", lambda m, a: m.sin(a), lambda m, y, a: (m.cos(a),), r"\sin\left({0}\right)"),
-    _fn("cos", lambda m, a: m.cos(a), lambda m, y, a: (-m.sin(a),), r"\cos\left({0}\right)"),
+        domain=("positive",), valid="x >= 0", kink="sqrt'(0) = inf",
+        code="sqrt({0})", dcode=("1 / (2 * {y})",)),
+    _fn("sin", lambda m, a: m.sin(a), lambda m, y, a: (m.cos(a),), r"\sin\left({0}\right)",
+        code="sin({0})", dcode=("cos({0})",)),
+    _fn("cos", lambda m, a: m.cos(a), lambda m, y, a: (-m.sin(a),), r"\cos\left({0}\right)",
+        code="cos({0})", dcode=("-sin({0})",)),
     _fn("tan", lambda m, a: m.tan(a), lambda m, y, a: (1 + y * y,), r"\tan\left({0}\right)",
-        valid="x != pi/2 + k pi"),
-    _fn("tanh", lambda m, a: m.tanh(a), lambda m, y, a: (1 - y * y,), r"\tanh\left({0}\right)"),
+        valid="x != pi/2 + k pi",
+        code="tan({0})", dcode=("1 + {y} * {y}",)),
+    _fn("tanh", lambda m, a: m.tanh(a), lambda m, y, a: (1 - y * y,), r"\tanh\left({0}\right)",
+        code="tanh({0})", dcode=("1 - {y} * {y}",)),
     _fn("sigmoid", lambda m, a: m.sigmoid(a), lambda m, y, a: (y * (1 - y),),
-        r"\sigma\left({0}\right)", doc="1 / (1 + exp(-x)), stable for any x"),
+        r"\sigma\left({0}\right)", doc="1 / (1 + exp(-x)), stable for any x",
+        code="sigmoid({0})", dcode=("{y} * (1 - {y})",)),
     _fn("relu", lambda m, a: m.relu(a), lambda m, y, a: (m.step(a),),
-        r"\operatorname{{relu}}\left({0}\right)", kink="relu'(0) = 0, as PyTorch and JAX"),
+        r"\operatorname{{relu}}\left({0}\right)", kink="relu'(0) = 0, as PyTorch and JAX",
+        code="relu({0})", dcode=("step({0})",)),
     _fn("leaky_relu", lambda m, a, s: m.where(a > 0, a, s * a),
         lambda m, y, a, s: (m.where(a > 0, 1, s), m.where(a > 0, 0, a)),
         r"\operatorname{{leaky\_relu}}\left({0}\right)", arity=2, params=(("slope", 0.01),),
-        domain=("real", "param"), kink="leaky_relu'(0) = slope, as PyTorch"),
+        domain=("real", "param"), kink="leaky_relu'(0) = slope, as PyTorch",
+        code="where({0} > 0, {0}, {1} * {0})", dcode=("where({0} > 0, 1, {1})", "where({0} > 0, 0, {0})")),
     _fn("elu", lambda m, a, al: m.where(a > 0, a, al * m.expm1_neg(a)),
         lambda m, y, a, al: (m.where(a > 0, 1, y + al), m.where(a > 0, 0, m.expm1_neg(a))),
         r"\operatorname{{elu}}\left({0}\right)", arity=2, params=(("alpha", 1.0),),
-        domain=("real", "param"), kink="elu'(0) = alpha, as PyTorch"),
+        domain=("real", "param"), kink="elu'(0) = alpha, as PyTorch",
+        code="where({0} > 0, {0}, {1} * expm1_neg({0}))",
+        dcode=("where({0} > 0, 1, {y} + {1})", "where({0} > 0, 0, expm1_neg({0}))")),
     _fn("softplus", lambda m, a: m.softplus(a), lambda m, y, a: (m.sigmoid(a),),
-        r"\operatorname{{softplus}}\left({0}\right)", doc="log(1 + exp(x)), stable for any x"),
+        r"\operatorname{{softplus}}\left({0}\right)", doc="log(1 + exp(x)), stable for any x",
+        code="softplus({0})", dcode=("sigmoid({0})",)),
     _fn("abs", lambda m, a: m.abs(a), lambda m, y, a: (m.sign(a),), r"\left|{0}\right|",
-        kink="abs'(0) = 0, as PyTorch and JAX"),
+        kink="abs'(0) = 0, as PyTorch and JAX",
+        code="abs({0})", dcode=("sign({0})",)),
     Op("logsumexp", -1, lambda m, *xs: m.logsumexp(*xs),
        lambda m, y, *xs: tuple(m.exp(x - y) for x in xs),
        Form("logsumexp({0})", ATOM, (0,), ", "),
        Form(r"\log\sum e^{{\left({0}\right)}}", ATOM, (0,), ", "),
-       doc="log(sum(exp(x_i))), stable (softmax cross-entropy)"),
+       doc="log(sum(exp(x_i))), stable (softmax cross-entropy)",
+       code="logsumexp({0})", dcode=("exp({0} - {y})",)),
     Op("identity", 1, lambda m, a: a, lambda m, y, a: (1,),
-       Form("{0}", ATOM, (0,)), Form("{0}", ATOM, (0,)), doc="a copy: a named alias of a node"),
+       Form("{0}", ATOM, (0,)), Form("{0}", ATOM, (0,)), doc="a copy: a named alias of a node",
+       code="{0}", dcode=("1",)),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _OPS}

@@ -14,9 +14,10 @@ import numpy as np
 from .errors import DomainError
 from .forward import NodeValues, _all_finite, _scalar, evaluate, read_inputs
 from .graph import Graph, is_node
+from .lower import FALLBACK, lowered
 from .ops import NUM
 
-__all__ = ["backward", "grad", "adjoints"]
+__all__ = ["backward", "grad", "adjoints", "run_passes"]
 
 
 def adjoints(graph: Graph, values: dict, output: str, *, strict: bool = False) -> dict:
@@ -89,10 +90,32 @@ def backward(graph: Graph, values: Mapping | None = None, /, *, output: str | No
     """
     out = graph.default_output(output)
     ins, shape = read_inputs(graph, values, inputs)
-    vals = evaluate(graph, ins, strict=strict)
-    adj = adjoints(graph, vals, out, strict=strict)
+    _, adj = run_passes(graph, ins, shape, out, strict)
     zero = np.float64(0.0)
-    return NodeValues({n: adj.get(n, zero) for n in graph.nodes}, shape)
+    return NodeValues({n: zero if a is None else a for n, a in zip(graph.nodes, adj, strict=True)},
+                      shape)
+
+
+def run_passes(graph: Graph, ins: dict, shape: tuple | None, output: str,
+               strict: bool = False) -> tuple[list, list]:
+    """Forward values and adjoints by slot (position in ``graph.nodes``; adjoint
+    None where ``output`` does not depend on the node), through the lowered
+    program; the reference interpreters in strict mode and where ``math`` raises."""
+    if not strict:
+        low = lowered(graph)
+        if shape is None:
+            try:
+                vals = low.values(ins, scalar=True)
+                return vals, low.adjoints(vals, output, scalar=True)
+            except FALLBACK:                      # math raised where numpy gives nan/inf
+                pass
+        else:
+            with np.errstate(all="ignore"):
+                vals = low.values(ins, scalar=False)
+                return vals, low.adjoints(vals, output, scalar=False)
+    vals = evaluate(graph, ins, strict=strict)
+    adj = adjoints(graph, vals, output, strict=strict)
+    return [vals[n] for n in graph.nodes], [adj.get(n) for n in graph.nodes]
 
 
 def grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
@@ -109,5 +132,12 @@ def grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None =
     >>> {k: round(v, 2) for k, v in g.grad(x=2.0).items()}
     {'x': -182.87}
     """
-    bw = backward(graph, values, output=output, strict=strict, **inputs)
-    return {name: bw[name] for name in graph.inputs}
+    out = graph.default_output(output)
+    ins, shape = read_inputs(graph, values, inputs)
+    _, adj = run_passes(graph, ins, shape, out, strict)
+    slot = lowered(graph).slot
+    if shape is None:
+        return {x: 0.0 if adj[slot[x]] is None else float(adj[slot[x]]) for x in graph.inputs}
+    zero = np.float64(0.0)
+    return {x: np.broadcast_to(zero if adj[slot[x]] is None else adj[slot[x]], shape)
+            for x in graph.inputs}
