@@ -62,6 +62,7 @@ class CheckReport:
     notes: tuple = ()
     shape: tuple | None = None
     title: str = "gradient check"
+    label: str = "input"
 
     @property
     def ok(self) -> bool:
@@ -224,7 +225,8 @@ def _rel_error(a, b):
 
 def compare(names: Sequence[str], columns: Mapping, *, rtol: float,
             excuse: Mapping | None = None, notes: Sequence[str] = (),
-            shape: tuple | None = None, title: str = "gradient check") -> CheckReport:
+            shape: tuple | None = None, title: str = "gradient check",
+            label: str = "input") -> CheckReport:
     """A :class:`CheckReport` comparing ``columns`` (``{method: {name: value}}``,
     the first method is the reference) row by row; ``excuse[method][name]`` masks
     samples where that method is not expected to agree (a straddled kink)."""
@@ -247,7 +249,7 @@ def compare(names: Sequence[str], columns: Mapping, *, rtol: float,
         worst = np.unravel_index(int(np.argmax(total)), np.shape(total)) if np.ndim(total) else None
         rows.append(Row(name, {m: columns[m][name] for m in methods}, float(np.max(total)),
                         tuple(failed), note, worst))
-    return CheckReport(methods, tuple(rows), rtol, tuple(notes), shape, title)
+    return CheckReport(methods, tuple(rows), rtol, tuple(notes), shape, title, label)
 
 
 def _fmt(v, worst) -> str:
@@ -257,7 +259,7 @@ def _fmt(v, worst) -> str:
 
 
 def _table(report: CheckReport) -> str:
-    head = ["input", *report.methods, "rel. error", "ok"]
+    head = [report.label, *report.methods, "rel. error", "ok"]
     body = [[r.name, *[_fmt(r.values[m], r.worst) for m in report.methods], f"{r.error:.1e}",
              "yes" if r.ok else "NO"] + ([f"({r.note})"] if r.note else []) for r in report.rows]
     widths = [max(len(row[i]) for row in [head, *body] if i < len(row)) for i in range(len(head))]

@@ -335,9 +335,15 @@ class Net:
         """
         return self.graph.forward(self.feed(x, y))
 
+    def _output(self) -> str:
+        if len(self.graph.outputs) != 1:
+            raise GraphError(f"this net has no loss and {len(self.graph.outputs)} outputs: there is "
+                             "no scalar to differentiate (use loss='squared' or 'cross_entropy')")
+        return self.graph.outputs[0]
+
     def _loss_grad(self, x, y) -> tuple[float, dict]:
         ins, _ = read_inputs(self.graph, self.feed(x, y), {})
-        out = self.graph.default_output()
+        out = self._output()
         with np.errstate(all="ignore"):
             vals = evaluate(self.graph, ins)
             adj = adjoints(self.graph, vals, out)
@@ -404,7 +410,7 @@ class Net:
         True
         """
         ins, shape = read_inputs(self.graph, self.feed(x, y), {})
-        out = self.graph.default_output()
+        out = self._output()
         names = self.weight_names
         with np.errstate(all="ignore"):
             fd, straddle = finite_differences(self.graph, ins, out, names)
@@ -413,6 +419,7 @@ class Net:
                    "finite differences": {w: float(np.mean(v)) for w, v in fd.items()}}
         excuse = {"finite differences": {w: bool(np.any(m)) for w, m in straddle.items()}}
         return compare(names, columns, rtol=rtol, excuse=excuse, notes=kink_notes(self.graph, vals),
+                       label="weight",
                        title=f"MLP {list(self.sizes)} gradient check"
                        + (f" (mean over {int(np.prod(shape))} samples)" if shape else ""))
 
