@@ -9,6 +9,8 @@ from .errors import DomainError, GraphError, InputError, ParseError, SymgradErro
 from .graph import Graph
 from .parse import parse
 from .sympy_io import from_sympy
+from .derive import derive
+from .dot import draw
 from .check import check
 from .mlp import Net, mlp
 
@@ -36,5 +38,6 @@ __all__ = [
     "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "leaky_relu",
     "elu", "softplus", "abs", "sum", "logsumexp", "identity",
     "SymgradError", "ParseError", "GraphError", "InputError", "DomainError",
+    "derive", "draw",
     "check", "mlp", "Net",
 ]

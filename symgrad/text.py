@@ -42,7 +42,7 @@ class TextPrinter(Printer):
     def expr(self, generic: sp.Expr, names: tuple) -> tuple[str, int]:
         hit = self._cache.get(generic)
         if hit is None:
-            hit = self._cache[generic] = (sp.sstr(generic), sympy_prec(generic))
+            hit = self._cache[generic] = (sp.sstr(generic, full_prec=False), sympy_prec(generic))
         s, prec = hit
         for k, n in enumerate(names):
             s = s.replace(f"\x01{k}\x02", self.name(n))
