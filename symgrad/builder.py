@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from .errors import GraphError
-from .graph import Assembler, check_call, is_node
+from .graph import Assembler, Graph, check_call, is_node, no_gc
 from .ops import NUM, OPS
 
-__all__ = ["Expr", "variable", "graph_parts", "OP_FUNCTIONS"]
+__all__ = ["Expr", "variable", "build_graph", "OP_FUNCTIONS"]
 
 
 class Expr:
@@ -145,8 +145,8 @@ def _build_exprs(outputs: Sequence[Expr], names: Sequence[str | None]):
     return asm, [ref[id(o)] for o in outputs]
 
 
-def graph_parts(spec: Any, *, outputs=None, inputs=None):
-    """``(rows, inputs, outputs)`` for ``Graph(spec)``; see :class:`symgrad.Graph`."""
+def build_graph(spec: Any, *, outputs=None, inputs=None) -> Graph:
+    """The Graph for ``Graph(spec)``; see :class:`symgrad.Graph`."""
     if isinstance(spec, Expr):
         spec = [spec]
     if isinstance(spec, Mapping) and spec and all(isinstance(v, Expr) for v in spec.values()):
@@ -155,15 +155,16 @@ def graph_parts(spec: Any, *, outputs=None, inputs=None):
             and all(isinstance(v, Expr) for v in spec):
         exprs, names = list(spec), [None] * len(spec)
     elif isinstance(spec, Mapping):
-        return _row_parts(spec, outputs, inputs)
+        rows, ins, outs = _row_parts(spec, outputs, inputs)
+        return Graph._trusted(rows, ins, outs, None)
     else:
         raise GraphError(f"Graph() takes builder expressions (sg.variable(...) and ops), a "
                          f"list or dict of them, or rows {{name: (op, args)}}; got {type(spec).__name__}")
     if outputs is not None or inputs is not None:
         raise GraphError("outputs= and inputs= apply to the row form; name outputs with a dict")
-    asm, outs = _build_exprs(exprs, names)
-    g = asm.graph(outs)
-    return [(n, g.op(n), g.args(n)) for n in g.nodes if not g.is_input(n)], g.inputs, g.outputs
+    with no_gc():
+        asm, outs = _build_exprs(exprs, names)
+        return asm.graph(outs)
 
 
 def _row_parts(rows: Mapping, outputs, inputs):

@@ -8,6 +8,8 @@ are free functions in their own modules; the methods here delegate to them.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
@@ -19,7 +21,7 @@ import networkx as nx
 from .errors import GraphError
 from .ops import OPS, Op
 
-__all__ = ["Graph", "Assembler", "postorder", "auto_names", "is_node"]
+__all__ = ["Graph", "Assembler", "postorder", "auto_names", "is_node", "no_gc"]
 
 
 def is_node(arg: Any) -> bool:
@@ -51,6 +53,19 @@ def postorder(roots: Iterable[str], args_of) -> list[str]:
             stack.append((node, True))
             stack.extend((a, False) for a in reversed(args_of(node)) if is_node(a) and a not in done)
     return order
+
+
+@contextlib.contextmanager
+def no_gc():
+    """Pause the cyclic garbage collector while building large acyclic structures
+    (graph building allocates millions of small tuples and holds no cycles)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def auto_names(count: int, taken: set[str]) -> list[str]:
@@ -112,10 +127,12 @@ class Assembler:
     def node(self, op: str, args: Sequence, name: str | None = None) -> str:
         """The node ``op(*args)`` (refs and literals), shared with an identical
         earlier one; ``name`` names it (see :meth:`name`)."""
-        check_call(op, args)
         key = (op, tuple(args))
         ref = self._key.get(key)
         if ref is None:
+            spec = OPS.get(op)
+            if spec is None or not spec.accepts(len(args)):
+                check_call(op, args)                      # raises the detailed GraphError
             ref = self._key[key] = self._new(op, key[1])
             if name is not None:
                 self._claim(ref, name)
@@ -136,8 +153,8 @@ class Assembler:
         fresh = [i for i in range(len(self._rows)) if i not in self._name]
         names = dict(self._name)
         names.update(zip(fresh, auto_names(len(fresh), set(taken) | set(self._ref)), strict=True))
-        ren = lambda a: names[int(a[1:])] if is_node(a) else a
-        rows = [(names[i], op, tuple(map(ren, args)))
+        ren = lambda a: names[int(a[1:])] if type(a) is str else a
+        rows = [(names[i], op, tuple([ren(a) for a in args]))
                 for i, (op, args) in enumerate(self._rows) if op is not None]
         order = [names[i] for i in range(len(self._rows))]     # creation order = post-order
         return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs)), order)
@@ -195,9 +212,10 @@ class Graph:
 
     def __init__(self, spec: Any, *, outputs: Sequence[str] | None = None,
                  inputs: Sequence[str] | None = None) -> None:
-        from .builder import graph_parts          # front end, imported lazily (one-way flow)
-        rows, ins, outs = graph_parts(spec, outputs=outputs, inputs=inputs)
-        self._init(rows, ins, outs)
+        from .builder import build_graph          # front end, imported lazily (one-way flow)
+        built = build_graph(spec, outputs=outputs, inputs=inputs)
+        for slot in ("_op", "_args", "inputs", "outputs", "nodes", "_cache"):
+            object.__setattr__(self, slot, getattr(built, slot))
 
     @classmethod
     def _trusted(cls, rows, inputs, outputs, order) -> "Graph":

@@ -21,7 +21,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .errors import GraphError, ParseError
-from .graph import Assembler, Graph
+from .graph import Assembler, Graph, no_gc
 from .ops import NUM, OPS, TEXT_FUNCTIONS
 
 __all__ = ["parse", "GRAMMAR", "CONSTANTS"]
@@ -333,8 +333,9 @@ def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = 
     _depth_prescan(text, max_depth)
     build = _Build(text, max_depth, max_exponent)
     try:
-        tree = _lark().parse(text)
-        stmts = _reduce(tree, build)
+        with no_gc():
+            tree = _lark().parse(text)
+            stmts = _reduce(tree, build)
     except UnexpectedInput as exc:
         raise _lark_error(exc, text) from None
     except GraphError as exc:
@@ -348,7 +349,8 @@ def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = 
         if outputs is not None else [last.ref]
     code = _COMMENT_RE.sub("", text)
     taken = {m.group(3) for m in _TOKEN_RE.finditer(code) if m.group(3)}
-    return build.asm.graph(outs, taken)
+    with no_gc():
+        return build.asm.graph(outs, taken)
 
 
 def _unknown_output(name: str, text: str):
