@@ -138,8 +138,8 @@ def graphs(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | None =
     return expressions(variables=variables, ops=ops, max_depth=max_depth, shared=shared).map(parse)
 
 
-def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e6) -> bool:
-    """True if every node value and adjoint is finite and not huge at ``at``, and
+def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e4) -> bool:
+    """True if every node value and adjoint is finite and at most ``limit`` in size, and
     every op with a kink has its first argument at least ``margin`` from it."""
     with np.errstate(all="ignore"):
         try:
