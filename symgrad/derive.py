@@ -30,6 +30,7 @@ from .graph import Graph, is_node
 from .ops import OPS, SYM, Op
 from .reverse import adjoints
 from .sympy_io import literal
+from .symbolic import symbolic_adjoints
 
 __all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder"]
 
@@ -251,26 +252,24 @@ def _label(step: BackwardStep, labels: dict) -> BackwardStep:
 
 def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list:
     """The backward steps for ``out``, in reverse topological order."""
-    adj = adjoints(graph, vals, out) if not symbolic else None
-    seeds: dict[str, Any] = {out: sp.Integer(1) if symbolic else 1.0}
+    adj = symbolic_adjoints(graph, out) if symbolic else adjoints(graph, vals, out)
     locals_: dict[str, list] = {}                 # node -> [(consumer, generic, names)]
+    reached = {out}
     for name, op, args in reversed(graph.program):
-        if name not in seeds and name != out:
+        if name not in reached:
             continue
         shape, names = _shape(args)
-        for k, (a, d) in enumerate(zip(names, _generic_partials(op.name, shape), strict=True)):
+        for a, d in zip(names, _generic_partials(op.name, shape), strict=True):
             locals_.setdefault(a, []).append((name, d, names))
-            seeds.setdefault(a, None)
+            reached.add(a)
     steps = []
     for node in reversed(graph.nodes):
-        if node not in seeds:
+        if node not in reached:
             continue
-        terms = tuple(Term(c, node, seeds[c] if symbolic else float(adj[c]), d, names)
-                      for c, d, names in locals_.get(node, ()))
+        seed = (lambda c: adj[c]) if symbolic else (lambda c: float(adj[c]))
+        terms = tuple(Term(c, node, seed(c), d, names) for c, d, names in locals_.get(node, ()))
         if symbolic:
-            expr = seeds[out] if node == out else sp.Add(*[t.seed * t.local for t in terms])
-            seeds[node] = expr
-            steps.append(BackwardStep(node, out, terms, None, expr))
+            steps.append(BackwardStep(node, out, terms, None, adj[node]))
         else:
             steps.append(BackwardStep(node, out, terms, float(adj[node])))
     return steps
