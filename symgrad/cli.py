@@ -103,7 +103,7 @@ def _derive_args(p: argparse.ArgumentParser) -> None:
 def _derive_run(args) -> int:
     from .derive import derive
     g = _graph(args)
-    d = derive(g, parse_points(args.at), digits=args.digits, symbolic=args.symbolic)
+    d = derive(g, parse_points(args.at) or None, digits=args.digits, symbolic=args.symbolic)
     if args.pdf:
         d.pdf(args.pdf)
         if args.format is None:

@@ -225,7 +225,7 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
     keep = None if nodes is None else {_known(graph, n) for n in nodes}
     vals = None
     point = None
-    if values is not None or inputs:
+    if values is not None or inputs or not graph.inputs:
         ins, shape = read_inputs(graph, values, inputs)
         if shape is not None:
             raise InputError("derive needs scalar inputs, got arrays of shape "
