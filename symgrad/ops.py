@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable
@@ -61,12 +62,33 @@ NUM = SimpleNamespace(
 
 
 # -- the scalar backend of the lowered code (symgrad.lower) --------------------
-# Python floats and ``math``: the same formulas as NUM.  Where numpy returns
-# nan/inf, ``math`` raises (ValueError, OverflowError, ZeroDivisionError) and the
-# lowered scalar program falls back to the numpy reference, so IEEE results stay.
+# Python floats: arithmetic and sqrt are IEEE correctly rounded, so Python gives
+# numpy's bits; transcendental functions call numpy's own kernel on the float
+# (~0.1 us, bit for bit the reference's value; libm's math.exp differs in the last
+# bit on ~4% of inputs).  Where numpy would return nan/inf with a warning, these
+# raise (ValueError, ArithmeticError) and the lowered scalar program falls back to
+# the numpy reference interpreter, so IEEE results stay exactly the same.
+
+def _exact(f, lo=-math.inf, hi=math.inf):
+    """numpy's kernel ``f`` on a float, raising outside ``lo < x < hi`` (and on nan)."""
+    def g(x):
+        if not lo < x < hi:
+            raise ValueError(f"{f.__name__}({x}) is left to numpy")
+        return float(f(x))
+    g.__name__ = f.__name__
+    return g
+
+
+def _m_pow(a, k):
+    math.pow(a, k)                          # raises wherever numpy would warn (overflow, domain)
+    return float(np.power(a, k))
+
+
+_m_exp, _m_log = _exact(np.exp, hi=709.0), _exact(np.log, lo=0.0)
+
 
 def _m_sigmoid(x):
-    e = math.exp(-abs(x))
+    e = _m_exp(-abs(x))
     return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
 
 
@@ -83,20 +105,19 @@ def _m_logsumexp(*xs):
     for x in xs[1:]:
         top = x if (x > top or x != x) else top              # np.maximum: nan wins
     top = top if math.isfinite(top) else 0.0
-    return top + math.log(sum(math.exp(x - top) for x in xs))
+    return top + _m_log(sum(_m_exp(x - top) for x in xs))
 
 
 MATH = SimpleNamespace(
-    exp=math.exp, log=math.log, sin=math.sin, cos=math.cos, tan=math.tan, tanh=math.tanh,
-    sqrt=math.sqrt, abs=abs, sign=_m_sign, pow=math.pow, div=lambda a, b: a / b,
-    where=lambda c, a, b: a if c else b, step=_m_step,
+    exp=_m_exp, log=_m_log, sin=_exact(np.sin), cos=_exact(np.cos), tan=_exact(np.tan),
+    tanh=lambda x: float(np.tanh(x)), sqrt=math.sqrt, abs=abs, sign=_m_sign, pow=_m_pow,
+    div=operator.truediv, where=lambda c, a, b: a if c else b, step=_m_step,
     relu=lambda x: 0.0 if x < 0.0 else x, sigmoid=_m_sigmoid,
-    softplus=lambda x: (x if x > 0 else 0.0 if x <= 0 else x) + math.log1p(math.exp(-abs(x))),
-    logsumexp=_m_logsumexp, expm1_neg=lambda x: math.expm1(0.0 if x >= 0.0 else x),
-    dpow=lambda a, k: 0.0 if k == 0 else k * math.pow(a, k - 1),
-    dpow_k=lambda out, a: 0.0 if out == 0 else out * math.log(a),
+    softplus=lambda x: (0.0 if x <= 0 else x) + float(np.log1p(_m_exp(-abs(x)))),
+    logsumexp=_m_logsumexp, expm1_neg=lambda x: float(np.expm1(0.0 if x >= 0.0 else x)),
+    dpow=lambda a, k: 0.0 if k == 0 else k * _m_pow(a, k - 1),
+    dpow_k=lambda out, a: 0.0 if out == 0 else out * _m_log(a),
 )
-
 
 def _sym_where(cond, a, b):
     return sp.Piecewise((a, cond), (b, True))
@@ -184,7 +205,7 @@ _OPS = [
     Op("div", 2, lambda m, a, b: m.div(a, b), lambda m, y, a, b: (m.div(1, b), -m.div(y, b)),
        Form("{0}/{1}", MUL, (MUL, MUL + 1)), Form(r"\frac{{{0}}}{{{1}}}", ATOM, (0, 0)),
        domain=("real", "nonzero"), valid="a nonzero divisor", doc="a / b",
-       code="{0} / {1}", dcode=("1 / {1}", "-({y} / {1})")),
+       code="div({0}, {1})", dcode=("div(1, {1})", "-div({y}, {1})")),
     Op("neg", 1, lambda m, a: -a, lambda m, y, a: (-1,),
        Form("-{0}", NEG, (MUL,)), Form("-{0}", NEG, (MUL,)), doc="-a",
        code="-{0}", dcode=("-1",)),
@@ -201,10 +222,10 @@ _OPS = [
     _fn("exp", lambda m, a: m.exp(a), lambda m, y, a: (y,), r"\exp\left({0}\right)",
         code="exp({0})", dcode=("{y}",), valid="x <= 709.78 (exp overflows float64 above)"),
     _fn("log", lambda m, a: m.log(a), lambda m, y, a: (m.div(1, a),), r"\log\left({0}\right)",
-        domain=("positive",), valid="x > 0", code="log({0})", dcode=("1 / {0}",)),
+        domain=("positive",), valid="x > 0", code="log({0})", dcode=("div(1, {0})",)),
     _fn("sqrt", lambda m, a: m.sqrt(a), lambda m, y, a: (m.div(1, 2 * y),), r"\sqrt{{{0}}}",
         domain=("positive",), valid="x >= 0", kink="sqrt'(0) = inf",
-        code="sqrt({0})", dcode=("1 / (2 * {y})",)),
+        code="sqrt({0})", dcode=("div(1, 2 * {y})",)),
     _fn("sin", lambda m, a: m.sin(a), lambda m, y, a: (m.cos(a),), r"\sin\left({0}\right)",
         code="sin({0})", dcode=("cos({0})",)),
     _fn("cos", lambda m, a: m.cos(a), lambda m, y, a: (-m.sin(a),), r"\cos\left({0}\right)",
