@@ -211,6 +211,17 @@ class LatexPrinter(TextPrinter):
                 "node & definition & used by \\\\ \\hline\n\\endhead")
         return head + "\n" + "\n".join(rows) + "\n\\end{longtable}"
 
+    def shared(self, d, output: str) -> str:
+        """A sentence naming the nodes with several consumers (their adjoints are sums)."""
+        users = {}
+        for s in d.backward:
+            if s.output == output and len(s.terms) > 1:
+                users[s.node] = ", ".join(f"${self.name(t.consumer)}$" for t in s.terms)
+        if not users or len(users) > 12:
+            return ""
+        listed = "; ".join(f"${self.name(n)}$ (by {u})" for n, u in users.items())
+        return f" Nodes used more than once: {listed}. Their adjoints sum over these consumers."
+
     def document(self, d) -> str:
         """A standalone LaTeX document: function, node list, forward, backward."""
         self.prepare(d)
@@ -233,7 +244,7 @@ class LatexPrinter(TextPrinter):
             body += [r"\subsection*{Backward pass}",
                      rf"The adjoint ${self.partial(o, 'v')}$ of each node $v$, in reverse order: "
                      "the chain rule sums over the node's consumers, then the local derivatives "
-                     "are substituted.", _align(steps)]
+                     "are substituted." + self.shared(d, o), _align(steps, r"\\[0.6ex]")]
         return _PREAMBLE + "\n\n".join(body) + "\n\\end{document}\n"
 
 
@@ -247,10 +258,10 @@ _PREAMBLE = r"""\documentclass[12pt]{article}
 """
 
 
-def _align(lines: list[str]) -> str:
+def _align(lines: list[str], sep: str = r"\\") -> str:
     if not lines:
         return "(no steps)"
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
+    return "\\begin{align*}\n" + f" {sep}\n".join(lines) + "\n\\end{align*}"
 
 
 def _escape(s: str) -> str:
