@@ -1,0 +1,135 @@
+"""Conventions at the edges: the data behind ``docs/conventions.md``.
+
+For every op of the table: its domain, its value (and derivative) at the edges
+of that domain, its derivative at every non-differentiable point, the formula
+used for numerical stability, and how PyTorch 2.13.0 and JAX 0.10.2 (x64, CPU)
+behave at the same points (measured with ``benchmarks/conventions_peers.py``).
+The edge and kink rows are executable: ``tests/test_conventions.py`` evaluates
+each through a one-node graph (forward and reverse) and compares, and checks that
+``docs/conventions.md`` is exactly :func:`markdown`'s output, so the document
+cannot drift from the implementation.
+
+Run ``python -m symgrad.conventions > docs/conventions.md`` to regenerate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .ops import OPS
+
+__all__ = ["Convention", "CONVENTIONS", "markdown"]
+
+INF, NAN = math.inf, math.nan
+TORCH, JAX = "PyTorch 2.13.0", "JAX 0.10.2"
+
+
+@dataclass(frozen=True)
+class Convention:
+    """One op's row.  ``points`` are ``(args, value, d value / d first arg)``."""
+
+    domain: str
+    points: tuple
+    stable: str = "the plain formula"
+    torch: str = "same"
+    jax: str = "same"
+
+
+CONVENTIONS: dict[str, Convention] = {
+    "add": Convention("all reals", (((INF, -INF), NAN, 1.0), ((1.0, 2.0), 3.0, 1.0))),
+    "sub": Convention("all reals", (((INF, INF), NAN, 1.0),)),
+    "mul": Convention("all reals", (((0.0, INF), NAN, INF), ((2.0, 3.0), 6.0, 3.0))),
+    "div": Convention("divisor != 0", (((1.0, 0.0), INF, INF), ((0.0, 0.0), NAN, INF),
+                                       ((-1.0, 0.0), -INF, INF))),
+    "neg": Convention("all reals", (((INF,), -INF, -1.0),)),
+    "pow": Convention(
+        "base > 0; any base for an integer exponent; 0 to a power > 0",
+        (((0.0, 0), 1.0, 0.0), ((0.0, 2), 0.0, 0.0), ((0.0, 0.5), 0.0, INF),
+         ((0.0, -1), INF, -INF), ((-1.0, 0.5), NAN, NAN), ((-2.0, 3), -8.0, 12.0)),
+        "d(a**0)/da = 0 everywhere; d(a**k)/dk = 0 where a**k = 0",
+        "same (d/da of a**0 is 0; d/dk at a = 0 is 0)",
+        "d(a**0.0)/da at a = 0 is nan with a float exponent; otherwise same"),
+    "sum": Convention("all reals", (((1.0, 2.0, 3.0), 6.0, 1.0),)),
+    "exp": Convention("all reals (overflows to inf above 709.78)",
+                      (((710.0,), INF, INF), ((-INF,), 0.0, 0.0), ((-1000.0,), 0.0, 0.0))),
+    "log": Convention("x > 0", (((0.0,), -INF, INF), ((-1.0,), NAN, -1.0), ((INF,), INF, 0.0))),
+    "sqrt": Convention("x >= 0", (((0.0,), 0.0, INF), ((-1.0,), NAN, NAN))),
+    "sin": Convention("all reals", (((INF,), NAN, NAN),)),
+    "cos": Convention("all reals", (((INF,), NAN, NAN),)),
+    "tan": Convention("x != pi/2 + k pi (float64 never hits a pole exactly)",
+                      (((math.pi / 2,), 1.633123935319537e16, 2.6670937881135636e32),)),
+    "tanh": Convention("all reals", (((1000.0,), 1.0, 0.0), ((-INF,), -1.0, 0.0))),
+    "sigmoid": Convention(
+        "all reals", (((-1000.0,), 0.0, 0.0), ((1000.0,), 1.0, 0.0), ((0.0,), 0.5, 0.25),
+                      ((NAN,), NAN, NAN)),
+        "e = exp(-|x|); x >= 0: 1/(1+e), else e/(1+e) (never overflows)"),
+    "relu": Convention(
+        "all reals", (((0.0,), 0.0, 0.0), ((-INF,), 0.0, 0.0), ((NAN,), NAN, NAN)),
+        "max(x, 0); derivative heaviside(x, 0)",
+        "relu'(0) = 0 (same); relu'(nan) = 1", "relu'(0) = 0 (same); relu'(nan) = 0"),
+    "leaky_relu": Convention(
+        "all reals; slope a constant (default 0.01)",
+        (((0.0, 0.01), 0.0, 0.01), ((0.0, 0.2), 0.0, 0.2), ((-INF, 0.01), -INF, 0.01)),
+        "where(x > 0, x, slope*x)",
+        "leaky_relu'(0) = slope (same)", "leaky_relu'(0) = 1 (jnp.where(x >= 0, ...))"),
+    "elu": Convention(
+        "all reals; alpha a constant (default 1.0)",
+        (((0.0, 1.0), 0.0, 1.0), ((0.0, 0.5), 0.0, 0.5), ((-1000.0, 1.0), -1.0, 0.0)),
+        "where(x > 0, x, alpha*expm1(min(x, 0))); derivative y + alpha for x <= 0",
+        "elu'(0) = alpha (same)", "elu'(0) = alpha (same)"),
+    "softplus": Convention(
+        "all reals", (((1000.0,), 1000.0, 1.0), ((-1000.0,), 0.0, 0.0),
+                      ((25.0,), 25.000000000013888, 0.9999999999861121)),
+        "max(x, 0) + log1p(exp(-|x|)) (exact, never overflows)",
+        "returns x itself above threshold=20 (softplus(25) = 25.0, derivative 1.0)",
+        "same (logaddexp(x, 0))"),
+    "abs": Convention(
+        "all reals", (((0.0,), 0.0, 0.0), ((-INF,), INF, -1.0)), "|x|; derivative sign(x)",
+        "abs'(0) = 0 (same)", "abs'(0) = 1"),
+    "logsumexp": Convention(
+        "all reals", (((1000.0, 1000.0), 1000.6931471805599, 0.5), ((-INF, 0.0), 0.0, 0.0)),
+        "m + log(sum(exp(x_i - m))) with m = max(x_i) (m = 0 if not finite)"),
+    "identity": Convention("all reals", (((NAN,), NAN, 1.0),)),
+}
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float) and math.isnan(v):
+        return "nan"
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:.15g}" if isinstance(v, float) else str(v)
+
+
+def markdown() -> str:
+    """The conventions document, generated from :data:`CONVENTIONS` and the op table."""
+    lines = [
+        "# Conventions at the edges",
+        "",
+        "Generated by `python -m symgrad.conventions > docs/conventions.md` from",
+        "`symgrad/conventions.py` and the op table; `tests/test_conventions.py` evaluates",
+        "every point below through a graph (forward and reverse mode) and checks that this",
+        "file is up to date, so it cannot drift from the implementation.  Peers measured",
+        f"with `python benchmarks/conventions_peers.py` ({TORCH}, {JAX} with x64, CPU).",
+        "",
+        "| op | domain | point | value | derivative (first argument) | stable formula / convention |"
+        f" {TORCH} | {JAX} |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, op in OPS.items():
+        c = CONVENTIONS[name]
+        rule = "; ".join(x for x in (c.stable if c.stable != "the plain formula" else "", op.kink) if x)
+        for i, (args, value, deriv) in enumerate(c.points):
+            call = f"{name}({', '.join(_fmt(a) for a in args)})"
+            head = (f"`{name}`", c.domain, rule or "the plain formula", c.torch, c.jax) if i == 0 \
+                else ("", "", "", "", "")
+            lines.append(f"| {head[0]} | {head[1]} | `{call}` | {_fmt(value)} | {_fmt(deriv)} | "
+                         f"{head[2]} | {head[3]} | {head[4]} |")
+    lines += ["", "Where the derivative is undefined symgrad follows PyTorch; the SymPy side",
+              "agrees (`Heaviside(x, 0)`, `Piecewise((x, x > 0), (0, True))`, `sign(x)`)."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
