@@ -26,6 +26,7 @@ from .symbolic import evaluate_shared, symbolic_gradient
 __all__ = ["check", "CheckReport", "Row", "finite_differences", "kink_notes", "compare"]
 
 _EPS_STEP = np.finfo(float).eps ** (1 / 3)      # central differences: h ~ eps^(1/3) * scale
+_FD_BUDGET = 2**23                              # floats held per batched FD pass (64 MB)
 _COMPILED: "weakref.WeakKeyDictionary[Graph, dict]" = weakref.WeakKeyDictionary()
 
 
@@ -161,16 +162,28 @@ def _kinked(graph: Graph):
 
 
 def finite_differences(graph: Graph, inputs: Mapping, output: str, wrt: Sequence[str]):
-    """Central differences of ``output`` for each input in ``wrt``, all in one
-    batched forward pass (perturbations stacked on a new leading axis).
+    """Central differences of ``output`` for each input in ``wrt``, in batched
+    forward passes (perturbations stacked on a new leading axis, in chunks that
+    keep memory bounded).
 
     The step is ``eps**(1/3) * max(1, |x|)`` per input (and per sample).  Returns
     ``(fd, straddle)``: ``{input: derivative}`` and ``{input: bool mask}`` of the
     samples where some kinked op's argument changes sign (or is 0) between the
     two evaluations, so the difference straddles a kink.
     """
-    n = len(wrt)
     shape = np.broadcast_shapes(*[np.shape(inputs[k]) for k in graph.inputs])
+    per_row = max(1, int(np.prod(shape))) * max(1, len(graph.nodes))
+    chunk = max(1, _FD_BUDGET // (2 * per_row))
+    fd, straddle = {}, {}
+    for start in range(0, len(wrt), chunk):
+        part = _fd_chunk(graph, inputs, output, wrt[start:start + chunk], shape)
+        fd.update(part[0])
+        straddle.update(part[1])
+    return fd, straddle
+
+
+def _fd_chunk(graph, inputs, output, wrt, shape):
+    n = len(wrt)
     steps = {k: _EPS_STEP * np.maximum(1.0, np.abs(inputs[k])) for k in wrt}
     stacked = dict(inputs)
     for i, k in enumerate(wrt):

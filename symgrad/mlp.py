@@ -289,6 +289,7 @@ class Net:
         self.graph, self.sizes, self.activations, self.loss = graph, sizes, activations, loss
         self.weights = dict(weights)
         self._closed = None
+        self._closed_fn = None
 
     def __repr__(self) -> str:
         return (f"Net(sizes={list(self.sizes)}, activations={list(self.activations)}, "
@@ -388,7 +389,7 @@ class Net:
 
     def closed_form_values(self, x, y=None) -> dict:
         """The closed-form gradient evaluated at the forward values (batch: mean)."""
-        if not hasattr(self, "_closed_fn"):
+        if self._closed_fn is None:
             cf = self.closed_form_gradient()
             syms = sorted(set().union(*(e.free_symbols for e in cf.values())), key=str)
             fn = sp.lambdify(syms, list(cf.values()), modules="numpy", docstring_limit=0)

@@ -244,6 +244,11 @@ def evaluate_shared(assignments: list, gradient: Mapping, inputs: Iterable[str])
     """
     keys = list(gradient)
     args = [symbol(n) for n in inputs]
-    fn = sp.lambdify(args, [gradient[k] for k in keys], modules="numpy",
-                     cse=lambda exprs: (list(assignments), list(exprs)), docstring_limit=0)
+    # Generated code uses numpy names (sin, exp, ...): rename every symbol so a
+    # node called ``sin`` cannot shadow one.
+    safe = {s: sp.Symbol(f"_v{i}", real=True)
+            for i, s in enumerate([*args, *(sym for sym, _ in assignments)])}
+    steps = [(safe[sym], expr.xreplace(safe)) for sym, expr in assignments]
+    fn = sp.lambdify([safe[a] for a in args], [gradient[k].xreplace(safe) for k in keys],
+                     modules="numpy", cse=lambda exprs: (steps, list(exprs)), docstring_limit=0)
     return lambda *vals: dict(zip(keys, fn(*vals), strict=True))

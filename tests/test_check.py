@@ -4,6 +4,7 @@ import dataclasses
 import importlib
 
 import numpy as np
+import numpy.f2py  # noqa: F401  before conftest's eval tripwire: lambdify's numpy import reaches f2py's eval
 import pytest
 from hypothesis import given, strategies as st
 
@@ -142,3 +143,11 @@ def test_random_smooth_expressions_check_ok(data):
     report = sg.check(g, at, rtol=1e-4)
     assert report.ok, str(report)
     assert report.notes == ()
+
+
+@pytest.mark.parametrize("name", ["sin", "exp", "select", "lambda", "x.y"])
+def test_input_names_that_clash_with_generated_code(name):
+    import sympy as sp
+    v = sp.Symbol(name)
+    report = sg.check(sg.from_sympy(sp.sin(v) ** 2 + sp.exp(v)), {name: 0.4})
+    assert report.ok, str(report)
