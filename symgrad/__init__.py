@@ -13,6 +13,8 @@ from .derive import derive
 from .dot import draw
 from .check import check
 from .mlp import Net, mlp
+from .exercise import exercise
+from .sheet import exercise_sheet
 
 exp = _OP_FUNCTIONS["exp"]
 log = _OP_FUNCTIONS["log"]
@@ -40,4 +42,5 @@ __all__ = [
     "SymgradError", "ParseError", "GraphError", "InputError", "DomainError",
     "derive", "draw",
     "check", "mlp", "Net",
+    "exercise", "exercise_sheet",
 ]

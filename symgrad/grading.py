@@ -1,0 +1,346 @@
+"""Grading exercise answers, with feedback that names the common mistakes.
+
+Numbers are compared with a tolerance tied to the digits the prompt asks for.
+Formulas are read with symgrad's own parser (never evaluated as Python),
+compared symbolically (SymPy) and numerically at several points.  A wrong
+answer is matched against the values the common mistakes produce, computed by
+re-running reverse accumulation with one edge changed:
+
+* a missing path through a shared node (one consumer's edge dropped),
+* a sign error (the negated answer),
+* a wrong local derivative (one edge's local derivative negated, as
+  ``d cos = sin``, or left out),
+* the forward value given where the adjoint was asked (and the reverse).
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import InputError, ParseError
+from .graph import is_node
+from .printer import format_number
+from .sympy_io import sympy_values, symbol
+
+__all__ = ["grade", "Verdict", "GradeResult", "MISTAKES"]
+
+MISTAKES = ("missing_path", "sign", "local_derivative", "forward_value", "adjoint_value",
+            "function_value", "unreadable", "missing", "wrong")
+"""Codes of :attr:`Verdict.mistake` (None when correct)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The grade of one item: ``correct``, ``feedback`` (one or two sentences),
+    ``mistake`` (a code from :data:`MISTAKES`, or None), the expected answer and
+    what was submitted."""
+
+    key: str
+    correct: bool
+    feedback: str
+    mistake: str | None = None
+    expected: Any = None
+    submitted: Any = None
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """Per-item verdicts; ``score`` is the fraction correct, ``unknown`` lists
+    submitted keys that are not items of the exercise."""
+
+    items: dict
+    unknown: tuple = ()
+
+    @property
+    def score(self) -> float:
+        return sum(v.correct for v in self.items.values()) / max(1, len(self.items))
+
+    @property
+    def all_correct(self) -> bool:
+        return all(v.correct for v in self.items.values())
+
+    def __str__(self) -> str:
+        lines = [f"{k}: {'correct' if v.correct else 'wrong'}: {v.feedback}"
+                 if not v.correct else f"{k}: correct" for k, v in self.items.items()]
+        if self.unknown:
+            lines.append(f"ignored unknown item(s): {', '.join(self.unknown)}")
+        return "\n".join(lines + [f"score {self.score:.0%}"])
+
+
+def _norm(key: str) -> str:
+    return str(key).replace("∂", "d").replace(" ", "").lower()
+
+
+# -- per-exercise numbers at the check points ------------------------------------------
+@dataclass
+class _At:
+    vals: dict
+    locals: dict
+    adj: dict
+
+
+_CONTEXT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _context(ex) -> list:
+    ctx = _CONTEXT.get(ex)
+    if ctx is None:
+        from .exercise import edge_pass, local_values
+        ctx = []
+        for p in ex.check_points or (ex.point,):
+            vals = dict(ex.graph.forward(p))
+            loc = local_values(ex.graph, vals)
+            ctx.append(_At(vals, loc, edge_pass(ex.graph, vals, ex.output, locals_=loc)))
+        _CONTEXT[ex] = ctx
+    return ctx
+
+
+def _shared(graph) -> dict:
+    """``{node: consumers}`` for nodes with two or more distinct consumers."""
+    out = {}
+    for n in graph.nodes:
+        users = tuple(dict.fromkeys(c for c, _ in graph.consumers[n]))
+        if len(users) >= 2:
+            out[n] = users
+    return out
+
+
+def _local_text(graph, consumer: str, pos: int) -> str:
+    from .exercise import _local_expr
+    op, args = graph.op(consumer), graph.args(consumer)
+    from .ops import OPS
+    return sp.sstr(_local_expr(OPS[op], args)[pos], full_prec=False)
+
+
+def _candidates(ex, item, at: _At) -> list:
+    """``[(mistake, feedback, value)]`` in priority order, at one check point."""
+    g, out, n = ex.graph, ex.output, item.node
+    target = item.consumer if item.what == "local" else n
+    cands = []
+    if item.what in ("adjoint", "derivative") and n in at.vals and n != out:
+        what = "forward value" if item.what == "adjoint" else "forward value (the input itself)"
+        cands.append(("forward_value", f"that is the {what} of {n}; the question asks for its "
+                      f"adjoint ∂{out}/∂{n}.", at.vals[n]))
+    if item.what == "derivative":
+        cands.append(("function_value", f"that is the function {out} itself, not its derivative "
+                      f"with respect to {n}.", at.vals[out]))
+    if item.what == "value":
+        cands.append(("adjoint_value", f"that is the adjoint ∂{out}/∂{n}; the question asks for "
+                      f"the forward value of {n}.", at.adj.get(n, 0.0)))
+    if item.what == "local":
+        cands.append(("function_value", f"that is the node {target} itself, not its local "
+                      f"derivative with respect to {n}.", at.vals[target]))
+    if item.what in ("adjoint", "derivative"):
+        cands += _path_candidates(ex, item, at)
+    sign_msg = ("sign error: your answer is the negative of the right one; check the sign of each "
+                "local derivative on the way (e.g. d cos(u)/du = -sin(u)).")
+    if item.what == "local":
+        sign_msg = (f"wrong local derivative: ∂{target}/∂{n} = {_local_text(g, target, item.position)}"
+                    " and your answer has the opposite sign (e.g. d cos(u)/du = -sin(u), not sin(u)).")
+    expected = _expected(item, at)
+    cands.append(("local_derivative" if item.what == "local" else "sign", sign_msg, -expected))
+    if item.what in ("adjoint", "derivative"):
+        cands += _local_candidates(ex, item, at)
+    return cands
+
+
+def _path_candidates(ex, item, at: _At) -> list:
+    from .exercise import edge_pass
+    g, out, n, cands = ex.graph, ex.output, item.node, []
+    for s, users in _shared(g).items():
+        for c, pos in g.consumers[s]:
+            adj = edge_pass(g, at.vals, out, (((c, pos)), lambda d: 0.0), at.locals)
+            where = (f"{n} is used by {', '.join(users)}, so ∂{out}/∂{n} is the sum over all of "
+                     f"them" if s == n else f"the shared node {s} is used by {', '.join(users)}, "
+                     f"so ∂{out}/∂{s} sums over all of them")
+            cands.append(("missing_path", f"missing path: {where}; your answer leaves out the path "
+                          f"through {c}.", adj.get(n, 0.0)))
+    return cands
+
+
+def _local_candidates(ex, item, at: _At) -> list:
+    from .exercise import edge_pass
+    g, out, n, cands = ex.graph, ex.output, item.node, []
+    for (c, pos), d in at.locals.items():
+        a = g.args(c)[pos]
+        formula = _local_text(g, c, pos)
+        flipped = edge_pass(g, at.vals, out, ((c, pos), lambda d: -d), at.locals).get(n, 0.0)
+        cands.append(("local_derivative", f"wrong local derivative on the way: check ∂{c}/∂{a} = "
+                      f"{formula} (its sign: e.g. d cos(u)/du = -sin(u), not sin(u)).", flipped))
+        if d != 1.0:
+            one = edge_pass(g, at.vals, out, ((c, pos), lambda d: 1.0), at.locals).get(n, 0.0)
+            cands.append(("local_derivative", f"wrong local derivative on the way: the factor "
+                          f"∂{c}/∂{a} = {formula} is missing.", one))
+    return cands
+
+
+def _expected(item, at: _At) -> float:
+    if item.what == "value":
+        return at.vals[item.node]
+    if item.what == "local":
+        return at.locals[(item.consumer, item.position)]
+    return at.adj.get(item.node, 0.0)
+
+
+# -- reading answers ----------------------------------------------------------------------
+class _Unreadable(Exception):
+    pass
+
+
+def _read_number(raw) -> float:
+    if isinstance(raw, Real) and not isinstance(raw, bool):
+        v = float(raw)
+    elif isinstance(raw, str):
+        try:
+            v = float(raw.strip().replace("−", "-"))
+        except ValueError:
+            raise _Unreadable(f"could not read {raw!r} as a number; write it like -0.8223 or 1.5e-3") \
+                from None
+    else:
+        raise _Unreadable(f"expected a number, got {type(raw).__name__}")
+    if not math.isfinite(v):
+        raise _Unreadable(f"{raw!r} is not a finite number")
+    return v
+
+
+def _read_formula(ex, raw):
+    """The submitted formula as a Graph (read by symgrad's parser)."""
+    from .parse import parse
+    if isinstance(raw, Real) and not isinstance(raw, bool):
+        raw = repr(float(raw))
+    if not isinstance(raw, str) or not raw.strip():
+        raise _Unreadable("expected a formula such as -sin(c) or 2*x")
+    text = raw.strip().replace("−", "-").replace("^", "**")
+    try:
+        g = parse(text)
+    except ParseError as err:
+        if "constant" not in str(err):
+            raise _Unreadable(f"could not read the formula: {str(err).splitlines()[0]}") from None
+        try:
+            g = parse(f"({text}) + 0*{ex.graph.inputs[0]}")
+        except ParseError as err2:
+            raise _Unreadable(f"could not read the formula: {str(err2).splitlines()[0]}") from None
+    unknown = [v for v in g.inputs if v not in ex.graph]
+    if unknown:
+        raise _Unreadable(f"unknown name(s) {', '.join(unknown)}: use the inputs "
+                          f"{', '.join(ex.graph.inputs)} or node names")
+    return g
+
+
+def _close(a: float, b: float, tol: float) -> bool:
+    return bool(np.isfinite(a) and np.isfinite(b) and abs(a - b) <= tol)
+
+
+def _tolerance(v: float, digits: int) -> float:
+    return max(abs(v) * 10.0 ** (1 - digits), 10.0 ** (-digits))
+
+
+def _grade_number(ex, item, raw, at: _At) -> Verdict:
+    v = _read_number(raw)
+    exp = float(item.answer)
+    tol = _tolerance(exp, ex.digits)
+    if _close(v, exp, tol):
+        return Verdict(item.key, True, "correct.", None, exp, raw)
+    for code, msg, cand in _candidates(ex, item, at):
+        if _close(v, cand, _tolerance(cand, ex.digits)) and not _close(cand, exp, tol):
+            return Verdict(item.key, False, msg, code, exp, raw)
+    return Verdict(item.key, False, f"not correct ({format_number(v, ex.digits)} is not "
+                   f"{item.text} to {ex.digits} digits); recompute it step by step.", "wrong", exp, raw)
+
+
+def _formula_values(sub, ctx: list) -> list:
+    out = []
+    for at in ctx:
+        with np.errstate(all="ignore"):
+            fw = sub.forward({n: at.vals[n] for n in sub.inputs})
+        out.append(float(fw[sub.outputs[0]]))
+    return out
+
+
+def _symbolic_equal(ex, item, sub) -> bool:
+    subs = {symbol(k): v for k, v in sympy_values(ex.graph).items()}
+    try:
+        diff = (sub.to_sympy() - item.answer).xreplace(subs)
+        return sp.expand(diff) == 0
+    except Exception:   # noqa: BLE001 - SymPy trouble: fall back to the numbers
+        return False
+
+
+def _grade_formula(ex, item, raw, ctx: list) -> Verdict:
+    sub = _read_formula(ex, raw)
+    got = _formula_values(sub, ctx)
+    want = [_expected(item, at) for at in ctx]
+    same = lambda xs, ys: all(_close(a, b, 1e-6 * max(1.0, abs(b))) for a, b in zip(xs, ys))
+    if _symbolic_equal(ex, item, sub) or same(got, want):
+        return Verdict(item.key, True, f"correct: {item.text} = {sp.sstr(item.answer)}.", None,
+                       item.answer, raw)
+    per_point = [_candidates(ex, item, at) for at in ctx]
+    for i, (code, msg, _) in enumerate(per_point[0]):
+        cand = [pp[i][2] for pp in per_point]
+        if same(got, cand) and not same(cand, want):
+            return Verdict(item.key, False, msg, code, item.answer, raw)
+    return Verdict(item.key, False, f"not correct: your formula differs from {item.text} "
+                   f"(checked at {len(ctx)} points).", "wrong", item.answer, raw)
+
+
+def grade(ex, submitted: Mapping) -> GradeResult:
+    """Grade the answers ``{item key: number or formula string}`` of exercise ``ex``.
+
+    Keys are the item keys of ``ex.items`` (spaces and ``∂`` vs ``d`` do not
+    matter).  A missing or unreadable answer is a wrong item with a clear
+    message, never an exception.
+
+    Parameters
+    ----------
+    ex
+        An :class:`symgrad.exercise.Exercise`.
+    submitted
+        The answers.
+
+    Returns
+    -------
+    GradeResult
+
+    Raises
+    ------
+    InputError
+        If ``submitted`` is not a mapping.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> ex = sg.exercise(kind="backward", seed=7)
+    >>> right = ex.answers
+    >>> result = ex.grade({**right, "x": -right["x"]})
+    >>> result.score, result.items["x"].mistake
+    (0.75, 'sign')
+    """
+    if not isinstance(submitted, Mapping):
+        raise InputError(f"submitted answers must be a mapping {{item: answer}}, "
+                         f"got {type(submitted).__name__}")
+    by_key = {_norm(k): v for k, v in submitted.items()}
+    keys = {_norm(it.key) for it in ex.items}
+    ctx = _context(ex)
+    verdicts = {}
+    for item in ex.items:
+        raw = by_key.get(_norm(item.key))
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            verdicts[item.key] = Verdict(item.key, False, "no answer given.", "missing", item.answer)
+            continue
+        try:
+            if item.formula:
+                verdicts[item.key] = _grade_formula(ex, item, raw, ctx)
+            else:
+                verdicts[item.key] = _grade_number(ex, item, raw, ctx[0])
+        except _Unreadable as err:
+            verdicts[item.key] = Verdict(item.key, False, str(err), "unreadable", item.answer, raw)
+    unknown = tuple(str(k) for k in submitted if _norm(k) not in keys)
+    return GradeResult(verdicts, unknown)

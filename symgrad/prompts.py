@@ -1,0 +1,130 @@
+"""How an exercise is shown: item labels, prompts in text and LaTeX, answers.
+
+The program lines and names come from symgrad's own printers (op templates,
+:class:`symgrad.latex.LatexNames`), so an exercise reads like a derivation.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .derive import ForwardStep
+from .graph import Graph
+from .printer import format_number
+
+__all__ = ["label", "program_lines", "prompt_text", "prompt_latex", "show_answer"]
+
+_TASKS = {
+    "forward": "Compute the forward value of every node.",
+    "backward": "Compute the adjoint (the derivative of the output with respect to the node) "
+                "of every node.  Remember: a node used by several nodes gets the sum over its "
+                "consumers.",
+    "local": "Give each local derivative as a formula in the node names "
+             "(write e.g. -sin(c), 2*x, exp(a)).",
+    "symbolic": "Give the derivative of the output with respect to each input as a formula "
+                "in the inputs (you may also use node names).",
+    "mlp": "Do one backpropagation step for this network (squared loss "
+           "l = 0.5*(yhat1 - y1)**2): give the B-quantities and dl/dw for every weight.",
+}
+
+
+def _printers():
+    from .latex import LatexPrinter
+    from .text import TextPrinter
+    return TextPrinter(), LatexPrinter()
+
+
+def label(what: str, node: str, other: str, quantity: tuple | None = None) -> tuple[str, str]:
+    """``(text, latex)`` label of an item (``other``: the output, or the consumer
+    of a local derivative)."""
+    _, lx = _printers()
+    if what == "value":
+        return node, lx.name(node)
+    if what == "local":
+        return f"∂{other}/∂{node}", lx.partial(other, node)
+    if quantity is not None:
+        return (f"B{'_'.join(map(str, quantity[1:]))} = ∂{other}/∂{node}",
+                f"{lx.quantity(quantity)} = {lx.partial(other, node)}")
+    return f"∂{other}/∂{node}", lx.partial(other, node)
+
+
+def program_lines(graph: Graph, latex: bool = False) -> list[str]:
+    """``["a = x**2", ...]``: one line per operation node."""
+    tx, lx = _printers()
+    pr = lx if latex else tx
+    return [f"{pr.name(n)} = {pr.rhs(ForwardStep(n, op, args))}" for n, op, args in graph.program]
+
+
+def show_answer(item, digits: int) -> str | float:
+    """A float rounded to ``digits`` significant digits, or the formula as text."""
+    if item.formula:
+        return sp.sstr(item.answer, full_prec=False)
+    return float(format_number(float(item.answer), digits))
+
+
+def _point_text(ex) -> str:
+    return ", ".join(f"{k} = {format_number(v, 6)}" for k, v in ex.point.items())
+
+
+def prompt_text(ex) -> str:
+    """The exercise as plain text: task, program, point, the asked values."""
+    lines = [f"Exercise ({ex.kind}, difficulty {ex.difficulty}, seed {ex.seed})", _TASKS[ex.kind]]
+    if ex.kind == "mlp":
+        m = ex.meta
+        lines.append(f"Network: sizes {m['sizes']}, hidden activation {m['activation']}, "
+                     f"identity output, {m['loss']} loss; h0_i = x_i and the bias weight "
+                     f"w{{l}}_0_{{j}} multiplies the dummy feature 1.")
+    lines.append("Program:")
+    lines += [f"  {ln}" for ln in program_lines(ex.graph)]
+    if ex.kind not in ("local", "symbolic"):
+        lines.append(f"Inputs: {_point_text(ex)}")
+    if ex.show_forward:
+        vals = ex.values
+        lines.append("Forward values: " + ", ".join(
+            f"{n} = {format_number(vals[n], ex.digits + 1)}" for n, _, _ in ex.graph.program))
+    if not any(it.formula for it in ex.items):
+        lines.append(f"Give each number to {ex.digits} significant digits.")
+    lines.append("Asked:")
+    lines += [f"  [{it.key}] {it.text} = ?" for it in ex.items]
+    return "\n".join(lines)
+
+
+def prompt_latex(ex) -> str:
+    """The exercise as a LaTeX fragment (``amsmath``); no document preamble."""
+    _, lx = _printers()
+    body = [_latex_escape(_TASKS[ex.kind])]
+    if ex.kind == "mlp":
+        m = ex.meta
+        body.append(_latex_escape(f"Network: sizes {m['sizes']}, hidden activation "
+                                  f"{m['activation']}, identity output, {m['loss']} loss."))
+    body.append("\\begin{align*}\n" + " \\\\\n".join(
+        ln.replace(" = ", " &= ", 1) for ln in program_lines(ex.graph, latex=True)) + "\n\\end{align*}")
+    if ex.kind not in ("local", "symbolic"):
+        at = ", ".join(f"{lx.name(k)} = {format_number(v, 6)}" for k, v in ex.point.items())
+        body.append(f"Inputs: ${at}$.")
+    if ex.show_forward:
+        vals = ex.values
+        body.append("Forward values: $" + ", ".join(
+            f"{lx.name(n)} = {format_number(vals[n], ex.digits + 1)}"
+            for n, _, _ in ex.graph.program) + "$.")
+    if not any(it.formula for it in ex.items):
+        body.append(f"Give each number to {ex.digits} significant digits.")
+    body.append("\\begin{enumerate}\n" + "\n".join(
+        f"\\item ${it.latex} = \\;?$" for it in ex.items) + "\n\\end{enumerate}")
+    return "\n\n".join(body)
+
+
+def answers_latex(ex) -> str:
+    """The answers as a LaTeX list."""
+    rows = []
+    for it in ex.items:
+        ans = sp.latex(it.answer) if it.formula else format_number(float(it.answer), ex.digits)
+        rows.append(f"\\item ${it.latex} = {ans}$")
+    return "\\begin{enumerate}\n" + "\n".join(rows) + "\n\\end{enumerate}"
+
+
+def _latex_escape(s: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"),
+                 ("**", r"\^{}"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#")):
+        s = s.replace(a, b)
+    return s
