@@ -1,0 +1,266 @@
+"""The adversarial catalogue: one case per hostile or odd input, with its exact outcome.
+
+Each case is ``(id, thunk, expected)`` where ``expected`` is either
+``("error", ErrorClass, message fragment)`` or ``("ok", check)`` with ``check``
+a predicate on the thunk's result.  Every thunk must finish within its bound.
+"""
+
+import math
+import resource
+import time
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.errors import DomainError, GraphError, InputError, ParseError
+
+LIMIT_S = 5.0
+
+
+def err(cls, fragment):
+    return ("error", cls, fragment)
+
+
+def ok(check=lambda r: True):
+    return ("ok", check)
+
+
+def P(text, **kw):
+    return lambda: sg.parse(text, **kw)
+
+
+def F(text, **at):
+    return lambda: sg.parse(text).forward(at)
+
+
+def B(text, **at):
+    return lambda: sg.parse(text).backward(at)
+
+
+def _nan(v):
+    return isinstance(v, float) and math.isnan(v)
+
+
+INJECTION = [
+    ("dunder_import", P("__import__('os').system('id')"), err(ParseError, "unexpected character \"'\"")),
+    ("dunder_class", P("x.__class__"), err(ParseError, "unexpected character '.'")),
+    ("dunder_subclasses", P("().__class__.__bases__[0].__subclasses__()"), err(ParseError, "unexpected")),
+    ("attribute_chain", P("x.y.z"), err(ParseError, "unexpected character '.'")),
+    ("lambda_call", P("(lambda: 1)()"), err(ParseError, "unexpected")),
+    ("lambda_name", P("lambda x: x"), err(ParseError, "unexpected")),
+    ("list_comprehension", P("[x for x in y]"), err(ParseError, "unexpected character '['")),
+    ("generator", P("sum(x for x in y)"), err(ParseError, "unexpected")),
+    ("subscript", P("x[0]"), err(ParseError, "unexpected character '['")),
+    ("open_call", P("open('/etc/passwd')"), err(ParseError, "unexpected character")),
+    ("open_name_call", P("open(x)"), err(ParseError, "unknown function 'open'")),
+    ("exec_call", P("exec(x)"), err(ParseError, "unknown function 'exec'")),
+    ("eval_call", P("eval(x)"), err(ParseError, "unknown function 'eval'")),
+    ("import_statement", P("import os"), err(ParseError, "unexpected")),
+    ("semicolon_import", P("x; import os"), err(ParseError, "unexpected")),
+    ("string_literal", P("'rm -rf'"), err(ParseError, "unexpected character")),
+    ("walrus", P("(y := x)"), err(ParseError, "unexpected")),
+    ("f_string", P("f'{x}'"), err(ParseError, "unexpected")),
+    ("backslash_continuation_trick", P("x \\\n+ 1"), ok(lambda g: g.op("a") == "add")),
+]
+
+BOMBS = [
+    ("power_tower", P("9**9**9**9"), err(ParseError, "exponent 387420489 is larger than 1e+06")),
+    ("googol_exponent", P("x**(10**100)"), err(ParseError, "exponent")),
+    ("big_literal_exponent", P("x**1e300"), err(ParseError, "exponent")),
+    ("nested_parens_10000", P("(" * 10_000 + "x" + ")" * 10_000), err(ParseError, "nested deeper than 1000")),
+    ("unbalanced_parens_1e6", P("(" * 1_000_000), err(ParseError, "nested deeper than 1000")),
+    ("unary_minus_chain", P("-" * 5000 + "x"), err(ParseError, "nested deeper than 1000")),
+    ("line_of_10MB", P("x+" * 5_000_000 + "x"), err(ParseError, "longer than the limit of 5,000,000")),
+    ("program_of_1e6_lines", P("".join(f"a{i} = x + {i}\n" for i in range(1_000_000))),
+     err(ParseError, "longer than the limit")),
+    ("long_number", P("x + " + "9" * 5000), err(ParseError, "number literal too long")),
+    ("float_overflow_literal", P("x * 1e400"), err(ParseError, "too large for float64")),
+    ("constant_overflow", P("x * 10.0**400"), err(ParseError, "not a finite number")),
+]
+
+MALFORMED = [
+    ("empty", P(""), err(ParseError, "empty text")),
+    ("only_spaces", P("   \n  "), err(ParseError, "empty text")),
+    ("dangling_operator", P("x +"), err(ParseError, "expected")),
+    ("double_operator", P("x * / y"), err(ParseError, "unexpected '/'")),
+    ("missing_close", P("sin(x"), err(ParseError, "expected")),
+    ("extra_close", P("x)"), err(ParseError, "unexpected ')'")),
+    ("empty_call", P("sin()"), err(ParseError, "sin() takes 1 argument(s), got 0")),
+    ("two_args", P("exp(x, y)"), err(ParseError, "exp() takes 1 argument(s), got 2")),
+    ("implicit_multiplication", P("2x"), err(ParseError, "unexpected 'x'")),
+    ("comparison", P("x == y"), err(ParseError, "unexpected")),
+    ("assignment_to_number", P("1 = x"), err(ParseError, "unexpected")),
+    ("reassignment", P("a = x\na = y"), err(ParseError, "'a' is assigned twice (first on line 1)")),
+    ("use_before_assignment", P("b = a\na = x"), err(ParseError, "'a' is used before it is assigned")),
+    ("function_as_value", P("sqrt + 1"), err(ParseError, "'sqrt' is a function: call it as sqrt(...)")),
+    ("nonconstant_slope", P("leaky_relu(x, slope=x)"), err(ParseError, "slope must be a constant")),
+    ("unknown_keyword", P("elu(x, beta=1)"), err(ParseError, "elu() has no parameter 'beta'")),
+    ("constant_program", P("a = 2"), err(ParseError, "is a constant")),
+    ("constant_expression", P("2 + 2"), err(ParseError, "the expression is constant")),
+    ("division_by_zero_constant", P("x + 1/0"), err(ParseError, "not a finite number")),
+]
+
+NAMES = [
+    ("unknown_function_suggests", P("sinh(x)"), err(ParseError, "did you mean 'sin'?")),
+    ("unknown_function_lists_known", P("gamma(x)"), err(ParseError, "known functions: exp, log, sqrt, sin")),
+    ("keyword_lambda", P("lambda * 2"), ok(lambda g: g.inputs == ("lambda",))),
+    ("keyword_if", P("if + 1"), ok(lambda g: g.inputs == ("if",))),
+    ("builtin_print", P("print(x)"), err(ParseError, "unknown function 'print'")),
+    ("builtin_print_as_name", P("print + x"), ok(lambda g: g.inputs == ("print", "x"))),
+    ("underscore_name", P("x_1 * x_2"), ok(lambda g: g.inputs == ("x_1", "x_2"))),
+    ("greek_name", P("α + β"), ok(lambda g: g.inputs == ("α", "β"))),
+    ("latex_command_name", P("\\alpha + 1"), err(ParseError, "unexpected character '\\\\'")),
+    ("brace_name", P("{x}"), err(ParseError, "unexpected character '{'")),
+    ("dollar_name", P("$x"), err(ParseError, "unexpected character '$'")),
+    ("assign_euler_e", P("d = x*2\ne = d + 1\nf = e*e"), ok(lambda g: g.op("e") == "add")),
+    ("strict_as_input_via_mapping", lambda: sg.parse("strict + output").forward({"strict": 1.0, "output": 2.0}),
+     ok(lambda r: r["a"] == 3.0)),
+]
+
+DOMAIN = [
+    ("log_zero", F("log(x)", x=0.0), ok(lambda r: r["a"] == -math.inf and r.nonfinite == ("a",))),
+    ("log_negative", F("log(x)", x=-1.0), ok(lambda r: _nan(r["a"]))),
+    ("sqrt_negative", F("sqrt(x)", x=-4.0), ok(lambda r: _nan(r["a"]))),
+    ("sqrt_negative_strict", lambda: sg.parse("sqrt(x)").forward(x=-4.0, strict=True),
+     err(DomainError, "node 'a' (sqrt) is nan with arguments (x=-4); sqrt needs x >= 0")),
+    ("zero_pow_zero", F("x**y", x=0.0, y=0.0), ok(lambda r: r["a"] == 1.0)),
+    ("zero_over_zero", F("x/y", x=0.0, y=0.0), ok(lambda r: _nan(r["a"]))),
+    ("exp_overflow", F("exp(x)", x=1000.0), ok(lambda r: r["a"] == math.inf)),
+    ("exp_overflow_strict", lambda: sg.parse("exp(x)").forward(x=1000.0, strict=True),
+     err(DomainError, "exp needs x <= 709.78")),
+    ("nan_input", F("sin(x)", x=math.nan), ok(lambda r: r.nonfinite == ("x", "a"))),
+    ("nan_input_strict", lambda: sg.parse("sin(x)").forward(x=math.nan, strict=True),
+     err(DomainError, "input 'x' is not finite")),
+    ("inf_minus_inf", F("x - y", x=math.inf, y=math.inf), ok(lambda r: _nan(r["a"]))),
+    ("sqrt_grad_at_zero", B("sqrt(x)", x=0.0), ok(lambda r: r["x"] == math.inf)),
+]
+
+
+def _kink_case(text, expected):
+    def run():
+        g = sg.parse(text)
+        numeric = g.grad(x=0.0)["x"]
+        symbolic = float(g.symbolic_gradient()["x"].subs(sp.Symbol("x", real=True), 0))
+        by_diff = float(sp.diff(g.to_sympy(), sp.Symbol("x", real=True)).subs(sp.Symbol("x", real=True), 0))
+        return numeric, symbolic, by_diff
+    return (f"kink_{text}", run, ok(lambda r: r[0] == r[1] == r[2] == expected))
+
+
+KINKS = [_kink_case("relu(x)", 0.0), _kink_case("abs(x)", 0.0),
+         _kink_case("leaky_relu(x)", 0.01), _kink_case("leaky_relu(x, slope=0.3)", 0.3),
+         _kink_case("elu(x)", 1.0), _kink_case("elu(x, alpha=0.5)", 0.5)]
+
+
+def _extreme(text, x, value, deriv):
+    def check(r):
+        v, d = r
+        return (v == value or (_nan(v) and _nan(value))) and (d == deriv or (_nan(d) and _nan(deriv)))
+    def run():
+        g = sg.parse(text)
+        with np.errstate(all="raise", under="ignore"):
+            return g.forward(x=x)["a"], g.grad(x=x)["x"]
+    return (f"extreme_{text}_{x}", run, ok(check))
+
+
+EXTREME = [
+    _extreme("sigmoid(x)", 1e3, 1.0, 0.0), _extreme("sigmoid(x)", -1e3, 0.0, 0.0),
+    _extreme("sigmoid(x)", 1e300, 1.0, 0.0), _extreme("sigmoid(x)", -1e300, 0.0, 0.0),
+    _extreme("sigmoid(x)", math.inf, 1.0, 0.0), _extreme("sigmoid(x)", -math.inf, 0.0, 0.0),
+    _extreme("softplus(x)", 1e3, 1e3, 1.0), _extreme("softplus(x)", -1e3, 0.0, 0.0),
+    _extreme("softplus(x)", 1e300, 1e300, 1.0), _extreme("softplus(x)", -1e300, 0.0, 0.0),
+    _extreme("softplus(x)", math.inf, math.inf, 1.0), _extreme("softplus(x)", -math.inf, 0.0, 0.0),
+    _extreme("tanh(x)", 1e3, 1.0, 0.0), _extreme("tanh(x)", -1e300, -1.0, 0.0),
+    _extreme("tanh(x)", math.inf, 1.0, 0.0),
+]
+
+
+def _nan_through(text):
+    def run():
+        with np.errstate(all="ignore"):
+            return sg.parse(text).forward(x=math.nan)["a"]
+    return (f"nan_{text}", run, ok(_nan))
+
+
+NANS = [_nan_through(t) for t in ("sigmoid(x)", "softplus(x)", "tanh(x)", "relu(x)", "abs(x)",
+                                   "elu(x)", "leaky_relu(x)")]
+
+
+def _cross_entropy(logit, target, expected):
+    def run():
+        net = sg.mlp([1, 1], activation="identity", loss="cross_entropy",
+                     weights={"w1_0_1": 0.0, "w1_1_1": 1.0})
+        with np.errstate(all="raise", under="ignore"):
+            return net.forward([logit], [target])["loss"]
+    return (f"cross_entropy_{logit}_{target}", run,
+            ok(lambda r: r == pytest.approx(expected, rel=1e-12, abs=1e-300)))
+
+
+CROSS_ENTROPY = [
+    _cross_entropy(1e3, 1.0, 0.0), _cross_entropy(1e3, 0.0, 1e3), _cross_entropy(-1e3, 0.0, 0.0),
+    _cross_entropy(-1e3, 1.0, 1e3), _cross_entropy(1e300, 0.0, 1e300), _cross_entropy(0.0, 1.0, math.log(2)),
+]
+
+SHAPES = [
+    ("batch_mismatch", lambda: sg.parse("x*y").forward(x=np.ones(3), y=np.ones(5)),
+     err(InputError, "input shapes do not broadcast together (x: (3,), y: (5,))")),
+    ("ragged_batch", lambda: sg.parse("x").forward(x=[[1.0, 2.0], [3.0]]), err(InputError, "rectangular")),
+    ("string_value", lambda: sg.parse("sin(x)").forward(x="1"), err(InputError, "input 'x' must be a real number")),
+    ("complex_value", lambda: sg.parse("sin(x)").forward(x=np.array([1j])), err(InputError, "real numbers")),
+    ("missing_input", lambda: sg.parse("x*y").forward(x=1.0), err(InputError, "missing input(s) 'y'")),
+    ("unknown_input", lambda: sg.parse("x").forward(x=1.0, z=1.0), err(InputError, "unknown input(s) 'z'")),
+    ("broadcast_ok", lambda: sg.parse("x*y").forward(x=np.ones((2, 1)), y=np.ones(3)),
+     ok(lambda r: r["a"].shape == (2, 3))),
+]
+
+MLPS = [
+    ("mlp_empty_sizes", lambda: sg.mlp([]), err(GraphError, "sizes")),
+    ("mlp_zero_width", lambda: sg.mlp([2, 0, 1]), err(GraphError, "sizes")),
+    ("mlp_float_width", lambda: sg.mlp([2, 1.5, 1]), err(GraphError, "sizes")),
+    ("mlp_unknown_activation", lambda: sg.mlp([2, 2, 1], activation="swish"), err(GraphError, "swish")),
+    ("mlp_unknown_loss", lambda: sg.mlp([2, 2, 1], loss="hinge"), err(GraphError, "hinge")),
+    ("mlp_wrong_x_length", lambda: sg.mlp([2, 2, 1]).backprop([1.0, 2.0, 3.0], [1.0]), err(InputError, "")),
+]
+
+STRUCTURE = [
+    ("row_cycle", lambda: sg.Graph({"a": ("sin", ("b",)), "b": ("cos", ("a",))}), err(GraphError, "cycle")),
+    ("row_self_loop", lambda: sg.Graph({"a": ("sin", ("a",))}), err(GraphError, "cycle through node 'a'")),
+    ("row_duplicate_input", lambda: sg.Graph({"x": ("sin", ("x",))}, inputs=["x"]), err(GraphError, "duplicate")),
+    ("row_wrong_arity", lambda: sg.Graph({"a": ("pow", ("x",))}), err(GraphError, "op 'pow' takes 2 argument(s), got 1")),
+    ("row_unknown_op", lambda: sg.Graph({"a": ("gamma", ("x",))}), err(GraphError, "unknown op 'gamma'; known ops: add")),
+    ("builder_wrong_arity", lambda: sg.sin(sg.variable("x"), sg.variable("y")), err(GraphError, "takes 1 argument")),
+    ("builder_bad_operand", lambda: sg.variable("x") + "y", ("error", TypeError, "cannot use str")),
+    ("builder_duplicate_output_names", lambda: sg.Graph({"f": sg.variable("x") * 2, "x": sg.sin(sg.variable("x"))}),
+     err(GraphError, "duplicate node name 'x'")),
+    ("graph_unknown_node", lambda: sg.parse("x").op("nope"), err(GraphError, "unknown node 'nope'")),
+    ("output_unknown", lambda: sg.parse("sin(x)").backward(x=1.0, output="q"), err(GraphError, "unknown node 'q'")),
+]
+
+CATALOGUE = INJECTION + BOMBS + MALFORMED + NAMES + DOMAIN + KINKS + EXTREME + NANS + \
+    CROSS_ENTROPY + SHAPES + MLPS + STRUCTURE
+
+
+@pytest.mark.parametrize("case_id, thunk, expected", CATALOGUE, ids=[c[0] for c in CATALOGUE])
+def test_catalogue(case_id, thunk, expected):
+    start = time.perf_counter()
+    if expected[0] == "error":
+        _, cls, fragment = expected
+        with pytest.raises(cls) as info:
+            thunk()
+        assert fragment in str(info.value)
+        if isinstance(info.value, ParseError):
+            assert 0 <= info.value.offset <= 10_000_000
+    else:
+        assert expected[1](thunk())
+    assert time.perf_counter() - start < LIMIT_S
+
+
+def test_memory_stays_bounded_for_refused_bombs():
+    """Refusals happen before any graph is built: peak RSS grows by < 200 MB."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for text in ("(" * 1_000_000, "9**9**9**9", "x**(10**100)"):
+        with pytest.raises(ParseError):
+            sg.parse(text)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert (after - before) / 1024 < 200
