@@ -2,7 +2,7 @@
 
     python examples/linear_collapse.py
 
-Build a [3, 4, 2, 1] MLP with identity activations everywhere, take its output
+Build a [3, 2, 2, 1] MLP with identity activations everywhere, take its output
 yhat1 as a SymPy expression in the inputs and the weights, and expand it: it is
 ``w~_0 + sum_j w~_j x_j``, where each effective weight ``w~_j`` is a polynomial
 in the weights (a sum over all paths from x_j to the output).  Then check
@@ -16,7 +16,7 @@ import symgrad as sg
 
 
 def main() -> None:
-    sizes = [3, 4, 2, 1]
+    sizes = [3, 2, 2, 1]
     net = sg.mlp(sizes, activation="identity", output_activation="identity", loss=None, seed=0)
     yhat = net.graph.to_sympy("yhat1")
     xs = [s for s in sorted(yhat.free_symbols, key=str) if s.name.startswith("x")]
@@ -30,8 +30,7 @@ def main() -> None:
     print()
     for j, expr in effective.items():
         terms = len(sp.Add.make_args(expr))
-        shown = str(expr) if len(str(expr)) < 160 else str(expr)[:157] + "..."
-        print(f"w~_{j} = {shown}")
+        print(f"w~_{j} = " + "\n       + ".join(map(str, sp.Add.make_args(expr))))
         print(f"       ({terms} path product(s); value {float(expr.subs(_weights(net))):.6g})")
     print()
 

@@ -262,3 +262,24 @@ def test_backprop_closed_form_and_finite_differences_agree(net, data):
     bp, cf = net.backprop(x, y), net.closed_form_values(x, y)
     for w in net.weights:
         assert cf[w] == pytest.approx(bp[w], rel=1e-9, abs=1e-12)
+
+
+# -- the examples run ----------------------------------------------------------------
+def _example(name):
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name, args", [("mlp_check", ()), ("linear_collapse", ()),
+                                        ("parity", (40,))])
+def test_examples_run(name, args, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)                       # parity may save a plot
+    _example(name).main(*args)
+    out = capsys.readouterr().out
+    assert {"mlp_check": "gradient check: ok", "linear_collapse": "one linear unit",
+            "parity": "accuracy"}[name] in out
