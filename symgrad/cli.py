@@ -188,6 +188,8 @@ register(Command("draw", "a picture of the computational graph (Graphviz)", _dra
     "symgrad draw \"x*y\"            # prints the DOT source",
 )))
 
+from . import cli_teach  # noqa: E402,F401 - registers exercise, quiz, check, mlp
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with every registered subcommand."""

@@ -1,0 +1,251 @@
+"""Teaching subcommands of the ``symgrad`` command line: ``exercise``, ``quiz``,
+``check`` and ``mlp``.
+
+Each is a :class:`symgrad.cli.Command` registered in :data:`symgrad.cli.COMMANDS`
+(``cli.py`` imports this module once, after its own commands).  Errors raise
+symgrad's error classes, which ``cli.main`` prints as one line (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+
+from .cli import COMMANDS, Command, _add_expression, _graph, parse_points, register
+from .errors import InputError
+
+__all__ = ["quiz"]
+
+_KINDS = ("forward", "backward", "local", "symbolic", "mlp")
+
+
+def _exercise_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kind", choices=_KINDS, default="backward", help="what is asked (default backward)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="the exercise's seed (default: a random one, printed with the exercise)")
+    p.add_argument("--difficulty", type=int, choices=(1, 2, 3), default=1, help="1 (default), 2 or 3")
+
+
+def _seed(args) -> int:
+    return args.seed if args.seed is not None else random.SystemRandom().randrange(100_000)
+
+
+# -- exercise ------------------------------------------------------------------------------
+def _exercise_args(p: argparse.ArgumentParser) -> None:
+    _exercise_options(p)
+    p.add_argument("--count", type=int, default=1, metavar="N",
+                   help="N exercises (a sheet: exercise i has seed SEED*1000+i)")
+    p.add_argument("--solution", action="store_true", help="include answers and worked solutions")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--pdf", metavar="FILE", help="write a PDF sheet (needs pdflatex)")
+    out.add_argument("--moodle", metavar="FILE", help="write a Moodle XML quiz")
+    out.add_argument("--json", action="store_true", help="print the exercises as JSON")
+    out.add_argument("--latex", action="store_true", help="print the LaTeX sheet")
+
+
+def _exercises(args) -> tuple:
+    from .exercise import exercise
+    from .sheet import exercise_sheet
+    seed = _seed(args)
+    if args.count < 1 or args.count > 200:
+        raise InputError(f"--count must be in 1..200, got {args.count}")
+    if args.count == 1:
+        return (exercise(args.kind, seed=seed, difficulty=args.difficulty),)
+    return exercise_sheet(args.count, seed, args.kind, difficulty=args.difficulty).exercises
+
+
+def _show(it, digits: int) -> str:
+    from .printer import format_number
+    from .prompts import show_answer
+    return show_answer(it, digits) if it.formula else format_number(float(it.answer), digits)
+
+
+def _answers_text(ex) -> str:
+    return "\n".join(f"  [{it.key}] {it.text} = {_show(it, ex.digits)}" for it in ex.items)
+
+
+def _exercise_run(args) -> int:
+    from .sheet import Sheet, moodle_xml, sheet_latex
+    exs = _exercises(args)
+    if args.json:
+        print(json.dumps({"exercises": [ex.to_dict() for ex in exs]}, indent=2))
+        return 0
+    if args.moodle:
+        with open(args.moodle, "w", encoding="utf-8") as f:
+            f.write(moodle_xml(exs))
+        print(f"wrote {args.moodle} ({sum(len(ex.items) for ex in exs)} questions)")
+        return 0
+    if args.pdf or args.latex:
+        sheet = Sheet(sheet_latex(exs, args.solution, f"Exercises: {args.kind}"), exs)
+        if args.latex:
+            print(sheet)
+        else:
+            sheet.pdf(args.pdf)
+            print(f"wrote {args.pdf}")
+        return 0
+    for i, ex in enumerate(exs):
+        print(("\n" if i else "") + ex.prompt_text())
+        if args.solution:
+            print("Answers:\n" + _answers_text(ex))
+            print("Solution:\n" + ex.solution().text())
+    return 0
+
+
+# -- quiz --------------------------------------------------------------------------------
+def _quiz_args(p: argparse.ArgumentParser) -> None:
+    _exercise_options(p)
+    p.add_argument("--no-solution", action="store_true", help="do not print the worked solution")
+
+
+def quiz(ex, read=input, write=print, solution: bool = True) -> int:
+    """Ask each item of ``ex`` in turn, grade it on the spot, show the solution.
+
+    ``read(prompt)`` returns a line (``input``); ``EOFError`` or
+    ``KeyboardInterrupt`` end the quiz politely.  Returns the exit status:
+    0, or 130 after Ctrl-C.
+    """
+    text = ex.prompt_text()
+    write(text.split("\nAsked:")[0])
+    write("Answer each question (an empty line skips it; Ctrl-D ends the quiz).\n")
+    right = asked = 0
+    for it in ex.items:
+        try:
+            line = read(f"{it.text} = ")
+        except EOFError:
+            write(f"\nquiz ended: {right} of {asked} correct.")
+            return 0
+        except KeyboardInterrupt:
+            write(f"\nquiz interrupted: {right} of {asked} correct.")
+            return 130
+        asked += 1
+        verdict = ex.grade({it.key: line}).items[it.key]
+        right += verdict.correct
+        if verdict.correct:
+            write("  correct!")
+        else:
+            write(f"  not right: {verdict.feedback}")
+            write(f"  the answer is {_show(it, ex.digits)}")
+    write(f"\nscore: {right} of {len(ex.items)} correct ({right / max(1, len(ex.items)):.0%}).")
+    if solution:
+        write("\nSolution:\n" + ex.solution().text())
+    return 0
+
+
+def _quiz_run(args) -> int:
+    from .exercise import exercise
+    ex = exercise(args.kind, seed=_seed(args), difficulty=args.difficulty)
+    return quiz(ex, solution=not args.no_solution)
+
+
+# -- check ----------------------------------------------------------------------------------
+def _check_args(p: argparse.ArgumentParser) -> None:
+    _add_expression(p)
+    p.add_argument("--rtol", type=float, default=1e-5, help="accepted relative error (default 1e-5)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def _finite(v):
+    return v if isinstance(v, float) and math.isfinite(v) else None
+
+
+def _check_run(args) -> int:
+    from .check import check
+    point = parse_points(args.at)
+    report = check(_graph(args), point, rtol=args.rtol)
+    if args.format == "json":
+        print(json.dumps({"ok": report.ok, "methods": list(report.methods),
+                          "rows": {r.name: {m: _finite(float(v)) for m, v in r.values.items()}
+                                   for r in report.rows},
+                          "failed": list(report.failed), "notes": list(report.notes)}, indent=2))
+    else:
+        print(report)
+    return 0 if report.ok else 1
+
+
+# -- mlp --------------------------------------------------------------------------------------
+def _mlp_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sizes", help="layer sizes D,H_1,...,K, e.g. 2,2,1")
+    p.add_argument("--activation", default="tanh", help="hidden activation (default tanh)")
+    p.add_argument("--output-activation", default="identity", help="output activation")
+    p.add_argument("--loss", default="squared", help="squared (default), cross_entropy or none")
+    p.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
+    p.add_argument("--x", help="one sample, comma-separated (default 0.5 for every input)")
+    p.add_argument("--y", help="its targets, comma-separated (default 1 for every output)")
+    p.add_argument("--check", action="store_true", help="compare backprop, closed form and "
+                                                        "finite differences")
+    p.add_argument("--derive", action="store_true", help="print the step-by-step derivation")
+
+
+def _numbers(text: str, what: str, n: int | None = None) -> list:
+    try:
+        vals = [float(t) for t in text.replace(" ", ",").split(",") if t]
+    except ValueError:
+        raise InputError(f"{what} must be comma-separated numbers, got {text!r}") from None
+    if n is not None and len(vals) != n:
+        raise InputError(f"{what} needs {n} value(s), got {len(vals)}")
+    return vals
+
+
+def _mlp_run(args) -> int:
+    from .derive import derive
+    from .mlp import mlp
+    sizes = [int(v) if v.is_integer() else -1 for v in _numbers(args.sizes, "SIZES")]
+    loss = None if args.loss.lower() == "none" else args.loss
+    net = mlp(sizes, activation=args.activation, output_activation=args.output_activation,
+              loss=loss, seed=args.seed)
+    x = _numbers(args.x, "--x", sizes[0]) if args.x else [0.5] * sizes[0]
+    y = None if loss is None else (_numbers(args.y, "--y", sizes[-1]) if args.y else [1.0] * sizes[-1])
+    print(f"{net!r}\nsample x = {x}" + ("" if y is None else f", y = {y}"))
+    status = 0
+    if args.derive:
+        print(derive(net.graph, {k: float(v) for k, v in net.feed(x, y).items()},
+                     quantities=True).text())
+    if args.check:
+        report = net.check(x, y)
+        print(report)
+        status = 0 if report.ok else 1
+    if not (args.derive or args.check):
+        if len(net.graph.outputs) == 1:
+            grad = net.backprop(x, y)
+            print(f"{net.graph.outputs[0]} = {net.mean_loss(x, y):.6g}" if loss else "")
+            print("\n".join(f"  d{net.graph.outputs[0]}/d{w} = {g:.6g}" for w, g in grad.items()))
+        else:
+            fw = net.forward(x, y)
+            print("\n".join(f"  {o} = {fw[o]:.6g}" for o in net.graph.outputs))
+    return status
+
+
+def _register(command: Command) -> None:
+    if command.name not in COMMANDS:        # the core CLI may already provide it
+        register(command)
+
+
+_register(Command("exercise", "a derivation exercise (or a sheet) with answers", _exercise_args,
+                  _exercise_run, (
+                      "symgrad exercise --kind backward --seed 7",
+                      "symgrad exercise --kind local --seed 3 --solution",
+                      "symgrad exercise --kind mlp --count 5 --seed 1 --solution --pdf sheet.pdf",
+                      "symgrad exercise --kind forward --count 10 --moodle quiz.xml",
+                      "symgrad exercise --kind symbolic --json",
+                  )))
+_register(Command("quiz", "an interactive quiz in the terminal: each value graded on the spot",
+                  _quiz_args, _quiz_run, (
+                      "symgrad quiz",
+                      "symgrad quiz --kind forward --seed 3",
+                      "symgrad quiz --kind mlp --difficulty 2",
+                  )))
+_register(Command("check", "check a gradient: reverse mode vs symbolic vs finite differences",
+                  _check_args, _check_run, (
+                      'symgrad check "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))" --at x=2',
+                      'symgrad check "x*y + sin(x)" --at x=1,y=2 --format json',
+                  )))
+_register(Command("mlp", "an MLP in the lecture's notation: gradient, check, derivation",
+                  _mlp_args, _mlp_run, (
+                      "symgrad mlp 2,2,1 --activation tanh --loss squared",
+                      "symgrad mlp 2,3,1 --activation sigmoid --check --x 0.5,-1 --y 1",
+                      "symgrad mlp 1,2,1 --derive",
+                      "symgrad mlp 2,2,2 --loss cross_entropy --check",
+                  )))
