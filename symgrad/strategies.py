@@ -26,7 +26,7 @@ from hypothesis.errors import InvalidArgument
 from .graph import Graph, is_node
 from .ops import ATOM, NEG, OPS, TEXT_FUNCTIONS
 
-__all__ = ["expressions", "graphs", "points", "DEFAULT_OPS"]
+__all__ = ["expressions", "graphs", "points", "mlps", "samples", "smooth_at", "DEFAULT_OPS"]
 
 DEFAULT_OPS = ("add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "sin", "cos",
                "tan", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "abs")
@@ -171,3 +171,103 @@ def points(graph: Graph, *, smooth: bool = True, low: float = -2.0,
     if not smooth:
         return base
     return base.filter(lambda at: smooth_at(graph, at))
+
+
+def _check_int(name: str, v, lo: int, hi: int) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise InvalidArgument(f"{name} must be an int in {lo}..{hi}, got {v!r}")
+    return v
+
+
+def _check_choices(name: str, given, valid: Sequence) -> tuple:
+    if isinstance(given, str) or not isinstance(given, Sequence) or not given:
+        raise InvalidArgument(f"{name} must be a non-empty sequence, got {given!r}")
+    bad = [g for g in given if g not in valid]
+    if bad:
+        raise InvalidArgument(f"unknown {name} {bad!r}; choose from {list(valid)!r}")
+    return tuple(given)
+
+
+def mlps(*, max_layers: int = 2, max_width: int = 3, activations: Sequence[str] | None = None,
+         losses: Sequence[str | None] | None = None, max_outputs: int = 2):
+    """MLPs (:class:`symgrad.mlp.Net`) with 0..``max_layers`` hidden layers.
+
+    Parameters
+    ----------
+    max_layers
+        Largest number of hidden layers (0..6).
+    max_width
+        Largest number of inputs and of neurons per hidden layer (1..16).
+    activations
+        Hidden activations to draw from, one per layer (default: every
+        activation of :func:`symgrad.mlp`).
+    losses
+        Losses to draw from: ``"squared"``, ``"cross_entropy"``, ``None``
+        (default: the two losses).
+    max_outputs
+        Largest number of outputs K (1..8); without a loss K is 1.
+
+    Returns
+    -------
+    SearchStrategy[Net]
+        Seeded nets; pair them with :func:`samples` for inputs and targets.
+
+    Raises
+    ------
+    InvalidArgument
+        An argument out of range or an unknown activation or loss.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> from symgrad.strategies import mlps, samples
+    >>> @settings(max_examples=5, derandomize=True, deadline=None)
+    ... @given(st.data())
+    ... def test_backprop(data):
+    ...     net = data.draw(mlps(max_layers=1, activations=["tanh"]))
+    ...     x, y = data.draw(samples(net))
+    ...     assert net.check(x, y).ok
+    >>> test_backprop()
+    """
+    from .mlp import ACTIVATIONS, LOSSES, mlp
+    _check_int("max_layers", max_layers, 0, 6)
+    _check_int("max_width", max_width, 1, 16)
+    _check_int("max_outputs", max_outputs, 1, 8)
+    acts = _check_choices("activations", ACTIVATIONS if activations is None else activations,
+                          ACTIVATIONS)
+    loss_names = _check_choices("losses", tuple(LOSSES) if losses is None else losses,
+                                (*LOSSES, None))
+
+    @st.composite
+    def build(draw):
+        hidden = draw(st.integers(0, max_layers))
+        loss = draw(st.sampled_from(loss_names))
+        k = draw(st.integers(1, max_outputs)) if loss is not None else 1
+        sizes = [draw(st.integers(1, max_width)) for _ in range(hidden + 1)] + [k]
+        layer_acts = [draw(st.sampled_from(acts)) for _ in range(hidden)]
+        return mlp(sizes, activation=layer_acts, loss=loss, seed=draw(st.integers(0, 2**16)))
+
+    return build()
+
+
+def samples(net, *, low: float = -2.0, high: float = 2.0):
+    """One sample ``(x, y)`` for ``net``: inputs in ``[low, high]`` and valid
+    targets (0/1 for binary cross-entropy, one-hot for softmax, reals for the
+    squared loss; ``y`` is None without a loss)."""
+    from .mlp import Net
+    if not isinstance(net, Net):
+        raise InvalidArgument(f"samples() needs a symgrad Net, got {type(net).__name__}")
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise InvalidArgument(f"need finite low < high, got {low!r}, {high!r}")
+    d, k = net.sizes[0], net.sizes[-1]
+    coord = st.floats(low, high, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
+    xs = st.lists(coord, min_size=d, max_size=d)
+    if net.loss is None:
+        ys = st.none()
+    elif net.loss == "squared":
+        ys = st.lists(coord, min_size=k, max_size=k)
+    elif k == 1:
+        ys = st.sampled_from([[0.0], [1.0]])
+    else:
+        ys = st.integers(0, k - 1).map(lambda i: [float(j == i) for j in range(k)])
+    return st.tuples(xs, ys)
