@@ -216,7 +216,7 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
     >>> d = sg.derive(g, x=2.0)
     >>> [s.node for s in d.backward]
     ['f', 'e', 'd', 'c', 'b', 'a', 'x']
-    >>> print(d.text().splitlines()[-4])
+    >>> print(d.text(indent="").splitlines()[-4])
     ∂f/∂c = ∂f/∂e * ∂e/∂c + ∂f/∂d * ∂d/∂c = 1 * (-sin(c)) + 1 * 1/(2*sqrt(c)) = -0.82228
     """
     if not isinstance(digits, int) or isinstance(digits, bool) or digits < 1:
@@ -291,7 +291,7 @@ def mlp_quantities(graph: Graph) -> dict:
     >>> import symgrad as sg
     >>> g = sg.parse("a1_1 = w1_1_1*x1; h1_1 = tanh(a1_1); yhat1 = w2_1_1*h1_1")
     >>> mlp_quantities(g)
-    {'yhat1': ('B', 1), 'h1_1': ('B', 2, 1), 'a1_1': ('B', 3, 1)}
+    {'a1_1': ('B', 3, 1), 'h1_1': ('B', 2, 1), 'yhat1': ('B', 1)}
     """
     found = [(n, m) for n in graph.nodes if (m := _MLP.match(n)) and not graph.is_input(n)]
     yhats = [(n, int(m["i"])) for n, m in found if m["yhat"]]
