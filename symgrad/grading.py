@@ -321,7 +321,7 @@ def grade(ex, submitted: Mapping) -> GradeResult:
     >>> right = ex.answers
     >>> result = ex.grade({**right, "x": -right["x"]})
     >>> result.score, result.items["x"].mistake
-    (0.75, 'sign')
+    (0.8, 'sign')
     """
     if not isinstance(submitted, Mapping):
         raise InputError(f"submitted answers must be a mapping {{item: answer}}, "
