@@ -257,8 +257,7 @@ def compare(names: Sequence[str], columns: Mapping, *, rtol: float,
             errs[m] = e
             if np.max(e) > rtol:
                 failed.append(m)
-        total = np.maximum.reduce([np.broadcast_to(e, np.shape(ref)) for e in errs.values()]) \
-            if errs else np.zeros(np.shape(ref))
+        total = np.maximum.reduce(np.broadcast_arrays(*errs.values())) if errs else np.zeros(())
         worst = np.unravel_index(int(np.argmax(total)), np.shape(total)) if np.ndim(total) else None
         rows.append(Row(name, {m: columns[m][name] for m in methods}, float(np.max(total)),
                         tuple(failed), note, worst))
