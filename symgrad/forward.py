@@ -66,6 +66,8 @@ def _all_finite(v) -> bool:
 
 
 def _as_number(name: str, v: Any):
+    if type(v) is float or type(v) is np.float64:          # the common case, fast
+        return np.float64(v)
     if isinstance(v, (bool, np.bool_)) or isinstance(v, (str, bytes)):
         raise InputError(f"input {name!r} must be a real number or an array of them, "
                          f"got {type(v).__name__} {v!r}")
@@ -92,7 +94,8 @@ def read_inputs(graph: Graph, values: Mapping | None, kwargs: Mapping) -> tuple[
         if k in given:
             raise InputError(f"input {k!r} is given twice")
         given[k] = v
-    unknown = [k for k in given if k not in graph.inputs]
+    known = set(graph.inputs)
+    unknown = [k for k in given if k not in known]
     if unknown:
         raise InputError(f"unknown input(s) {', '.join(map(repr, unknown))}; "
                          f"the graph's inputs are {', '.join(graph.inputs) or 'none'}")
@@ -194,18 +197,18 @@ def forward(graph: Graph, values: Mapping | None = None, /, *, strict: bool = Fa
     if strict:
         vals = evaluate(graph, ins, strict=True)
         return NodeValues({n: vals[n] for n in graph.nodes}, shape)
-    return NodeValues(dict(zip(graph.nodes, run_forward(graph, ins, shape), strict=True)), shape)
+    return NodeValues(run_forward(graph, ins, shape), shape)
 
 
-def run_forward(graph: Graph, ins: dict, shape: tuple | None) -> list:
-    """Forward values by slot (position in ``graph.nodes``) through the lowered
-    program (:mod:`symgrad.lower`); the same values as :func:`evaluate`."""
+def run_forward(graph: Graph, ins: dict, shape: tuple | None) -> Mapping:
+    """Forward values ``{node: value}`` through the lowered program
+    (:mod:`symgrad.lower`); the values of :func:`evaluate`."""
     low = lowered(graph)
     if shape is None:
         try:
-            return low.values(ins, scalar=True)
-        except FALLBACK:                          # math raised where numpy gives nan/inf
+            return dict(zip(graph.nodes, low.values(ins, scalar=True), strict=True))
+        except FALLBACK:                          # the scalar backend leaves nan/inf to numpy
             vals = evaluate(graph, ins)
-            return [vals[n] for n in graph.nodes]
+            return {n: vals[n] for n in graph.nodes}
     with np.errstate(all="ignore"):
-        return low.values(ins, scalar=False)
+        return low.run_arrays(ins)[0]

@@ -44,6 +44,7 @@ from numbers import Real
 
 import numpy as np
 
+from .fuse import LazyValues, NoFuse, find_layers
 from .graph import Graph, is_node
 from .ops import MATH, NUM
 
@@ -116,6 +117,7 @@ class Lowered:
         self._fwd: dict = {}
         self._rev: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._layers = None
 
     # -- running ---------------------------------------------------------------
     def values(self, inputs: dict, scalar: bool) -> list:
@@ -136,7 +138,72 @@ class Lowered:
         self.reverse_pass("math" if scalar else "num", out)(V, G)
         return G
 
+    def run_arrays(self, inputs: dict, output: str | None = None, mean: bool = False):
+        """Forward values (and adjoints of ``output``) with array inputs, fused
+        layers where they fit.  Returns ``(values, adjoints)``: values a Mapping
+        name -> value (products of fused layers computed when read), adjoints a
+        list by slot or None.  With ``mean``, fused weights' adjoints are already
+        averaged over the samples (a scalar each)."""
+        V = [None] * len(self.names)
+        for s, v in zip(self.input_slots, inputs.values(), strict=True):
+            V[s] = v
+        M = {"mean": mean}
+        fused = self.fused_forward()
+        if fused is not None:
+            try:
+                fused(V, M)
+            except NoFuse:
+                fused = None
+        if fused is None:
+            self.forward_pass("num")(V)
+        vals = LazyValues(self.names, self.slot, V, self._products if fused else {})
+        if output is None:
+            return vals, None
+        G = [None] * len(self.names)
+        out = self.slot[output]
+        G[out] = np.float64(1.0)
+        if fused:
+            self.fused_reverse(out)(V, G, M)
+        else:
+            self.reverse_pass("num", out)(V, G)
+        return vals, G
+
     # -- building (once, under the lock) -------------------------------------------
+    def layers(self) -> list:
+        """The fusable layers (see :mod:`symgrad.fuse`), found once."""
+        if self._layers is None:
+            with self._lock:
+                if self._layers is None:
+                    layers = find_layers(self.rows, self.input_slots, _matrix_fns)
+                    row_of = {o: k for k, (o, _, _) in enumerate(self.rows)}
+                    self._products = {m: self.rows[row_of[m]][2] for L in layers for m in L.muls}
+                    self._layers = layers
+        return self._layers
+
+    def fused_forward(self):
+        """The forward pass with fused layers, or None when there are none."""
+        if not self.layers():
+            return None
+        fn = self._fwd.get("fused")
+        if fn is None:
+            with self._lock:
+                fn = self._fwd.get("fused")
+                if fn is None:
+                    fn = self._fwd["fused"] = _fused_forward(self, _NS["num"])
+        return fn
+
+    def fused_reverse(self, out: int):
+        key = ("fused", out)
+        fn = self._rev.get(key)
+        if fn is None:
+            with self._lock:
+                fn = self._rev.get(key)
+                if fn is None:
+                    fn = self._rev[key] = _fused_reverse(self, out, _NS["num"])
+                    while len(self._rev) > _MAX_OUTPUTS:
+                        self._rev.popitem(last=False)
+        return fn
+
     def forward_pass(self, backend: str):
         fn = self._fwd.get(backend)
         if fn is None:
@@ -205,10 +272,12 @@ def _partial(op, j: int) -> str:
     return op.dcode[0] if op.arity < 0 else op.dcode[j]
 
 
-def _code_reverse(rows, ns):
+def _code_reverse(rows, ns, seen=None):
     """Reverse sweep as straight-line code: per node, its adjoint times each local
-    partial, summed into the argument's adjoint (first contribution assigned)."""
-    chunks, seen = [], set()            # seen: adjoints with a contribution so far
+    partial, summed into the argument's adjoint (first contribution assigned).
+    ``seen``: slots whose adjoints already hold a contribution (updated)."""
+    chunks = []
+    seen = set() if seen is None else seen     # adjoints with a contribution so far
     for start in range(0, len(rows), CHUNK):
         body, vals, adjs = [], set(), set()
         for o, op, args in rows[start:start + CHUNK]:
@@ -325,3 +394,73 @@ def _compile(lines_per_chunk, header: str, ns: dict):
         exec(compile(src, f"<symgrad lowered {k}>", "exec"), scope)   # noqa: S102 - our own code
         chunks.append(scope[f"_c{k}"])
     return _run_chunks(chunks)
+
+
+# -- programs with fused layers (symgrad.fuse) ---------------------------------------------
+
+def _matrix_fns(op, extra):
+    """An activation's value and partial as functions of whole matrices."""
+    refs = ["a0"] + [_lit(e[0]) for e in extra]
+    value = _fn(["a0"], _expr(op.code, refs, op.code_sep, op.arity < 0), _NS["num"])
+    d = op.dcode[0].format(*refs, y="y")
+    return value, (None if d == "1" else _fn(["y", "a0"], d, _NS["num"]))
+
+
+def _fused_forward(low: Lowered, ns):
+    """Generic segments (compiled as usual) between fused layer steps."""
+    at = {L.first: L for L in low.layers()}
+    skip = set().union(*(L.rows for L in low.layers()))
+    build = _code_forward if low.mode == "code" else _loop_forward
+    steps, seg = [], []
+    for k, row in enumerate(low.rows):
+        if k in at:
+            if seg:
+                steps.append(_plain(build(seg, ns)))
+                seg = []
+            steps.append(at[k].forward)
+        elif k not in skip:
+            seg.append(row)
+    if seg:
+        steps.append(_plain(build(seg, ns)))
+
+    def run(V, M):
+        for step in steps:
+            step(V, M)
+    return run
+
+
+def _plain(fn):
+    return lambda V, M: fn(V)
+
+
+def _plain_rev(fn):
+    return lambda V, G, M: fn(V, G)
+
+
+def _fused_reverse(low: Lowered, out: int, ns):
+    need = {out} | {o for o, _, _ in _needed(low.rows, out)}
+    layers = [L for L in low.layers()
+              if set(L.sums) & need and out not in {low.rows[k][0] for k in L.rows}]
+    at = {L.first: L for L in layers}
+    skip = set().union(*(L.rows for L in layers))
+    seen: set = set()
+    build = (lambda rows: _code_reverse(rows, ns, seen)) if low.mode == "code" else \
+        (lambda rows: _loop_reverse(rows, ns))
+    steps, seg = [], []
+    for k in range(len(low.rows) - 1, -1, -1):
+        row = low.rows[k]
+        if k in at:
+            if seg:
+                steps.append(_plain_rev(build(seg)))
+                seg = []
+            steps.append(at[k].reverse)
+            seen |= at[k].touched
+        elif k not in skip and row[0] in need:
+            seg.append(row)
+    if seg:
+        steps.append(_plain_rev(build(seg)))
+
+    def run(V, G, M):
+        for step in steps:
+            step(V, G, M)
+    return run

@@ -98,24 +98,24 @@ def backward(graph: Graph, values: Mapping | None = None, /, *, output: str | No
 
 def run_passes(graph: Graph, ins: dict, shape: tuple | None, output: str,
                strict: bool = False) -> tuple[list, list]:
-    """Forward values and adjoints by slot (position in ``graph.nodes``; adjoint
-    None where ``output`` does not depend on the node), through the lowered
-    program; the reference interpreters in strict mode and where ``math`` raises."""
+    """Forward values (a Mapping node -> value) and adjoints by slot (position in
+    ``graph.nodes``; None where ``output`` does not depend on the node), through
+    the lowered program; the reference interpreters in strict mode and where the
+    scalar backend leaves nan/inf to numpy."""
     if not strict:
         low = lowered(graph)
         if shape is None:
             try:
                 vals = low.values(ins, scalar=True)
-                return vals, low.adjoints(vals, output, scalar=True)
+                return None, low.adjoints(vals, output, scalar=True)
             except FALLBACK:                      # math raised where numpy gives nan/inf
                 pass
         else:
             with np.errstate(all="ignore"):
-                vals = low.values(ins, scalar=False)
-                return vals, low.adjoints(vals, output, scalar=False)
+                return low.run_arrays(ins, output)
     vals = evaluate(graph, ins, strict=strict)
     adj = adjoints(graph, vals, output, strict=strict)
-    return [vals[n] for n in graph.nodes], [adj.get(n) for n in graph.nodes]
+    return vals, [adj.get(n) for n in graph.nodes]
 
 
 def grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
@@ -141,3 +141,44 @@ def grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None =
     zero = np.float64(0.0)
     return {x: np.broadcast_to(zero if adj[slot[x]] is None else adj[slot[x]], shape)
             for x in graph.inputs}
+
+
+def mean_grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
+              **inputs) -> tuple[float, dict]:
+    """The mean of ``output`` over a batch of samples and its gradient
+    ``{input: d mean(output) / d input}`` (for one sample: the value and ``grad``).
+
+    This is the training step of a mean loss: an MLP's layers run as matrix
+    products (:mod:`symgrad.fuse`) and the weights' adjoints are averaged inside
+    them, without materializing per-sample weight adjoints.
+
+    Examples
+    --------
+    >>> import numpy as np, symgrad as sg
+    >>> g = sg.parse("w * x")
+    >>> value, gradient = mean_grad(g, w=3.0, x=np.array([1.0, 2.0, 3.0]))
+    >>> value, gradient["w"], gradient["x"]
+    (6.0, 2.0, 1.0)
+    """
+    out = graph.default_output(output)
+    ins, shape = read_inputs(graph, values, inputs)
+    low = lowered(graph)
+    if shape is None:
+        vals, adj = run_passes(graph, ins, None, out)
+        value = float(vals[out]) if vals is not None else float(low_forward_value(graph, ins, out))
+    else:
+        with np.errstate(all="ignore"):
+            vals, adj = low.run_arrays(ins, out, mean=True)
+        value = float(np.mean(vals[out]))
+    return value, {x: _mean(adj[low.slot[x]]) for x in graph.inputs}
+
+
+def _mean(a) -> float:
+    if a is None:
+        return 0.0
+    return float(a) if type(a) is not np.ndarray or a.ndim == 0 else float(a.mean())
+
+
+def low_forward_value(graph: Graph, ins: dict, out: str):
+    from .forward import run_forward
+    return run_forward(graph, ins, None)[out]

@@ -189,3 +189,66 @@ def test_million_node_chain_has_no_recursion_limit():
         v = math.sin(v)
     assert fw[g.outputs[0]] == pytest.approx(v, rel=1e-9)
     assert gr == pytest.approx(prod, rel=1e-6)
+
+
+# -- layer-fused MLPs -----------------------------------------------------------------
+ACTS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
+
+
+@st.composite
+def mlps(draw):
+    sizes = [draw(st.integers(1, 4))] + draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)) \
+        + [draw(st.integers(1, 2))]
+    act = draw(st.sampled_from(ACTS))
+    loss = draw(st.sampled_from(("squared", "cross_entropy")))
+    return sg.mlp(sizes, activation=act, loss=loss, seed=draw(st.integers(0, 5)))
+
+
+def batch(net, data, n=5):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.normal(size=(n, net.sizes[0]))
+    y = np.eye(net.sizes[-1])[rng.integers(0, net.sizes[-1], n)] if net.loss == "cross_entropy" \
+        else rng.normal(size=(n, net.sizes[-1]))
+    return net.feed(x, y)
+
+
+@given(net=mlps(), data=st.data())
+def test_fused_layers_equal_reference(net, data):
+    g = net.graph
+    feed = batch(net, data)
+    assert any(len(L.sums) * len(L.prev) >= 4 for L in lowered(g).layers()) or \
+        not any(max(net.sizes[i], 1) * net.sizes[i + 1] >= 4 for i in range(len(net.sizes) - 1))
+    check_graph(g, feed, exact=False)
+    vals, adj = reference(g, feed)
+    value, mean = sg.reverse.mean_grad(g, feed)
+    assert value == pytest.approx(float(np.mean(vals[g.outputs[0]])), rel=1e-9, abs=1e-12)
+    for w in g.inputs:
+        assert mean[w] == pytest.approx(float(np.mean(adj.get(w, 0.0))), rel=1e-9, abs=1e-12)
+
+
+@given(net=mlps(), data=st.data())
+def test_mlp_one_sample_is_bit_exact(net, data):
+    feed = {k: float(np.ravel(v)[0]) for k, v in batch(net, data, 1).items()}
+    check_graph(net.graph, feed)
+
+
+def test_fused_layers_fall_back_with_array_weights_and_internal_outputs():
+    net = sg.mlp([3, 4, 4, 1], activation="tanh", seed=1)
+    rng = np.random.default_rng(0)
+    feed = net.feed(rng.normal(size=(6, 3)), rng.normal(size=(6, 1)))
+    feed["w2_1_1"] = rng.normal(size=6)                   # a per-sample weight: no fusion
+    check_graph(net.graph, feed)
+    feed = net.feed(rng.normal(size=(6, 3)), rng.normal(size=(6, 1)))
+    for node in ("a2_1", "h1_3", "loss"):                  # differentiate a node inside a layer
+        vals, adj = reference(net.graph, feed, node)
+        bw = net.graph.backward(feed, output=node)
+        for n in net.graph.nodes:
+            same(bw[n], adj.get(n, 0.0), exact=False)
+
+
+def test_fused_mlp_matches_lecture_closed_form():
+    net = sg.mlp([2, 3, 1], activation="tanh", seed=0)
+    x, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([[1.0], [0.0]])
+    value, mean = sg.reverse.mean_grad(net.graph, net.feed(x, y))
+    ref = net.backprop(x, y)
+    assert {w: mean[w] for w in ref} == pytest.approx(ref, rel=1e-12)
