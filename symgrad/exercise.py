@@ -24,7 +24,7 @@ from .graph import Graph, is_node
 from .ops import NUM, OPS, SYM
 from .sympy_io import literal, symbol
 
-__all__ = ["exercise", "Exercise", "Item", "KINDS", "LEVELS", "edge_pass"]
+__all__ = ["exercise", "exercise_from_graph", "Exercise", "Item", "KINDS", "LEVELS", "edge_pass"]
 
 KINDS = ("forward", "backward", "local", "symbolic", "mlp")
 
@@ -275,6 +275,17 @@ def _random_point(rng: random.Random, names) -> dict:
     return {n: rng.choice(_COORDS) for n in names}
 
 
+def _writable(op_name: str) -> bool:
+    """True if the op and its derivative are formulas a student can type (no
+    Piecewise/Heaviside/sign), for the formula kinds."""
+    op, u = OPS[op_name], sp.Symbol("u", real=True)
+    args = [u, *[literal(v) for _, v in op.params]][:max(op.arity, 1)]
+    if op.arity == 2 and not op.params:
+        args = [u, sp.Symbol("w", real=True)]
+    exprs = [op.apply(SYM, *args), *op.partials(SYM, op.apply(SYM, *args), *args)]
+    return not any(sp.sympify(e).has(sp.Piecewise, sp.Heaviside, sp.sign, sp.Abs) for e in exprs)
+
+
 def _graph_and_point(rng: random.Random, level: dict, attempts: int = 400):
     from .parse import parse
     for _ in range(attempts):
@@ -410,8 +421,47 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
     if kind == "mlp":
         g, point, out, items, meta = _mlp_exercise(rng, level)
     else:
+        if kind in ("local", "symbolic"):
+            level = {**level, "ops": tuple(s for s in level["ops"] if _writable(s[0]))}
         g, point, out = _graph_and_point(rng, level)
         items = _items(kind, g, point, out)
     shown = (difficulty == 1) if show_forward is None else bool(show_forward)
     return Exercise(kind, seed, difficulty, g, point, items, digits,
                     shown and kind == "backward", out, _other_points(rng, g, point, out), meta)
+
+
+def exercise_from_graph(graph: Graph, point: Mapping | None = None, kind: str = "backward", *,
+                        output: str | None = None, show_forward: bool = False,
+                        digits: int = 4) -> Exercise:
+    """An exercise on a given graph (e.g. the lecture's) instead of a random one.
+
+    Parameters
+    ----------
+    graph, point
+        The graph and its inputs (``point`` may be omitted for ``local`` and
+        ``symbolic``; then 1.0 is used for the numeric checks).
+    kind
+        ``forward``, ``backward``, ``local`` or ``symbolic``.
+    output, show_forward, digits
+        As for :func:`exercise`.
+
+    Returns
+    -------
+    Exercise
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> ex = exercise_from_graph(g, {"x": 2.0})
+    >>> round(ex.answers["c"], 4)
+    -0.8223
+    """
+    if kind not in KINDS or kind == "mlp":
+        raise InputError(f"kind must be one of forward, backward, local, symbolic; got {kind!r}")
+    out = graph.default_output(output)
+    point = {k: float(v) for k, v in (point or {x: 1.0 for x in graph.inputs}).items()}
+    rng = random.Random(repr(sorted(point.items())))
+    items = _items(kind, graph, point, out)
+    return Exercise(kind, -1, 0, graph, point, items, digits, show_forward and kind == "backward",
+                    out, _other_points(rng, graph, point, out))

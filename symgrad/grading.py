@@ -196,6 +196,8 @@ class _Unreadable(Exception):
 
 
 def _read_number(raw) -> float:
+    if isinstance(raw, sp.Basic) and raw.is_number:
+        raw = float(raw) if raw.is_real else str(raw)
     if isinstance(raw, Real) and not isinstance(raw, bool):
         v = float(raw)
     elif isinstance(raw, str):
@@ -214,6 +216,8 @@ def _read_number(raw) -> float:
 def _read_formula(ex, raw):
     """The submitted formula as a Graph (read by symgrad's parser)."""
     from .parse import parse
+    if isinstance(raw, sp.Basic):              # a SymPy expression: read back via its text
+        raw = sp.sstr(raw)
     if isinstance(raw, Real) and not isinstance(raw, bool):
         raw = repr(float(raw))
     if not isinstance(raw, str) or not raw.strip():
