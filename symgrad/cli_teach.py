@@ -103,32 +103,36 @@ def _quiz_args(p: argparse.ArgumentParser) -> None:
 def quiz(ex, read=input, write=print, solution: bool = True) -> int:
     """Ask each item of ``ex`` in turn, grade it on the spot, show the solution.
 
-    ``read(prompt)`` returns a line (``input``); ``EOFError`` or
-    ``KeyboardInterrupt`` end the quiz politely.  Returns the exit status:
-    0, or 130 after Ctrl-C.
+    ``read(prompt)`` returns a line (``input``); end of input (Ctrl-D) or
+    Ctrl-C end the quiz politely, with the score so far.  Returns the exit
+    status: 0, or 130 after Ctrl-C.
     """
-    text = ex.prompt_text()
-    write(text.split("\nAsked:")[0])
+    tally = [0, 0]                                  # right, asked
+    try:
+        return _ask_all(ex, read, write, solution, tally)
+    except EOFError:
+        write(f"\nquiz ended: {tally[0]} of {tally[1]} correct.")
+        return 0
+    except KeyboardInterrupt:
+        write(f"\nquiz interrupted: {tally[0]} of {tally[1]} correct.")
+        return 130
+
+
+def _ask_all(ex, read, write, solution: bool, tally: list) -> int:
+    write(ex.prompt_text().split("\nAsked:")[0])
     write("Answer each question (an empty line skips it; Ctrl-D ends the quiz).\n")
-    right = asked = 0
     for it in ex.items:
-        try:
-            line = read(f"{it.text} = ")
-        except EOFError:
-            write(f"\nquiz ended: {right} of {asked} correct.")
-            return 0
-        except KeyboardInterrupt:
-            write(f"\nquiz interrupted: {right} of {asked} correct.")
-            return 130
-        asked += 1
+        line = read(f"{it.text} = ")
+        tally[1] += 1
         verdict = ex.grade({it.key: line}).items[it.key]
-        right += verdict.correct
+        tally[0] += verdict.correct
         if verdict.correct:
             write("  correct!")
         else:
             write(f"  not right: {verdict.feedback}")
             write(f"  the answer is {_show(it, ex.digits)}")
-    write(f"\nscore: {right} of {len(ex.items)} correct ({right / max(1, len(ex.items)):.0%}).")
+    n = len(ex.items)
+    write(f"\nscore: {tally[0]} of {n} correct ({tally[0] / max(1, n):.0%}).")
     if solution:
         write("\nSolution:\n" + ex.solution().text())
     return 0
@@ -136,7 +140,11 @@ def quiz(ex, read=input, write=print, solution: bool = True) -> int:
 
 def _quiz_run(args) -> int:
     from .exercise import exercise
-    ex = exercise(args.kind, seed=_seed(args), difficulty=args.difficulty)
+    try:
+        ex = exercise(args.kind, seed=_seed(args), difficulty=args.difficulty)
+    except KeyboardInterrupt:
+        print("\nquiz interrupted.")
+        return 130
     return quiz(ex, solution=not args.no_solution)
 
 
