@@ -1,11 +1,27 @@
 """Hypothesis strategies for testing gradient code against symgrad.
 
->>> from hypothesis import given
+Test your own gradient function on random graphs (shared nodes included) at
+smooth points, with symgrad's reverse mode as the reference; see
+``docs/strategies.md`` for more (MLPs with :func:`mlps` and :func:`samples`).
+
+>>> import math
+>>> from hypothesis import given, settings, strategies as st
 >>> from symgrad.strategies import graphs, points
->>> # @given(data=st.data())
->>> # def test_mine(data):
->>> #     g = data.draw(graphs()); at = data.draw(points(g))
->>> #     assert my_grad(g, at) == approx(g.grad(at))
+>>> def my_grad(g, at):                     # yours; here: central differences
+...     h = 1e-6
+...     out = {}
+...     for x in g.inputs:
+...         up, down = dict(at, **{x: at[x] + h}), dict(at, **{x: at[x] - h})
+...         out[x] = (g.forward(up)[g.outputs[0]] - g.forward(down)[g.outputs[0]]) / (2 * h)
+...     return out
+>>> @settings(max_examples=20, derandomize=True, deadline=None)
+... @given(st.data())
+... def test_mine(data):
+...     g = data.draw(graphs(variables=("x",), max_depth=3))
+...     at = data.draw(points(g))
+...     want, got = g.grad(at), my_grad(g, at)
+...     assert all(math.isclose(got[x], want[x], rel_tol=1e-4, abs_tol=1e-4) for x in want)
+>>> test_mine()
 
 This module (and only this one) imports hypothesis; it is not imported by
 ``import symgrad``.  The factories are keyword-only and validate their
