@@ -127,7 +127,8 @@ def markdown() -> str:
             lines.append(f"| {head[0]} | {head[1]} | `{call}` | {_fmt(value)} | {_fmt(deriv)} | "
                          f"{head[2]} | {head[3]} | {head[4]} |")
     lines += ["", "Where the derivative is undefined symgrad follows PyTorch; the SymPy side",
-              "agrees (`Heaviside(x, 0)`, `Piecewise((x, x > 0), (0, True))`, `sign(x)`)."]
+              "agrees: `relu`, `leaky_relu`, `elu` are SymPy functions differentiating to",
+              "`Heaviside(x, 0)` and `Piecewise((1, x > 0), (slope, True))`; `Abs` to `sign(x)`."]
     return "\n".join(lines) + "\n"
 
 

@@ -21,6 +21,8 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from . import sym_functions as _symf
+
 __all__ = ["Op", "Form", "OPS", "NUM", "SYM", "MATH", "ADD", "NEG", "MUL", "POW", "ATOM", "TEXT_FUNCTIONS"]
 
 ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 100      # binding strength, printers only
@@ -56,6 +58,8 @@ NUM = SimpleNamespace(
     sqrt=np.sqrt, abs=np.abs, sign=np.sign, pow=np.power, div=np.divide,
     where=np.where, step=lambda x: np.heaviside(x, 0.0),
     relu=lambda x: np.maximum(x, 0.0), sigmoid=_sigmoid, softplus=_softplus,
+    leaky_relu=lambda x, s: np.where(x > 0, x, s * x),
+    elu=lambda x, al: np.where(x > 0, x, al * np.expm1(np.minimum(x, 0.0))),
     logsumexp=_logsumexp, expm1_neg=lambda x: np.expm1(np.minimum(x, 0.0)),
     dpow=_dpow, dpow_k=_dpow_k,
 )
@@ -113,6 +117,8 @@ MATH = SimpleNamespace(
     tanh=lambda x: float(np.tanh(x)), sqrt=math.sqrt, abs=abs, sign=_m_sign, pow=_m_pow,
     div=operator.truediv, where=lambda c, a, b: a if c else b, step=_m_step,
     relu=lambda x: 0.0 if x < 0.0 else x, sigmoid=_m_sigmoid,
+    leaky_relu=lambda x, s: x if x > 0 else s * x,
+    elu=lambda x, al: x if x > 0 else al * float(np.expm1(0.0 if x >= 0.0 else x)),
     softplus=lambda x: (0.0 if x <= 0 else x) + float(np.log1p(_m_exp(-abs(x)))),
     logsumexp=_m_logsumexp, expm1_neg=lambda x: float(np.expm1(0.0 if x >= 0.0 else x)),
     dpow=lambda a, k: 0.0 if k == 0 else k * _m_pow(a, k - 1),
@@ -127,7 +133,7 @@ SYM = SimpleNamespace(
     exp=sp.exp, log=sp.log, sin=sp.sin, cos=sp.cos, tan=sp.tan, tanh=sp.tanh,
     sqrt=sp.sqrt, abs=sp.Abs, sign=sp.sign, pow=lambda a, k: a**k, div=lambda a, b: a / b,
     where=_sym_where, step=lambda x: sp.Heaviside(x, 0),
-    relu=lambda x: sp.Piecewise((x, x > 0), (0, True)),
+    relu=_symf.relu, leaky_relu=_symf.leaky_relu, elu=_symf.elu,
     sigmoid=lambda x: 1 / (1 + sp.exp(-x)), softplus=lambda x: sp.log(1 + sp.exp(x)),
     logsumexp=lambda *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
     expm1_neg=lambda x: sp.exp(x) - 1,
@@ -241,12 +247,12 @@ _OPS = [
     _fn("relu", lambda m, a: m.relu(a), lambda m, y, a: (m.step(a),),
         r"\operatorname{{relu}}\left({0}\right)", kink="relu'(0) = 0, as PyTorch and JAX",
         code="relu({0})", dcode=("step({0})",)),
-    _fn("leaky_relu", lambda m, a, s: m.where(a > 0, a, s * a),
+    _fn("leaky_relu", lambda m, a, s: m.leaky_relu(a, s),
         lambda m, y, a, s: (m.where(a > 0, 1, s), m.where(a > 0, 0, a)),
         r"\operatorname{{leaky\_relu}}\left({0}\right)", arity=2, params=(("slope", 0.01),),
         domain=("real", "param"), kink="leaky_relu'(0) = slope, as PyTorch",
         code="where({0} > 0, {0}, {1} * {0})", dcode=("where({0} > 0, 1, {1})", "where({0} > 0, 0, {0})")),
-    _fn("elu", lambda m, a, al: m.where(a > 0, a, al * m.expm1_neg(a)),
+    _fn("elu", lambda m, a, al: m.elu(a, al),
         lambda m, y, a, al: (m.where(a > 0, 1, y + al), m.where(a > 0, 0, m.expm1_neg(a))),
         r"\operatorname{{elu}}\left({0}\right)", arity=2, params=(("alpha", 1.0),),
         domain=("real", "param"), kink="elu'(0) = alpha, as PyTorch",

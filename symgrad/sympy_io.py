@@ -3,8 +3,8 @@
 Both directions are iterative (an explicit stack, or one loop over the flat
 program), so deep expressions never hit Python's recursion limit.  Going to
 SymPy applies the op table with the :data:`~symgrad.ops.SYM` backend, so the
-kinks follow the numeric convention (relu is ``Piecewise((x, x > 0), (0, True))``,
-whose derivative at 0 is 0, as PyTorch).
+kinks follow the numeric convention: relu is :class:`symgrad.sym_functions.relu`,
+whose derivative is ``Heaviside(x, 0)``, 0 at 0 as in PyTorch.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sympy as sp
 from .errors import GraphError
 from .graph import Assembler, Graph, is_node
 from .ops import SYM
+from .sym_functions import elu, leaky_relu, relu
 
 __all__ = ["from_sympy", "to_sympy", "sympy_values", "literal", "symbol"]
 
@@ -37,10 +38,15 @@ def sympy_values(graph: Graph, symbols: Mapping | None = None, upto: str | None 
     """``{node: SymPy expression}`` for every node, built bottom-up in topological
     order; inputs are ``sp.Symbol(name)`` unless ``symbols`` maps them."""
     vals = {name: (symbols or {}).get(name, symbol(name)) for name in graph.inputs}
-    for name, op, args in graph.program:
-        vals[name] = op.apply(SYM, *[vals[a] if is_node(a) else literal(a) for a in args])
-        if name == upto:
-            break
+    try:
+        for name, op, args in graph.program:
+            vals[name] = op.apply(SYM, *[vals[a] if is_node(a) else literal(a) for a in args])
+            if name == upto:
+                break
+    except RecursionError:
+        raise GraphError(f"node {name!r} is nested too deeply for SymPy, whose own algorithms "
+                         "recurse; work with node symbols instead (g.symbolic_adjoints(), "
+                         "g.symbolic_gradient(shared=True)) or with the numeric passes") from None
     return vals
 
 
@@ -61,6 +67,8 @@ def to_sympy(graph: Graph, node: str | None = None) -> sp.Expr:
 
 
 def _number(e: sp.Expr):
+    if e in (sp.zoo, sp.oo, -sp.oo, sp.nan):
+        raise GraphError(f"the SymPy number {e} is not finite")
     if e.is_Integer:
         return int(e)
     if e.is_Number or e.is_NumberSymbol:
@@ -95,12 +103,11 @@ class _FromSympy:
             return self.asm.node("exp", [get(expr.args[0])])
         if expr.func in _FUNCS and len(expr.args) == 1:
             return self.asm.node(_FUNCS[expr.func], [get(expr.args[0])])
-        if isinstance(expr, sp.Max) and len(expr.args) == 2 and 0 in expr.args:
-            other = expr.args[0] if expr.args[1] == 0 else expr.args[1]
-            return self.asm.node("relu", [get(other)])
-        known = ", ".join(sorted({"+", "*", "**", "Max(x, 0)"} | set(_FUNCS.values())))
-        raise GraphError(f"cannot convert SymPy {type(expr).__name__} {str(expr)[:80]!r}: "
-                         f"supported are numbers, symbols and {known}")
+        pattern = _activation(expr)
+        if pattern is not None:
+            op, arg, params = pattern
+            return self.asm.node(op, [get(arg), *params])
+        raise _unsupported(expr)
 
     def _fold(self, op, first, rest):
         acc = first
@@ -137,6 +144,41 @@ class _FromSympy:
         return self.asm.node("pow", [get(base), get(k)])
 
 
+def _unsupported(expr) -> GraphError:
+    known = ", ".join(sorted({"+", "*", "**", "Max(x, 0)", "Piecewise (relu, leaky_relu, elu)"}
+                             | set(_FUNCS.values())))
+    return GraphError(f"cannot convert SymPy {type(expr).__name__} {str(expr)[:80]!r}: "
+                      f"supported are numbers, symbols and {known}")
+
+
+def _activation(e: sp.Expr):
+    """``(op, argument, params)`` if ``e`` is relu, leaky_relu or elu: symgrad's
+    SymPy functions, ``Max(a, 0)`` or ``Piecewise((a, a > 0), (g(a), True))``."""
+    if isinstance(e, (relu, leaky_relu, elu)):
+        return type(e).__name__, e.args[0], tuple(_number(p) for p in e.args[1:])
+    if isinstance(e, sp.Max) and len(e.args) == 2 and 0 in e.args:
+        return "relu", (e.args[0] if e.args[1] == 0 else e.args[1]), ()
+    if not (isinstance(e, sp.Piecewise) and len(e.args) == 2 and e.args[1].cond == sp.true):
+        return None
+    (a, cond), (low, _) = e.args
+    if not (isinstance(cond, sp.StrictGreaterThan) and cond.lhs == a and cond.rhs == 0):
+        return None
+    if low == 0:
+        return "relu", a, ()
+    ratio = sp.simplify(low / a)
+    if ratio.is_number:
+        return "leaky_relu", a, (_number(ratio),)
+    alpha = sp.expand(low).coeff(sp.exp(a))
+    if alpha.is_number and sp.expand(alpha * (sp.exp(a) - 1) - low) == 0:
+        return "elu", a, (_number(alpha),)
+    return None
+
+
+def _supported(e: sp.Expr) -> bool:
+    return (e.is_Add or e.is_Mul or e.is_Pow or e.is_Symbol or isinstance(e, sp.exp)
+            or (e.func in _FUNCS and len(e.args) == 1) or _activation(e) is not None)
+
+
 def _reciprocal(f: sp.Expr) -> bool:
     """``f`` is a power with a negative numeric exponent (written as a division)."""
     return bool(f.is_Pow and f.exp.is_number and f.exp.is_negative)
@@ -151,6 +193,8 @@ def _walk(conv: _FromSympy, root: sp.Expr, done: dict):
         if expanded or not e.args or _number(e) is not None:
             done[e] = conv.convert(e, done)
             continue
+        if not _supported(e):
+            raise _unsupported(e)
         stack.append((e, True))
         kids = _children(e)
         stack.extend((k, False) for k in reversed(kids) if k not in done)
@@ -172,7 +216,8 @@ def _children(e: sp.Expr) -> list:
         if k == sp.Rational(1, 2):
             return [base]
         return [1 / e] if _reciprocal(e) else [base, k]
-    return list(e.args)
+    pattern = _activation(e)
+    return [pattern[1]] if pattern is not None else list(e.args)
 
 
 def from_sympy(expr) -> Graph:
@@ -204,6 +249,5 @@ def from_sympy(expr) -> Graph:
         if not is_node(ref):
             raise GraphError(f"the expression {e} is constant: it has no symbols")
         outs.append(ref if name is None else conv.asm.name(ref, str(name)))
-    taken = {str(s) for e in named.values() for s in getattr(e, "free_symbols", ())}
-    taken |= {str(n) for n in named if n is not None}
+    taken = set(conv.asm.inputs) | {str(n) for n in named if n is not None}
     return conv.asm.graph(outs, taken)

@@ -53,6 +53,9 @@ def _tripwire(name, original):
         if _parsing():
             TRIPPED.append(name)
             raise AssertionError(f"{name} called while parsing user text")
+        if name in ("eval", "exec") and len(args) == 1 and not kwargs:
+            caller = sys._getframe(1)            # eval/exec without globals use the caller's
+            return original(args[0], caller.f_globals, caller.f_locals)
         return original(*args, **kwargs)
     guarded.__wrapped__ = original
     return guarded

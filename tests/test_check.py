@@ -4,7 +4,6 @@ import dataclasses
 import importlib
 
 import numpy as np
-import numpy.f2py  # noqa: F401  before conftest's eval tripwire: lambdify's numpy import reaches f2py's eval
 import pytest
 from hypothesis import given, strategies as st
 

@@ -1,7 +1,6 @@
 """sg.mlp: the lecture's MLP as a graph, backprop vs the closed-form B recursion (issue 3)."""
 
 import numpy as np
-import numpy.f2py  # noqa: F401  before conftest's eval tripwire: lambdify's numpy import reaches f2py's eval
 import pytest
 import sympy as sp
 from hypothesis import given, strategies as st

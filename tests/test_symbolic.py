@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-import numpy.f2py  # noqa: F401  before conftest's eval tripwire: lambdify's numpy import reaches f2py's eval
 import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
