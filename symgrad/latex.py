@@ -79,6 +79,15 @@ class _SympyLatex(_SympyLatexPrinter):
     r"""SymPy's LaTeX printer, writing the exponential as ``\exp\left(..\right)``
     like the op table."""
 
+    def _print(self, expr, **kwargs):
+        # A power of a function with its own _latex (symgrad's relu, ...): SymPy
+        # passes exp=..., which such methods may not take; write the power here.
+        if "exp" in kwargs and hasattr(expr, "_latex"):
+            exp = kwargs.pop("exp")
+            s = super()._print(expr, **kwargs)
+            return s if exp is None else f"{s}^{{{exp}}}"
+        return super()._print(expr, **kwargs)
+
     def _print_ExpBase(self, expr, exp=None):
         s = rf"\exp\left({self._print(expr.args[0])}\right)"
         return s if exp is None else rf"{s}^{{{exp}}}"

@@ -104,11 +104,13 @@ class Printer:
         raise NotImplementedError
 
     # -- shared layout ----------------------------------------------------------
+    _derivation_digits = 5
+    _labels: dict = {}
+
     @property
     def digits(self) -> int:
+        """Significant digits: the ``digits`` setting, else the derivation's."""
         return self._settings["digits"] or self._derivation_digits
-
-    _derivation_digits = 5
 
     def wrap(self, s: str, prec: int, need: int) -> str:
         return parenthesize(s, prec, need, *self.paren)
@@ -129,17 +131,17 @@ class Printer:
         d = self.partial(step.output, step.node)
         return f"{self.quantity(step.quantity)} = {d}" if step.quantity else d
 
-    def seed_of(self, term, labels: dict) -> tuple[str, int]:
+    def seed_of(self, step, term) -> str:
         """The consumer's adjoint in a chain: its label, or d out / d consumer."""
-        q = labels.get(term.consumer)
-        return (self.quantity(q), ATOM) if q else (self.partial(self._out, term.consumer), ATOM)
+        q = self._labels.get(term.consumer)
+        return self.quantity(q) if q else self.partial(step.output, term.consumer)
 
-    def chain(self, step, labels: dict) -> list[str]:
+    def chain(self, step) -> list[str]:
         """``d out/d consumer * d consumer/d node`` per term."""
-        return [self.wrap(*self.seed_of(t, labels), MUL) + self.chain_times
-                + self.partial(t.consumer, t.node) for t in step.terms]
+        return [self.seed_of(step, t) + self.chain_times + self.partial(t.consumer, t.node)
+                for t in step.terms]
 
-    def substituted(self, step, labels: dict) -> list[str]:
+    def substituted(self, step) -> list[str]:
         """``seed * local`` per term; a negative seed is written as a sign."""
         out = []
         for t in step.terms:
@@ -149,7 +151,7 @@ class Printer:
                 s, _ = self.number(abs(v))
                 sign = "-" if math.copysign(1.0, v) < 0 and v == v else ""
             else:
-                s, sign = self.seed_of(t, labels)[0], ""
+                s, sign = self.seed_of(step, t), ""
             local, prec = self.expr(t.generic, t.names)
             out.append(sign + s + self.times + self.wrap(local, prec, MUL))
         return out
@@ -164,17 +166,16 @@ class Printer:
         return s
 
     def value_of(self, step) -> str:
+        """The adjoint's number, or in symbolic mode its expression."""
         if step.value is not None:
             return self.number(step.value)[0]
         return self.expr(step.expr, ())[0]
 
     def prepare(self, derivation) -> None:
+        """Read the derivation's defaults (digits, quantity labels) before printing."""
         self._derivation_digits = derivation.digits
         self._labels = {s.node: s.quantity for s in derivation.backward if s.quantity}
 
     def backward_parts(self, step) -> tuple[str, list[str], list[str], str]:
         """(left side, chain terms, substituted terms, value) of a backward step."""
-        self._out = step.output
-        labels = self._labels
-        return (self.adjoint_name(step), self.chain(step, labels),
-                self.substituted(step, labels), self.value_of(step))
+        return self.adjoint_name(step), self.chain(step), self.substituted(step), self.value_of(step)

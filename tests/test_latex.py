@@ -166,3 +166,11 @@ def test_random_documents(data, tmp_path_factory):
     d = sg.derive(g, symbolic=True) if symbolic else sg.derive(g, data.draw(points(g)))
     pdflatex(d.document(), tmp_path_factory.mktemp("doc"))
 
+
+
+def test_power_of_a_symgrad_function():
+    """Found by test_random_documents: SymPy passes exp= to relu's _latex."""
+    from symgrad.latex import LatexPrinter
+    x = sg.parse("relu(x)**2").to_sympy()
+    assert LatexPrinter().expr(x, ())[0] == r"\operatorname{relu}\left(x\right)^{2}"
+    assert "relu" in sg.derive(sg.parse("x/(relu(x)**2 + 0.25)"), symbolic=True).latex()
