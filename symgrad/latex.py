@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter, translate
@@ -62,17 +63,39 @@ class LatexNames:
         return t if t != word or len(word) == 1 else rf"\mathrm{{{word}}}"
 
     def _typeset(self, name: str) -> str:
+        name = "".join(map(_ascii, name))
+        if not name.isascii():                      # letters LaTeX cannot set: their code points
+            return r"\mathrm{" + "".join(c if c.isascii() and c.isalnum() else f"u{ord(c):x}"
+                                          for c in name) + "}"
         m = _LAYER.match(name)
         if m:
             base, layer, i, j = m.groups()
             sub = f"{i},{j}" if j is not None else i
             return f"{self._base(base)}^{{{layer}}}_{{{sub}}}"
+        head, _, rest = name.partition("_")
+        if rest and head:
+            subs = ",".join(self._word(p) for p in rest.split("_") if p)
+            return f"{self._word(head)}_{{{subs}}}"
+        return self._word(name)
+
+    def _word(self, name: str) -> str:
         m = _INDEXED.match(name)
         if m:
             return f"{self._base(m[1])}_{{{m[2]}}}"
         if _WORD.match(name):
             return self._base(name)
-        return sp.latex(sp.Symbol(name))
+        return name if name.isdigit() else r"\mathrm{" + name.replace("_", r"\_") + "}"
+
+
+def _ascii(ch: str) -> str:
+    """A letter as ASCII for LaTeX: Greek letters by their names (``α`` -> ``alpha``)."""
+    if ch.isascii():
+        return ch
+    parts = unicodedata.name(ch, "").split()
+    if parts[:2] == ["GREEK", "SMALL"] or parts[:2] == ["GREEK", "CAPITAL"]:
+        word = parts[-1].lower()
+        return word if parts[1] == "SMALL" else word.capitalize()
+    return ch
 
 
 class _SympyLatex(_SympyLatexPrinter):

@@ -89,7 +89,8 @@ def test_long_sums_wrap():
     ("w1_0_1", "w^{1}_{0,1}"), ("w12_3_4", "w^{12}_{3,4}"), ("a1_2", "a^{1}_{2}"),
     ("h1_2", "h^{1}_{2}"), ("yhat1", r"\hat{y}_{1}"), ("yhat", r"\hat{y}"), ("x1", "x_{1}"),
     ("alpha", r"\alpha"), ("Omega", r"\Omega"), ("theta2", r"\theta_{2}"), ("loss", r"\mathrm{loss}"),
-    ("v27", "v_{27}"), ("c", "c"), ("x_i", "x_{i}"),
+    ("v27", "v_{27}"), ("c", "c"), ("x_i", "x_{i}"), ("y_2_1", "y_{2,1}"), ("α", r"\alpha"),
+    ("Ω2", r"\Omega_{2}"), ("x_alpha", r"x_{\alpha}"), ("é", r"\mathrm{ue9}"),
 ])
 def test_names(name, want):
     assert LatexNames()(name) == want
@@ -139,8 +140,10 @@ def test_mlp_and_symbolic_documents_compile(tmp_path):
     d = sg.derive(net.graph, net.feed([1.0, 2.0], [0.5]), quantities=True)
     pdflatex(d.document(), tmp_path, "mlp")
     pdflatex(sg.derive(sg.parse(LECTURE), symbolic=True).document(), tmp_path, "symbolic")
-    odd = sg.parse("f = alpha*x_1 + loss/relu(theta2) - leaky_relu(-x_1) + abs(sigmoid(alpha))")
-    pdflatex(sg.derive(odd, alpha=0.5, x_1=-1.0, loss=2.0, theta2=3.0).document(), tmp_path, "odd")
+    odd = sg.parse("f = alpha*x_1 + loss/relu(theta2) - leaky_relu(-x_1) + abs(sigmoid(alpha))"
+                   " + β*y_2_1 + é")
+    at = {"alpha": 0.5, "x_1": -1.0, "loss": 2.0, "theta2": 3.0, "β": 1.0, "y_2_1": 2.0, "é": 1.0}
+    pdflatex(sg.derive(odd, at).document(), tmp_path, "odd")
 
 
 @needs_pdflatex
