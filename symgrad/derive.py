@@ -263,10 +263,10 @@ def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list
             locals_.setdefault(a, []).append((name, d, names))
             reached.add(a)
     steps = []
+    seed = (lambda c: adj[c]) if symbolic else (lambda c: float(adj[c]))
     for node in reversed(graph.nodes):
         if node not in reached:
             continue
-        seed = (lambda c: adj[c]) if symbolic else (lambda c: float(adj[c]))
         terms = tuple(Term(c, node, seed(c), d, names) for c, d, names in locals_.get(node, ()))
         if symbolic:
             steps.append(BackwardStep(node, out, terms, None, adj[node]))

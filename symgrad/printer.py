@@ -149,7 +149,7 @@ class Printer:
             if isinstance(seed, (int, float)) or (isinstance(seed, sp.Expr) and seed.is_Number):
                 v = float(seed)
                 s, _ = self.number(abs(v))
-                sign = "-" if math.copysign(1.0, v) < 0 and v == v else ""
+                sign = "-" if v < 0 else ""              # -0.0 prints as 0
             else:
                 s, sign = self.seed_of(step, t), ""
             local, prec = self.expr(t.generic, t.names)

@@ -209,6 +209,18 @@ def test_mlp_quantities(net):
     assert not sg.derive(g, feed).backward[4].quantity
 
 
+def test_deeper_mlp_quantities_and_signs():
+    mlp = getattr(sg, "mlp", None)
+    if mlp is None:
+        pytest.skip("symgrad.mlp is not available")
+    net = mlp([2, 3, 3, 1], activation="relu", loss="squared", seed=0)
+    labels = mlp_quantities(net.graph)
+    assert labels["h2_1"] == ("B", 2, 1) and labels["a2_3"] == ("B", 3, 3)
+    assert labels["h1_2"] == ("B", 4, 2) and labels["a1_1"] == ("B", 5, 1)
+    text = sg.derive(net.graph, net.feed([1.0, 2.0], [0.5]), quantities=True).text()
+    assert "- 0 *" not in text and "B_{5,1} = ∂loss/∂a1_1 = B_{4,1} * ∂h1_1/∂a1_1" in text
+
+
 def test_quantities_ignore_other_graphs(lecture):
     assert mlp_quantities(lecture) == {}
     assert all(s.quantity is None for s in sg.derive(lecture, x=2.0, quantities=True).backward)
