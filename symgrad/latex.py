@@ -280,8 +280,8 @@ class LatexPrinter(TextPrinter):
         return _PREAMBLE + "\n\n".join(body) + "\n\\end{document}\n"
 
 
-_PREAMBLE = r"""\documentclass[12pt]{article}
-\usepackage[a4paper,margin=2cm]{geometry}
+_PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[a4paper,margin=1.8cm]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{longtable}
 \allowdisplaybreaks
