@@ -87,6 +87,9 @@ def read_inputs(graph: Graph, values: Mapping | None, kwargs: Mapping) -> tuple[
     """Merge ``values`` and keyword inputs, check them against ``graph.inputs``, and
     convert to float64.  Returns ``(inputs, shape)``; ``shape`` is None when every
     input is a scalar, else the broadcast shape."""
+    fast = _all_floats(graph.inputs, kwargs if values is None else values if not kwargs else None)
+    if fast is not None:
+        return fast, None
     given = dict(values or {})
     if values is not None and not isinstance(values, Mapping):
         raise InputError(f"inputs are passed as a mapping or keywords, got {type(values).__name__}")
@@ -113,6 +116,20 @@ def read_inputs(graph: Graph, values: Mapping | None, kwargs: Mapping) -> tuple[
         desc = ", ".join(f"{k}: {np.shape(v)}" for k, v in out.items() if isinstance(v, np.ndarray))
         raise InputError(f"input shapes do not broadcast together ({desc})") from None
     return out, shape
+
+
+def _all_floats(names: tuple, given) -> dict | None:
+    """``{name: np.float64}`` when ``given`` holds exactly the inputs, all floats
+    (the common scalar call, checked in one pass); None otherwise."""
+    if given is None or not isinstance(given, Mapping) or len(given) != len(names):
+        return None
+    out = {}
+    for k in names:
+        v = given.get(k)
+        if type(v) is not float and type(v) is not np.float64:
+            return None
+        out[k] = np.float64(v)
+    return out
 
 
 def _scalar(v):

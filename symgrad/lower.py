@@ -52,13 +52,14 @@ __all__ = ["lowered", "Lowered", "FALLBACK", "CODE_LIMIT", "CHUNK"]
 
 CODE_LIMIT = 50_000     # operations: above, the instruction loop
 CHUNK = 2_000           # lines per compiled function
+FAST_LIMIT = 20_000     # operations: up to here, grad() on floats is one compiled function
 _MAX_OUTPUTS = 8        # reverse programs kept per graph (one per differentiated output)
 _LOCK = threading.Lock()
 
 
 def _namespace(backend) -> dict:
     ns = dict(vars(backend))
-    ns.update(inf=math.inf, nan=math.nan, __builtins__={})
+    ns.update(inf=math.inf, nan=math.nan)
     return ns
 
 
@@ -109,6 +110,7 @@ class Lowered:
 
     def __init__(self, graph: Graph):
         self.names = graph.nodes
+        self.inputs = graph.inputs
         self.slot = {n: i for i, n in enumerate(self.names)}
         self.input_slots = tuple(self.slot[x] for x in graph.inputs)
         self.rows = tuple((self.slot[name], op, tuple(self.slot[a] if is_node(a) else (a,) for a in args))
@@ -179,6 +181,27 @@ class Lowered:
                     self._products = {m: self.rows[row_of[m]][2] for L in layers for m in L.muls}
                     self._layers = layers
         return self._layers
+
+    def scalar_grad(self, output: str):
+        """``fn(inputs) -> {input: float}``: forward and reverse sweep of the
+        output's ancestors as one function on Python floats, for graphs of up to
+        :data:`FAST_LIMIT` operations (else None).  It raises TypeError or KeyError
+        unless ``inputs`` maps exactly the graph's inputs to floats, and the
+        scalar backend's errors where numpy would give nan/inf: callers then take
+        the general path."""
+        if len(self.rows) > FAST_LIMIT:
+            return None
+        key = ("grad", output)
+        fn = self._rev.get(key)
+        if fn is None:
+            with self._lock:
+                fn = self._rev.get(key)
+                if fn is None:
+                    with _no_gc():
+                        fn = self._rev[key] = _code_grad(self, self.slot[output], _NS["math"])
+                    while len(self._rev) > _MAX_OUTPUTS:
+                        self._rev.popitem(last=False)
+        return fn
 
     def fused_forward(self):
         """The forward pass with fused layers, or None when there are none."""
@@ -304,6 +327,49 @@ def _code_reverse(rows, ns, seen=None):
         body.extend(f"G[{a}] = g{a}" for a in sorted(adjs))
         chunks.append(body)
     return _compile(chunks or [[]], "V, G", ns)
+
+
+def _code_grad(low: Lowered, out: int, ns):
+    """One function: read and type-check the inputs, the forward lines of the
+    output's ancestors, the reverse lines, and the inputs' adjoints as a dict."""
+    rows = _needed(low.rows, out)                      # reverse topological order
+    body = [f"if len(d) != {len(low.inputs)}:", "    raise TypeError"]
+    for name, s in zip(low.inputs, low.input_slots, strict=True):
+        body += [f"v{s} = d[{name!r}]", f"if type(v{s}) is not float:", f"    v{s} = as_float(v{s})"]
+    for o, op, args in reversed(rows):
+        refs = [f"v{a}" if type(a) is int else _lit(a[0]) for a in args]
+        body.append(f"v{o} = {_expr(op.code, refs, op.code_sep, op.arity < 0)}")
+    body.append(f"g{out} = 1.0")
+    seen = {out}
+    for o, op, args in rows:
+        names = [f"v{a}" if type(a) is int else _lit(a[0]) for a in args]
+        for j, a in enumerate(args):
+            if type(a) is int:
+                body.append(_contribution(op, j, names, o, a, a in seen))
+                seen.add(a)
+    result = ", ".join(f"{name!r}: g{s}" if s in seen else f"{name!r}: 0.0"
+                       for name, s in zip(low.inputs, low.input_slots, strict=True))
+    body.append("return {" + result + "}")
+    return _compile([body], "d", {**ns, "as_float": _as_float})
+
+
+def _as_float(v) -> float:
+    """A numpy float64 scalar or 0-d array as a float; TypeError for anything else
+    (ints, bools, arrays: the general path reads those)."""
+    if type(v) is np.float64 or (type(v) is np.ndarray and v.shape == () and v.dtype == np.float64):
+        return float(v)
+    raise TypeError
+
+
+def _contribution(op, j: int, names: list, o: int, a: int, accumulate: bool) -> str:
+    """The line adding node o's adjoint times its j-th local partial into argument a."""
+    d = _partial(op, j)
+    d = d.format(names[j], y=f"v{o}") if op.arity < 0 else d.format(*names, y=f"v{o}")
+    sign = {"1": "+", "-1": "-"}.get(d)
+    contrib = f"g{o}" if sign else f"g{o} * ({d})"
+    if not accumulate:
+        return f"g{a} = {'-' if sign == '-' else ''}{contrib}"
+    return f"g{a} = g{a} {sign or '+'} {contrib}"
 
 
 def _fn(params: list, src: str, ns: dict):

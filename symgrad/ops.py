@@ -84,6 +84,10 @@ def _exact(f, lo=-math.inf, hi=math.inf):
 
 
 def _m_pow(a, k):
+    if k == 2:                              # numpy's power squares: a * a, bit for bit
+        return a * a
+    if k == 1:
+        return a
     math.pow(a, k)                          # raises wherever numpy would warn (overflow, domain)
     return float(np.power(a, k))
 
