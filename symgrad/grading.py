@@ -117,7 +117,8 @@ def _local_text(graph, consumer: str, pos: int) -> str:
     from .exercise import _local_expr
     op, args = graph.op(consumer), graph.args(consumer)
     from .ops import OPS
-    return sp.sstr(_local_expr(OPS[op], args)[pos], full_prec=False)
+    from .prompts import formula_text
+    return formula_text(_local_expr(OPS[op], args)[pos])
 
 
 def _candidates(ex, item, at: _At) -> list:
@@ -217,7 +218,8 @@ def _read_formula(ex, raw):
     """The submitted formula as a Graph (read by symgrad's parser)."""
     from .parse import parse
     if isinstance(raw, sp.Basic):              # a SymPy expression: read back via its text
-        raw = sp.sstr(raw)
+        from .prompts import formula_text
+        raw = formula_text(raw)
     if isinstance(raw, Real) and not isinstance(raw, bool):
         raw = repr(float(raw))
     if not isinstance(raw, str) or not raw.strip():
@@ -284,7 +286,8 @@ def _grade_formula(ex, item, raw, ctx: list) -> Verdict:
     want = [_expected(item, at) for at in ctx]
     same = lambda xs, ys: all(_close(a, b, 1e-6 * max(1.0, abs(b))) for a, b in zip(xs, ys))
     if _symbolic_equal(ex, item, sub) or same(got, want):
-        return Verdict(item.key, True, f"correct: {item.text} = {sp.sstr(item.answer)}.", None,
+        from .prompts import formula_text
+        return Verdict(item.key, True, f"correct: {item.text} = {formula_text(item.answer)}.", None,
                        item.answer, raw)
     per_point = [_candidates(ex, item, at) for at in ctx]
     for i, (code, msg, _) in enumerate(per_point[0]):

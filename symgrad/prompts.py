@@ -12,7 +12,7 @@ from .derive import ForwardStep
 from .graph import Graph
 from .printer import format_number
 
-__all__ = ["label", "program_lines", "prompt_text", "prompt_latex", "show_answer"]
+__all__ = ["label", "program_lines", "prompt_text", "prompt_latex", "show_answer", "formula_text"]
 
 _TASKS = {
     "forward": "Compute the forward value of every node.",
@@ -55,10 +55,20 @@ def program_lines(graph: Graph, latex: bool = False) -> list[str]:
     return [f"{pr.name(n)} = {pr.rhs(ForwardStep(n, op, args))}" for n, op, args in graph.program]
 
 
+def formula_text(expr) -> str:
+    """A SymPy expression as text that :func:`symgrad.parse` reads back.
+
+    >>> import sympy as sp
+    >>> formula_text(-sp.Abs(sp.Symbol("y")) * 2)
+    '-2*abs(y)'
+    """
+    return sp.sstr(expr, full_prec=False).replace("Abs(", "abs(")
+
+
 def show_answer(item, digits: int) -> str | float:
     """A float rounded to ``digits`` significant digits, or the formula as text."""
     if item.formula:
-        return sp.sstr(item.answer, full_prec=False)
+        return formula_text(item.answer)
     return float(format_number(float(item.answer), digits))
 
 

@@ -150,13 +150,13 @@ def _numerical(quiz, ex: Exercise, number: int, item) -> None:
 
 
 def _shortanswer(quiz, ex: Exercise, number: int, item) -> None:
-    import sympy as sp
+    from .prompts import formula_text
     q = ET.SubElement(quiz, "question", type="shortanswer")
     _sub(q, "name", f"Exercise {number}: {item.text}")
     _sub(q, "questiontext", _html_prompt(ex, item), format="html")
     ET.SubElement(q, "defaultgrade").text = "1"
     ET.SubElement(q, "usecase").text = "0"
-    forms = dict.fromkeys([sp.sstr(item.answer), sp.sstr(item.answer).replace(" ", "")])
+    forms = dict.fromkeys([formula_text(item.answer), formula_text(item.answer).replace(" ", "")])
     for form in forms:
         a = ET.SubElement(q, "answer", fraction="100")
         ET.SubElement(a, "text").text = form

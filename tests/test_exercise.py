@@ -14,6 +14,7 @@ import symgrad as sg
 from symgrad.errors import InputError
 from symgrad.exercise import KINDS, exercise_from_graph
 from symgrad.grading import _candidates, _context, _tolerance
+from symgrad.prompts import formula_text
 from symgrad.sympy_io import symbol
 
 from corpus import LECTURE
@@ -116,7 +117,7 @@ def test_mlp_answers_are_backprop(seed, difficulty):
 def test_own_answers_are_all_correct(kind, seed, difficulty):
     ex = sg.exercise(kind=kind, seed=seed, difficulty=difficulty)
     assert ex.grade(ex.answers).all_correct
-    as_text = {k: (sp.sstr(v) if isinstance(v, sp.Basic) else f"{v:.{ex.digits}g}")
+    as_text = {k: (formula_text(v) if isinstance(v, sp.Basic) else f"{v:.{ex.digits}g}")
                for k, v in ex.answers.items()}
     result = ex.grade(as_text)
     assert result.all_correct, str(result)
@@ -232,8 +233,17 @@ def test_formulas_compared_symbolically_and_numerically():
 def test_symbolic_sign_error(seed, difficulty):
     ex = sg.exercise(kind="symbolic", seed=seed, difficulty=difficulty)
     it = ex.items[0]
-    v = ex.grade({it.key: f"-({sp.sstr(it.answer)})"}).items[it.key]
-    assert v.mistake == "sign"
+    v = ex.grade({it.key: f"-({formula_text(it.answer)})"}).items[it.key]
+    per_point = [_candidates(ex, it, at) for at in _context(ex)]
+    codes = [c for i, (c, _, _) in enumerate(per_point[0])      # mistakes that look the same
+             if all(math.isclose(pp[i][2], -_expected_at(it, at), rel_tol=1e-6, abs_tol=1e-9)
+                    for pp, at in zip(per_point, _context(ex)))]
+    assert v.mistake == codes[0] and "sign" in codes
+
+
+def _expected_at(item, at):
+    from symgrad.grading import _expected
+    return _expected(item, at)
 
 
 def test_grade_result_shape():
