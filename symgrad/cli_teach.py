@@ -12,7 +12,6 @@ import argparse
 import json
 import math
 import random
-import sys
 
 from .cli import COMMANDS, Command, _add_expression, _graph, parse_points, register
 from .errors import InputError

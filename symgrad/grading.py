@@ -26,8 +26,11 @@ import numpy as np
 import sympy as sp
 
 from .errors import InputError, ParseError
-from .graph import is_node
+from .exercise import _local_expr
+from .ops import OPS
+from .practice import edge_pass, local_values
 from .printer import format_number
+from .prompts import formula_text
 from .sympy_io import sympy_values, symbol
 
 __all__ = ["grade", "Verdict", "GradeResult", "MISTAKES"]
@@ -93,7 +96,6 @@ _CONTEXT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def _context(ex) -> list:
     ctx = _CONTEXT.get(ex)
     if ctx is None:
-        from .exercise import edge_pass, local_values
         ctx = []
         for p in ex.check_points or (ex.point,):
             vals = dict(ex.graph.forward(p))
@@ -114,10 +116,7 @@ def _shared(graph) -> dict:
 
 
 def _local_text(graph, consumer: str, pos: int) -> str:
-    from .exercise import _local_expr
     op, args = graph.op(consumer), graph.args(consumer)
-    from .ops import OPS
-    from .prompts import formula_text
     return formula_text(_local_expr(OPS[op], args)[pos])
 
 
@@ -154,7 +153,6 @@ def _candidates(ex, item, at: _At) -> list:
 
 
 def _path_candidates(ex, item, at: _At) -> list:
-    from .exercise import edge_pass
     g, out, n, cands = ex.graph, ex.output, item.node, []
     for s, users in _shared(g).items():
         for c, pos in g.consumers[s]:
@@ -168,7 +166,6 @@ def _path_candidates(ex, item, at: _At) -> list:
 
 
 def _local_candidates(ex, item, at: _At) -> list:
-    from .exercise import edge_pass
     g, out, n, cands = ex.graph, ex.output, item.node, []
     for (c, pos), d in at.locals.items():
         a = g.args(c)[pos]
@@ -218,8 +215,7 @@ def _read_formula(ex, raw):
     """The submitted formula as a Graph (read by symgrad's parser)."""
     from .parse import parse
     if isinstance(raw, sp.Basic):              # a SymPy expression: read back via its text
-        from .prompts import formula_text
-        raw = formula_text(raw)
+            raw = formula_text(raw)
     if isinstance(raw, Real) and not isinstance(raw, bool):
         raw = repr(float(raw))
     if not isinstance(raw, str) or not raw.strip():
@@ -286,8 +282,7 @@ def _grade_formula(ex, item, raw, ctx: list) -> Verdict:
     want = [_expected(item, at) for at in ctx]
     same = lambda xs, ys: all(_close(a, b, 1e-6 * max(1.0, abs(b))) for a, b in zip(xs, ys))
     if _symbolic_equal(ex, item, sub) or same(got, want):
-        from .prompts import formula_text
-        return Verdict(item.key, True, f"correct: {item.text} = {formula_text(item.answer)}.", None,
+            return Verdict(item.key, True, f"correct: {item.text} = {formula_text(item.answer)}.", None,
                        item.answer, raw)
     per_point = [_candidates(ex, item, at) for at in ctx]
     for i, (code, msg, _) in enumerate(per_point[0]):

@@ -41,11 +41,11 @@ def test_seeds_give_different_exercises(kind):
 
 @pytest.mark.parametrize("difficulty", [1, 2, 3])
 def test_difficulty_controls_size_and_sharing(difficulty):
-    from symgrad.exercise import LEVELS as LV, _shared_count
+    from symgrad.practice import LEVELS as LV, shared_count
     lo, hi = LV[difficulty]["shared"]
     for seed in range(8):
         ex = sg.exercise(kind="backward", seed=seed, difficulty=difficulty)
-        assert lo <= _shared_count(ex.graph) <= hi
+        assert lo <= shared_count(ex.graph) <= hi
         assert len(ex.graph.program) >= LV[difficulty]["nodes"][0]
         assert set(ex.graph.inputs) == set(LV[difficulty]["inputs"])
 
