@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Layer", "find_layers", "NoFuse", "LazyValues"]
+__all__ = ["Layer", "find_layers", "NoFuse", "LazyValues", "release"]
 
 MIN_PRODUCTS = 4        # a layer with fewer weights is left to the generic program
 
@@ -56,17 +56,18 @@ class Layer:
         X = M.get(self.prev)
         if X is None:
             shape = np.broadcast_shapes(*(np.shape(V[h]) for h in self.prev))
-            X = np.empty((K,) + shape)
+            X = _buffer(M, (K,) + shape)
             for i, h in enumerate(self.prev):
                 X[i] = V[h]
-        A = (W @ X.reshape(K, -1)).reshape((J,) + X.shape[1:])
+        A = _buffer(M, (J,) + X.shape[1:])
+        np.matmul(W, X.reshape(K, -1), out=A.reshape(J, -1))
         b = _scalars([_bias(V, terms) for terms in self.bias])
         A += b.reshape((J,) + (1,) * (A.ndim - 1))
         for j, s in enumerate(self.sums):
             V[s] = A[j]
         H = None
         if self.act is not None:
-            H = self.act_fn[0](A)
+            H = _blocked(M, self.act_fn[0], A)
             for j, s in enumerate(self.outs):
                 V[s] = H[j]
             M[self.outs] = H
@@ -75,18 +76,18 @@ class Layer:
     def reverse(self, V: list, G: list, M: dict) -> None:
         W, X, A, H = M[self.first]
         J, K = W.shape
-        if self.act is not None:
-            dA = _gather(G, self.outs, A.shape)
-            dA = dA * self.act_fn[1](H, A) if self.act_fn[1] is not None else dA
-        else:
-            dA = _gather(G, self.sums, A.shape)
+        dA = _gather(G, self.outs if self.act is not None else self.sums, A.shape, M)
+        if self.act is not None and self.act_fn[1] is not None:
+            dA = _blocked(M, lambda h, a, d: d * self.act_fn[1](h, a), H, A, dA)
         rows = list(dA)
         for s, r in zip(self.sums, rows):
             G[s] = r
         dA2 = dA.reshape(J, -1)
-        dX = (W.T @ dA2).reshape(X.shape)
+        dX = _buffer(M, X.shape)
+        np.matmul(W.T, dA2, out=dX.reshape(K, -1))
         for h, r in zip(self.prev, dX):
             _add(G, h, r)
+        M["dX", self.prev] = (dX, [G[h] for h in self.prev])    # the layer below may reuse dX
         if M.get("mean"):
             dW = ((dA2 @ X.reshape(K, -1).T) / dA2.shape[1]).ravel().tolist()
         else:
@@ -125,8 +126,56 @@ def _bias(V, terms):
     return total
 
 
-def _gather(G, slots, shape):
-    out = np.zeros(shape)
+def _buffer(M: dict, shape: tuple) -> np.ndarray:
+    """A fresh array, or with a buffer pool in ``M`` (mean-gradient runs, whose
+    arrays never reach the caller) one reused from an earlier call: a fresh
+    multi-MB array costs a page fault per 4 KB on every call."""
+    pool = M.get("pool")
+    if pool is None:
+        return np.empty(shape)
+    free = pool.get(shape)
+    try:
+        buf = free.pop() if free else np.empty(shape)
+    except IndexError:                       # another thread took the last one
+        buf = np.empty(shape)
+    M["used"].append(buf)
+    return buf
+
+
+def release(M: dict) -> None:
+    """Return the buffers a run took to its pool."""
+    pool = M.get("pool")
+    if pool is not None:
+        if len(pool) > 16:                   # many batch shapes: start afresh
+            pool.clear()
+        for buf in M.pop("used", ()):
+            pool.setdefault(buf.shape, []).append(buf)
+
+
+def _blocked(M, f, *mats):
+    """``f`` applied elementwise to matrices in column blocks of ~256 KB: the
+    temporaries of a template like ``1 - y * y`` stay small (a 2.5 MB temporary
+    costs page faults on every call; blocks reuse the heap).  Same values."""
+    first = mats[0]
+    J, N = first.shape[0], first[0].size
+    step = max(256, 32768 // max(J, 1))
+    if N <= step:
+        return f(*mats)
+    flat = [m.reshape(J, N) for m in mats]
+    out = _buffer(M, (J, N))
+    for i in range(0, N, step):
+        out[:, i:i + step] = f(*(m[:, i:i + step] for m in flat))
+    return out.reshape(first.shape)
+
+
+def _gather(G, slots, shape, M):
+    """The adjoints of ``slots`` as a matrix: the layer above's dX itself when these
+    are exactly its rows (no copy)."""
+    cached = M.get(("dX", slots))
+    if cached is not None and all(G[s] is r for s, r in zip(slots, cached[1])):
+        return cached[0]
+    out = _buffer(M, shape)
+    out.fill(0.0)
     for j, s in enumerate(slots):
         if G[s] is not None:
             out[j] = G[s]

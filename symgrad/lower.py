@@ -44,7 +44,7 @@ from numbers import Real
 
 import numpy as np
 
-from .fuse import LazyValues, NoFuse, find_layers
+from .fuse import LazyValues, NoFuse, find_layers, release
 from .graph import Graph, is_node
 from .ops import MATH, NUM
 
@@ -120,6 +120,7 @@ class Lowered:
         self._rev: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self._layers = None
+        self._pool: dict = {}
 
     # -- running ---------------------------------------------------------------
     def values(self, inputs: dict, scalar: bool) -> list:
@@ -149,7 +150,7 @@ class Lowered:
         V = [None] * len(self.names)
         for s, v in zip(self.input_slots, inputs.values(), strict=True):
             V[s] = v
-        M = {"mean": mean}
+        M = {"mean": mean, "pool": self._pool, "used": []} if mean else {"mean": False}
         fused = self.fused_forward()
         if fused is not None:
             try:
@@ -160,7 +161,7 @@ class Lowered:
             self.forward_pass("num")(V)
         vals = LazyValues(self.names, self.slot, V, self._products if fused else {})
         if output is None:
-            return vals, None
+            return vals, None, M
         G = [None] * len(self.names)
         out = self.slot[output]
         G[out] = np.float64(1.0)
@@ -168,7 +169,17 @@ class Lowered:
             self.fused_reverse(out)(V, G, M)
         else:
             self.reverse_pass("num", out)(V, G)
-        return vals, G
+        return vals, G, M
+
+    def mean_gradient(self, inputs: dict, output: str) -> tuple:
+        """``(mean of output, {input: mean adjoint})`` over array samples; buffers of
+        the fused layers are pooled across calls (nothing of them is returned)."""
+        vals, G, M = self.run_arrays(inputs, output, mean=True)
+        try:
+            value = float(np.mean(vals[output]))
+            return value, {x: _mean(G[s]) for x, s in zip(self.inputs, self.input_slots, strict=True)}
+        finally:
+            release(M)
 
     # -- building (once, under the lock) -------------------------------------------
     def layers(self) -> list:
@@ -251,6 +262,12 @@ class Lowered:
                     while len(self._rev) > _MAX_OUTPUTS:
                         self._rev.popitem(last=False)
         return fn
+
+
+def _mean(a) -> float:
+    if a is None:
+        return 0.0
+    return float(a) if type(a) is not np.ndarray or a.ndim == 0 else float(a.mean())
 
 
 def _needed(rows, out: int) -> list:

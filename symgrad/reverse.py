@@ -12,12 +12,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import DomainError
-from .forward import NodeValues, _all_finite, _scalar, evaluate, read_inputs
+from .forward import NodeValues, _all_finite, _scalar, evaluate, read_inputs, run_forward
 from .graph import Graph, is_node
 from .lower import FALLBACK, lowered
 from .ops import NUM
 
-__all__ = ["backward", "grad", "adjoints", "run_passes"]
+__all__ = ["backward", "grad", "adjoints", "run_passes", "mean_grad"]
 
 
 def adjoints(graph: Graph, values: dict, output: str, *, strict: bool = False) -> dict:
@@ -112,7 +112,7 @@ def run_passes(graph: Graph, ins: dict, shape: tuple | None, output: str,
                 pass
         else:
             with np.errstate(all="ignore"):
-                return low.run_arrays(ins, output)
+                return low.run_arrays(ins, output)[:2]
     vals = evaluate(graph, ins, strict=strict)
     adj = adjoints(graph, vals, output, strict=strict)
     return vals, [adj.get(n) for n in graph.nodes]
@@ -165,27 +165,18 @@ def mean_grad(graph: Graph, values: Mapping | None = None, /, *, output: str | N
     >>> g = sg.parse("w * x")
     >>> value, gradient = mean_grad(g, w=3.0, x=np.array([1.0, 2.0, 3.0]))
     >>> value, gradient["w"], gradient["x"]
-    (6.0, 2.0, 1.0)
+    (6.0, 2.0, 3.0)
     """
     out = graph.default_output(output)
     ins, shape = read_inputs(graph, values, inputs)
     low = lowered(graph)
     if shape is None:
-        vals, adj = run_passes(graph, ins, None, out)
-        value = float(vals[out]) if vals is not None else float(low_forward_value(graph, ins, out))
-    else:
-        with np.errstate(all="ignore"):
-            vals, adj = low.run_arrays(ins, out, mean=True)
-        value = float(np.mean(vals[out]))
-    return value, {x: _mean(adj[low.slot[x]]) for x in graph.inputs}
+        adj = run_passes(graph, ins, None, out)[1]
+        value = float(run_forward(graph, ins, None)[out])
+        return value, {x: _mean(adj[low.slot[x]]) for x in graph.inputs}
+    with np.errstate(all="ignore"):
+        return low.mean_gradient(ins, out)
 
 
 def _mean(a) -> float:
-    if a is None:
-        return 0.0
-    return float(a) if type(a) is not np.ndarray or a.ndim == 0 else float(a.mean())
-
-
-def low_forward_value(graph: Graph, ins: dict, out: str):
-    from .forward import run_forward
-    return run_forward(graph, ins, None)[out]
+    return 0.0 if a is None else float(a)
