@@ -12,6 +12,8 @@ import argparse
 import json
 import math
 import random
+from collections.abc import Callable
+from typing import Any
 
 from .cli import COMMANDS, Command, _add_expression, _graph, parse_points, register
 from .errors import InputError
@@ -26,6 +28,12 @@ def _exercise_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None,
                    help="the exercise's seed (default: a random one, printed with the exercise)")
     p.add_argument("--difficulty", type=int, choices=(1, 2, 3), default=1, help="1 (default), 2 or 3")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--show-forward", dest="show_forward", action="store_const", const=True,
+                       default=None, help="backward kind: give the forward values "
+                                          "(default: only at difficulty 1)")
+    shown.add_argument("--hide-forward", dest="show_forward", action="store_const", const=False,
+                       help="backward kind: do not give the forward values")
 
 
 def _seed(args) -> int:
@@ -47,13 +55,14 @@ def _exercise_args(p: argparse.ArgumentParser) -> None:
 
 def _exercises(args) -> tuple:
     from .exercise import exercise
-    from .sheet import exercise_sheet
     seed = _seed(args)
     if args.count < 1 or args.count > 200:
         raise InputError(f"--count must be in 1..200, got {args.count}")
     if args.count == 1:
-        return (exercise(args.kind, seed=seed, difficulty=args.difficulty),)
-    return exercise_sheet(args.count, seed, args.kind, difficulty=args.difficulty).exercises
+        return (exercise(args.kind, seed=seed, difficulty=args.difficulty,
+                         show_forward=args.show_forward),)
+    return tuple(exercise(args.kind, seed=seed * 1000 + i, difficulty=args.difficulty,
+                          show_forward=args.show_forward) for i in range(args.count))
 
 
 def _show(it, digits: int) -> str:
@@ -99,12 +108,37 @@ def _quiz_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-solution", action="store_true", help="do not print the worked solution")
 
 
-def quiz(ex, read=input, write=print, solution: bool = True) -> int:
+def quiz(ex, read: Callable[[str], str] = input, write: Callable[[str], Any] = print,
+         solution: bool = True) -> int:
     """Ask each item of ``ex`` in turn, grade it on the spot, show the solution.
 
-    ``read(prompt)`` returns a line (``input``); end of input (Ctrl-D) or
-    Ctrl-C end the quiz politely, with the score so far.  Returns the exit
-    status: 0, or 130 after Ctrl-C.
+    Parameters
+    ----------
+    ex
+        An :class:`symgrad.exercise.Exercise`.
+    read
+        ``read(prompt)`` returns the answer line (default :func:`input`).
+    write
+        Prints one message (default :func:`print`).
+    solution
+        Print the worked derivation at the end.
+
+    Returns
+    -------
+    int
+        The exit status: 0, or 130 after Ctrl-C.  End of input (Ctrl-D) or
+        Ctrl-C end the quiz politely, with the score so far.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> ex = sg.exercise(kind="forward", seed=1)
+    >>> answers = iter(f"{v:.4g}" for v in ex.answers.values())
+    >>> said = []
+    >>> quiz(ex, read=lambda prompt: next(answers), write=said.append, solution=False)
+    0
+    >>> said[-1].strip()
+    'score: 4 of 4 correct (100%).'
     """
     tally = [0, 0]                                  # right, asked
     try:
@@ -140,7 +174,8 @@ def _ask_all(ex, read, write, solution: bool, tally: list) -> int:
 def _quiz_run(args) -> int:
     from .exercise import exercise
     try:
-        ex = exercise(args.kind, seed=_seed(args), difficulty=args.difficulty)
+        ex = exercise(args.kind, seed=_seed(args), difficulty=args.difficulty,
+                      show_forward=args.show_forward)
     except KeyboardInterrupt:
         print("\nquiz interrupted.")
         return 130
@@ -233,6 +268,7 @@ def _register(command: Command) -> None:
 _register(Command("exercise", "a derivation exercise (or a sheet) with answers", _exercise_args,
                   _exercise_run, (
                       "symgrad exercise --kind backward --seed 7",
+                      "symgrad exercise --kind backward --difficulty 2 --show-forward",
                       "symgrad exercise --kind local --seed 3 --solution",
                       "symgrad exercise --kind mlp --count 5 --seed 1 --solution --pdf sheet.pdf",
                       "symgrad exercise --kind forward --count 10 --moodle quiz.xml",

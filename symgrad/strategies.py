@@ -266,10 +266,29 @@ def mlps(*, max_layers: int = 2, max_width: int = 3, activations: Sequence[str] 
     return build()
 
 
-def samples(net, *, low: float = -2.0, high: float = 2.0):
-    """One sample ``(x, y)`` for ``net``: inputs in ``[low, high]`` and valid
-    targets (0/1 for binary cross-entropy, one-hot for softmax, reals for the
-    squared loss; ``y`` is None without a loss)."""
+def samples(net, *, low: float = -2.0, high: float = 2.0) -> st.SearchStrategy[tuple]:
+    """One sample ``(x, y)`` for ``net``.
+
+    Parameters
+    ----------
+    net
+        A :class:`symgrad.mlp.Net` (e.g. drawn from :func:`mlps`).
+    low, high
+        The range of the inputs (and of squared-loss targets); values are
+        rounded to 3 decimals.
+
+    Returns
+    -------
+    SearchStrategy[tuple]
+        ``(x, y)``: ``x`` a list of ``D`` floats; ``y`` 0/1 for binary
+        cross-entropy, one-hot for softmax, reals for the squared loss, None
+        without a loss.
+
+    Raises
+    ------
+    InvalidArgument
+        ``net`` is not a Net, or the range is not finite with ``low < high``.
+    """
     from .mlp import Net
     if not isinstance(net, Net):
         raise InvalidArgument(f"samples() needs a symgrad Net, got {type(net).__name__}")
