@@ -13,6 +13,11 @@ import sympy as sp
 __all__ = ["relu", "leaky_relu", "elu"]
 
 
+def _power(tex: str, printer, exp) -> str:
+    """SymPy's LaTeX printer passes ``exp`` when the function is raised to a power."""
+    return tex if exp is None else f"{tex}^{{{exp}}}"
+
+
 def _np(printer, name: str) -> str:
     return printer._module_format(f"numpy.{name}")
 
@@ -42,8 +47,8 @@ class relu(sp.Function):  # noqa: N801 - SymPy function names are lower case
     def _numpycode(self, printer):
         return f"{_np(printer, 'maximum')}({printer._print(self.args[0])}, 0.0)"
 
-    def _latex(self, printer):
-        return rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _power(rf"\operatorname{{relu}}\left({printer._print(self.args[0])}\right)", printer, exp)
 
 
 class leaky_relu(sp.Function):  # noqa: N801
@@ -75,8 +80,9 @@ class leaky_relu(sp.Function):  # noqa: N801
         x, s = (printer._print(a) for a in self.args)
         return f"{_np(printer, 'where')}(({x}) > 0, {x}, ({s})*({x}))"
 
-    def _latex(self, printer):
-        return rf"\operatorname{{leaky\_relu}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _power(rf"\operatorname{{leaky\_relu}}\left({printer._print(self.args[0])}\right)",
+                      printer, exp)
 
 
 class elu(sp.Function):  # noqa: N801
@@ -109,5 +115,5 @@ class elu(sp.Function):  # noqa: N801
         return (f"{_np(printer, 'where')}(({x}) > 0, {x}, ({a})*"
                 f"{_np(printer, 'expm1')}({_np(printer, 'minimum')}({x}, 0.0)))")
 
-    def _latex(self, printer):
-        return rf"\operatorname{{elu}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _power(rf"\operatorname{{elu}}\left({printer._print(self.args[0])}\right)", printer, exp)
