@@ -265,6 +265,8 @@ class Lowered:
 
 
 def _mean(a) -> float:
+    if type(a) is float:
+        return a
     if a is None:
         return 0.0
     return float(a) if type(a) is not np.ndarray or a.ndim == 0 else float(a.mean())
