@@ -193,17 +193,24 @@ class _Unreadable(Exception):
     pass
 
 
+_DUMMY = "_k0"          # makes a constant formula parse (the parser refuses constants)
+
+
 def _read_number(raw) -> float:
+    """A number, or a constant formula such as ``1/2`` or ``-sin(2)`` (read by
+    symgrad's parser, never evaluated as Python)."""
     if isinstance(raw, sp.Basic) and raw.is_number:
         raw = float(raw) if raw.is_real else str(raw)
     if isinstance(raw, Real) and not isinstance(raw, bool):
         v = float(raw)
     elif isinstance(raw, str):
+        text = raw.strip().replace("−", "-")
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")                        # 0,5 -> 0.5
         try:
-            v = float(raw.strip().replace("−", "-"))
+            v = float(text)
         except ValueError:
-            raise _Unreadable(f"could not read {raw!r} as a number; write it like -0.8223 or 1.5e-3") \
-                from None
+            v = _constant(text)
     else:
         raise _Unreadable(f"expected a number, got {type(raw).__name__}")
     if not math.isfinite(v):
@@ -211,26 +218,44 @@ def _read_number(raw) -> float:
     return v
 
 
+def _constant(text: str) -> float:
+    hint = "write a number like -0.8223 or 1.5e-3 (or a constant formula like 1/2 or -sin(2))"
+    try:
+        g = _parse_text(text)
+    except _Unreadable:
+        raise _Unreadable(f"could not read {text!r} as a number; {hint}") from None
+    names = [v for v in g.inputs if v != _DUMMY]
+    if names:
+        raise _Unreadable(f"give a number, not a formula in {', '.join(names)}; {hint}")
+    with np.errstate(all="ignore"):
+        return float(g.forward({_DUMMY: 0.0})[g.outputs[0]])
+
+
+def _parse_text(text: str):
+    """``text`` as a Graph; a constant gets the input ``_DUMMY`` (times 0)."""
+    from .parse import parse
+    text = text.strip().replace("−", "-").replace("^", "**")
+    try:
+        return parse(text)
+    except ParseError as err:
+        if "constant" not in str(err):
+            raise _Unreadable(f"could not read the formula: {str(err).splitlines()[0]}") from None
+    try:
+        return parse(f"({text}) + 0*{_DUMMY}")
+    except ParseError as err:
+        raise _Unreadable(f"could not read the formula: {str(err).splitlines()[0]}") from None
+
+
 def _read_formula(ex, raw):
     """The submitted formula as a Graph (read by symgrad's parser)."""
-    from .parse import parse
     if isinstance(raw, sp.Basic):              # a SymPy expression: read back via its text
-            raw = formula_text(raw)
+        raw = formula_text(raw)
     if isinstance(raw, Real) and not isinstance(raw, bool):
         raw = repr(float(raw))
     if not isinstance(raw, str) or not raw.strip():
         raise _Unreadable("expected a formula such as -sin(c) or 2*x")
-    text = raw.strip().replace("−", "-").replace("^", "**")
-    try:
-        g = parse(text)
-    except ParseError as err:
-        if "constant" not in str(err):
-            raise _Unreadable(f"could not read the formula: {str(err).splitlines()[0]}") from None
-        try:
-            g = parse(f"({text}) + 0*{ex.graph.inputs[0]}")
-        except ParseError as err2:
-            raise _Unreadable(f"could not read the formula: {str(err2).splitlines()[0]}") from None
-    unknown = [v for v in g.inputs if v not in ex.graph]
+    g = _parse_text(raw)
+    unknown = [v for v in g.inputs if v not in ex.graph and v != _DUMMY]
     if unknown:
         raise _Unreadable(f"unknown name(s) {', '.join(unknown)}: use the inputs "
                           f"{', '.join(ex.graph.inputs)} or node names")
@@ -262,13 +287,14 @@ def _formula_values(sub, ctx: list) -> list:
     out = []
     for at in ctx:
         with np.errstate(all="ignore"):
-            fw = sub.forward({n: at.vals[n] for n in sub.inputs})
+            fw = sub.forward({n: at.vals.get(n, 0.0) for n in sub.inputs})
         out.append(float(fw[sub.outputs[0]]))
     return out
 
 
 def _symbolic_equal(ex, item, sub) -> bool:
     subs = {symbol(k): v for k, v in sympy_values(ex.graph).items()}
+    subs[symbol(_DUMMY)] = sp.Integer(0)
     try:
         diff = (sub.to_sympy() - item.answer).xreplace(subs)
         return sp.expand(diff) == 0
@@ -329,11 +355,12 @@ def grade(ex, submitted: Mapping) -> GradeResult:
         raise InputError(f"submitted answers must be a mapping {{item: answer}}, "
                          f"got {type(submitted).__name__}")
     by_key = {_norm(k): v for k, v in submitted.items()}
-    keys = {_norm(it.key) for it in ex.items}
+    aliases = {it.key: {_norm(it.key), *(_norm(t) for t in it.text.split(" = "))} for it in ex.items}
+    keys = set().union(*aliases.values())
     ctx = _context(ex)
     verdicts = {}
     for item in ex.items:
-        raw = by_key.get(_norm(item.key))
+        raw = next((by_key[a] for a in aliases[item.key] if a in by_key), None)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             verdicts[item.key] = Verdict(item.key, False, "no answer given.", "missing", item.answer)
             continue

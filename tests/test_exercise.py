@@ -246,6 +246,16 @@ def _expected_at(item, at):
     return _expected(item, at)
 
 
+def test_numbers_as_constant_formulas_and_label_keys():
+    ex = _lecture()
+    r = ex.grade({"∂f/∂c": "-0,8223", "df/dx": "-182.87", "a": "-45.717*1", "d": "1/1",
+                  "b": "c", "e": "sin("})
+    assert r.items["c"].correct and r.items["x"].correct and r.items["a"].correct
+    assert r.items["d"].correct
+    assert r.items["b"].mistake == "unreadable" and "not a formula" in r.items["b"].feedback
+    assert r.items["e"].mistake == "unreadable"
+
+
 def test_grade_result_shape():
     ex = sg.exercise(kind="forward", seed=2)
     r = ex.grade({"nonsense": 1})
