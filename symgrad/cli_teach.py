@@ -87,7 +87,9 @@ def _exercise_run(args) -> int:
         print(f"wrote {args.moodle} ({sum(len(ex.items) for ex in exs)} questions)")
         return 0
     if args.pdf or args.latex:
-        sheet = Sheet(sheet_latex(exs, args.solution, f"Exercises: {args.kind}"), exs)
+        seed = exs[0].seed if len(exs) == 1 else exs[0].seed // 1000
+        title = f"Exercises: {args.kind} (difficulty {args.difficulty}, seed {seed})"
+        sheet = Sheet(sheet_latex(exs, args.solution, title), exs)
         if args.latex:
             print(sheet)
         else:
