@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import gc
 import math
+import operator
 import re
 import threading
 from collections import OrderedDict
@@ -350,45 +351,57 @@ def _code_reverse(rows, ns, seen=None):
 
 def _code_grad(low: Lowered, out: int, ns):
     """One function: read and type-check the inputs, the forward lines of the
-    output's ancestors, the reverse lines, and the inputs' adjoints as a dict."""
+    output's ancestors, the reverse lines, and the inputs' adjoints as a dict.
+    An adjoint that is a copy of another (a partial of 1, first contribution) is
+    not copied: the name of the other is used."""
     rows = _needed(low.rows, out)                      # reverse topological order
-    body = [f"if len(d) != {len(low.inputs)}:", "    raise TypeError"]
-    for name, s in zip(low.inputs, low.input_slots, strict=True):
-        body += [f"v{s} = d[{name!r}]", f"if type(v{s}) is not float:", f"    v{s} = as_float(v{s})"]
+    ins = ", ".join(f"v{s}" for s in low.input_slots)
+    body = [f"if len(d) != {len(low.inputs)}:", "    raise TypeError",
+            "vals = take(d)", "if set(map(type, vals)) != FLOAT:",
+            "    vals = [v if type(v) is float else as_float(v) for v in vals]",
+            f"{ins}{',' if len(low.input_slots) == 1 else ''} = vals"]
     for o, op, args in reversed(rows):
         refs = [f"v{a}" if type(a) is int else _lit(a[0]) for a in args]
         body.append(f"v{o} = {_expr(op.code, refs, op.code_sep, op.arity < 0)}")
     body.append(f"g{out} = 1.0")
-    seen = {out}
+    name = {out: f"g{out}"}                            # slot -> the variable holding its adjoint
     for o, op, args in rows:
         names = [f"v{a}" if type(a) is int else _lit(a[0]) for a in args]
         for j, a in enumerate(args):
-            if type(a) is int:
-                body.append(_contribution(op, j, names, o, a, a in seen))
-                seen.add(a)
-    result = ", ".join(f"{name!r}: g{s}" if s in seen else f"{name!r}: 0.0"
-                       for name, s in zip(low.inputs, low.input_slots, strict=True))
+            if type(a) is not int:
+                continue
+            d = _partial(op, j)
+            d = d.format(names[j], y=f"v{o}") if op.arity < 0 else d.format(*names, y=f"v{o}")
+            if d == "1" and a not in name:
+                name[a] = name[o]
+                continue
+            sign = {"1": "+", "-1": "-"}.get(d)
+            contrib = name[o] if sign else f"{name[o]} * ({d})"
+            if a not in name:
+                body.append(f"g{a} = {'-' if sign == '-' else ''}{contrib}")
+            else:
+                body.append(f"g{a} = {name[a]} {sign or '+'} {contrib}")
+            name[a] = f"g{a}"
+    result = ", ".join(f"{x!r}: {name.get(s, '0.0')}" for x, s in zip(low.inputs, low.input_slots, strict=True))
     body.append("return {" + result + "}")
-    return _compile([body], "d", {**ns, "as_float": _as_float})
+    extra = {"as_float": _as_float, "FLOAT": {float}, "take": _taker(low.inputs)}
+    return _compile([body], "d", {**ns, **extra})
+
+
+def _taker(names: tuple):
+    """``d -> tuple of d[name] for names`` in C (KeyError when one is missing)."""
+    get = operator.itemgetter(*names)
+    return get if len(names) > 1 else (lambda d: (get(d),))
 
 
 def _as_float(v) -> float:
-    """A numpy float64 scalar or 0-d array as a float; TypeError for anything else
-    (ints, bools, arrays: the general path reads those)."""
+    """A float, numpy float64 scalar or 0-d array as a float; TypeError for
+    anything else (ints, bools, arrays: the general path reads those)."""
+    if type(v) is float:
+        return v
     if type(v) is np.float64 or (type(v) is np.ndarray and v.shape == () and v.dtype == np.float64):
         return float(v)
     raise TypeError
-
-
-def _contribution(op, j: int, names: list, o: int, a: int, accumulate: bool) -> str:
-    """The line adding node o's adjoint times its j-th local partial into argument a."""
-    d = _partial(op, j)
-    d = d.format(names[j], y=f"v{o}") if op.arity < 0 else d.format(*names, y=f"v{o}")
-    sign = {"1": "+", "-1": "-"}.get(d)
-    contrib = f"g{o}" if sign else f"g{o} * ({d})"
-    if not accumulate:
-        return f"g{a} = {'-' if sign == '-' else ''}{contrib}"
-    return f"g{a} = g{a} {sign or '+'} {contrib}"
 
 
 def _fn(params: list, src: str, ns: dict):
