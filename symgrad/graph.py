@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
@@ -158,6 +159,19 @@ class Assembler:
                 for i, (op, args) in enumerate(self._rows) if op is not None]
         order = [names[i] for i in range(len(self._rows))]     # creation order = post-order
         return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs)), order)
+
+
+_ANALYSES: dict = {}
+
+
+def _analysis(name: str):
+    """The module ``symgrad.<name>``, imported on first use (the analyses import this
+    module) and then found in a dict: forward/backward/grad are hot paths, and an
+    import statement per call costs about 1 us."""
+    mod = _ANALYSES.get(name)
+    if mod is None:
+        mod = _ANALYSES[name] = importlib.import_module(f"{__package__}.{name}")
+    return mod
 
 
 def check_call(op: str, args: Sequence) -> Op:
@@ -323,20 +337,17 @@ class Graph:
     # -- analyses (one-line delegations) ---------------------------------------
     def forward(self, values: Mapping | None = None, /, *, strict: bool = False, **inputs):
         """Forward values of every node; see :func:`symgrad.forward.forward`."""
-        from .forward import forward
-        return forward(self, values, strict=strict, **inputs)
+        return _analysis("forward").forward(self, values, strict=strict, **inputs)
 
     def backward(self, values: Mapping | None = None, /, *, output: str | None = None,
                  strict: bool = False, **inputs):
         """Adjoints d(output)/d(node) of every node; see :func:`symgrad.reverse.backward`."""
-        from .reverse import backward
-        return backward(self, values, output=output, strict=strict, **inputs)
+        return _analysis("reverse").backward(self, values, output=output, strict=strict, **inputs)
 
     def grad(self, values: Mapping | None = None, /, *, output: str | None = None,
              strict: bool = False, **inputs):
         """Adjoints of the inputs only; see :func:`symgrad.reverse.grad`."""
-        from .reverse import grad
-        return grad(self, values, output=output, strict=strict, **inputs)
+        return _analysis("reverse").grad(self, values, output=output, strict=strict, **inputs)
 
     def to_sympy(self, node: str | None = None):
         """SymPy expression of ``node`` (default: the only output) in the inputs."""
