@@ -359,7 +359,9 @@ def _peak_rss(code: str) -> float | None:
 def w4(quick: bool) -> dict:
     import sympy
     configs = [(1, 2), (2, 8), (2, 32)] if quick else \
-        [(layers, width) for layers in (1, 2, 3, 4) for width in (2, 8, 32)]
+        sorted(((layers, width) for layers in (1, 2, 3, 4) for width in (2, 8, 32)),
+               key=lambda c: 4 * c[1] + (c[0] - 1) * c[1] * c[1])     # by weight count: sympy.diff
+    # stops at its first timeout, larger nets are not tried
     rows, sympy_gave_up = [], False
     for layers, width in configs:
         sizes = [4] + [width] * layers + [1]
