@@ -434,12 +434,13 @@ def _loop_forward(rows, ns):
         if f is None:
             params, refs = _lambda(op, args, ns, op.code)
             f = cache[key] = _fn(params, _expr(op.code, refs, op.code_sep, op.arity < 0), ns)
-        prog.append((o, f, args if key[1] == len(args) else tuple(a for a in args if type(a) is int)))
+        slots = args if key[1] == len(args) else tuple(a for a in args if type(a) is int)
+        prog.append((o, f, slots[0] if len(slots) == 1 else -1, slots))
 
     def run(V):
-        for o, f, a in prog:
-            if len(a) == 1:
-                V[o] = f(V[a[0]])
+        for o, f, a0, a in prog:
+            if a0 >= 0:                                  # one node argument: the common case
+                V[o] = f(V[a0])
             else:
                 V[o] = f(*[V[i] for i in a])
     return run
@@ -460,11 +461,17 @@ def _loop_reverse(rows, ns):
                     parts.append(d if d in ("1", "-1") else _fn(["y"] + params, d, ns))
             parts = cache[key] = tuple(parts)
         slots = args if key[1] == len(args) else tuple(a for a in args if type(a) is int)
-        prog.append((o, slots, parts))
+        prog.append((o, slots[0] if len(slots) == 1 else -1, parts[0] if len(slots) == 1 else None,
+                     slots, parts))
 
     def run(V, G):
-        for o, slots, parts in prog:
+        for o, a, f, slots, parts in prog:
             g = G[o]
+            if a >= 0:                                   # one node argument: the common case
+                c = g if f == "1" else -g if f == "-1" else g * f(V[o], V[a])
+                p = G[a]
+                G[a] = c if p is None else p + c
+                continue
             vals = [V[i] for i in slots]
             y = V[o]
             for a, f in zip(slots, parts):
