@@ -88,12 +88,15 @@ class Layer:
         for h, r in zip(self.prev, dX):
             _add(G, h, r)
         M["dX", self.prev] = (dX, [G[h] for h in self.prev])    # the layer below may reuse dX
-        if M.get("mean"):
+        mean = M.get("mean")
+        if mean:                  # averaged over the samples here: the mean is linear
             dW = ((dA2 @ X.reshape(K, -1).T) / dA2.shape[1]).ravel().tolist()
+            rows = dA2.mean(axis=1).tolist()
         else:
             dW = list((dA[:, None] * X[None]).reshape((J * K,) + X.shape[1:]))
-        for k, (w, m, d) in enumerate(zip(self.weights, self.muls, dW, strict=True)):
-            G[m] = rows[k // K]
+            for k, m in enumerate(self.muls):
+                G[m] = rows[k // K]
+        for w, d in zip(self.weights, dW, strict=True):
             p = G[w]
             G[w] = d if p is None else p + d
         for r, terms in zip(rows, self.bias):
