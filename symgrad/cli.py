@@ -235,5 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(err))
     except SymgradError as err:
         return _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
+    except BrokenPipeError:                      # e.g. `symgrad derive ... | head`: not an error
+        sys.stdout = open(os.devnull, "w")       # noqa: SIM115 - keep interpreter shutdown quiet
+        return 0
     except OSError as err:
         return _fail(f"{err.strerror or err}: {err.filename}" if err.filename else str(err))

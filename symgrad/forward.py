@@ -61,6 +61,13 @@ class NodeValues(Mapping):
         return self._nonfinite
 
 
+def brief(names, limit: int = 10) -> str:
+    """``'a', 'b', ... and 990 more``: a list of names short enough for one line."""
+    names = list(names)
+    more = f" ... and {len(names) - limit:,} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
 def _all_finite(v) -> bool:
     return bool(np.isfinite(v).all()) if isinstance(v, np.ndarray) else bool(np.isfinite(v))
 
@@ -100,11 +107,11 @@ def read_inputs(graph: Graph, values: Mapping | None, kwargs: Mapping) -> tuple[
     known = set(graph.inputs)
     unknown = [k for k in given if k not in known]
     if unknown:
-        raise InputError(f"unknown input(s) {', '.join(map(repr, unknown))}; "
-                         f"the graph's inputs are {', '.join(graph.inputs) or 'none'}")
+        raise InputError(f"unknown input(s) {brief(map(repr, unknown))}; "
+                         f"the graph's inputs are {brief(graph.inputs) or 'none'}")
     missing = [k for k in graph.inputs if k not in given]
     if missing:
-        raise InputError(f"missing input(s) {', '.join(map(repr, missing))}; "
+        raise InputError(f"missing input(s) {brief(map(repr, missing))}; "
                          f"pass e.g. {missing[0]}=1.0")
     out = {k: _as_number(k, given[k]) for k in graph.inputs}
     shapes = [np.shape(v) for v in out.values() if isinstance(v, np.ndarray)]

@@ -369,5 +369,6 @@ class Graph:
         if output is not None:
             return self._known(output)
         if len(self.outputs) != 1:
-            raise GraphError(f"the graph has outputs {', '.join(self.outputs)}: pass output=...")
+            shown = ", ".join(self.outputs[:10]) + (" ..." if len(self.outputs) > 10 else "")
+            raise GraphError(f"the graph has outputs {shown}: pass output=...")
         return self.outputs[0]

@@ -264,3 +264,41 @@ def test_memory_stays_bounded_for_refused_bombs():
             sg.parse(text)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert (after - before) / 1024 < 200
+
+
+# --- huge graphs through every printer -------------------------------------------
+CHAIN = 100_000
+
+
+@pytest.fixture(scope="module")
+def chain():
+    x = sg.variable("x")
+    y = x
+    for _ in range(CHAIN):
+        y = sg.sin(y)
+    return sg.Graph(y)
+
+
+PRINTERS = [
+    ("to_sympy", lambda g: g.to_sympy(), err(GraphError, "nested too deeply for SymPy")),
+    ("derive_text", lambda g: sg.derive(g, x=0.5).text(), ok(lambda s: s.count("\n") > 2 * CHAIN)),
+    ("derive_latex", lambda g: sg.derive(g, x=0.5).latex(), ok(lambda s: r"\frac{\partial" in s)),
+    ("derive_markdown", lambda g: sg.derive(g, x=0.5).markdown(), ok(lambda s: len(s) > CHAIN)),
+    ("derive_document", lambda g: sg.derive(g, x=0.5).document(), ok(lambda s: s.endswith("\\end{document}\n"))),
+    ("draw_source", lambda g: sg.draw(g, x=0.5), ok(lambda s: s.count("->") >= 2 * CHAIN)),
+    ("draw_render", lambda g: sg.draw(g, x=0.5, path="/nonexistent/never_written.svg"),
+     err(sg.SymgradError, "more than Graphviz can lay out in reasonable time (max_nodes=10,000)")),
+    ("forward_backward", lambda g: g.grad(x=0.5)["x"], ok(lambda v: 0 < v < 1)),
+]
+
+
+@pytest.mark.parametrize("case_id, run, expected", PRINTERS, ids=[p[0] for p in PRINTERS])
+def test_huge_graph_through_every_printer(chain, case_id, run, expected):
+    start = time.perf_counter()
+    if expected[0] == "error":
+        with pytest.raises(expected[1]) as info:
+            run(chain)
+        assert expected[2] in str(info.value)
+    else:
+        assert expected[1](run(chain))
+    assert time.perf_counter() - start < 30
