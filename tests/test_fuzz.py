@@ -68,3 +68,41 @@ def test_random_unicode(text):
 @given(mutated())
 def test_mutated_valid_expressions(text):
     outcome_is_graph_or_positioned_error(text)
+
+
+EXERCISES = {kind: sg.exercise(kind=kind, seed=3) for kind in ("backward", "local", "symbolic")}
+answers = st.one_of(soup, unicode_text, mutated(), st.floats(allow_nan=True), st.integers(),
+                    st.none(), st.lists(st.integers(), max_size=2))
+
+
+@given(st.sampled_from(sorted(EXERCISES)), answers)
+def test_grading_never_raises(kind, answer):
+    ex = EXERCISES[kind]
+    start = time.perf_counter()
+    result = ex.grade({item: answer for item in ex.answers})
+    assert set(result.items) == set(ex.answers)
+    for verdict in result.items.values():
+        assert isinstance(verdict.correct, bool) and verdict.feedback
+    assert 0.0 <= result.score <= 1.0
+    assert time.perf_counter() - start < 5.0
+
+
+@given(st.one_of(soup, mutated()), st.sampled_from(["x=1", "x=2,y=3", "x=", "=", "x=abc", "x=1e999"]),
+       st.sampled_from(["derive", "check", "draw"]))
+def test_cli_gives_an_exit_status_and_no_traceback(text, at, command):
+    import contextlib
+    import io
+
+    from symgrad.cli import main
+    out_buf, err_buf = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out_buf), contextlib.redirect_stderr(err_buf):
+        try:
+            code = main([command, text, "--at", at] + (["--format", "dot"] if command == "draw" else []))
+        except SystemExit as exc:          # argparse usage errors
+            code = exc.code
+    out, errors = out_buf.getvalue(), err_buf.getvalue()
+    assert code in (0, 1, 2)
+    assert "Traceback" not in errors and "Traceback" not in out
+    if code == 2:
+        assert errors.startswith("symgrad: ") or errors.startswith("usage:")
+        assert len(errors.strip().splitlines()) <= 4
