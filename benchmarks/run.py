@@ -182,11 +182,17 @@ def main(argv=None) -> int:
         return 0
     info = machine()
     res = {}
+    everything = args.only == "W1,W2,W3,W4,W5"
+    if not everything and Path(args.json).exists():      # --only: update the other results
+        old = json.loads(Path(args.json).read_text())
+        if old.get("quick") == args.quick:
+            res = old.get("results", {})
     for name in args.only.split(","):
         res[name] = run_workload(name.strip(), args.quick)
         print(f"{name}: {res[name].get('wall_s', 0):.1f} s", file=sys.stderr)
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "") + \
-        (f" --only {args.only}" if args.only != "W1,W2,W3,W4,W5" else "")
+        ("" if everything else f" --only {args.only} (the other workloads: an earlier run)")
+    res = {k: res[k] for k in sorted(res)}
     text = report(res, info, command)
     print(text)
     Path(args.json).write_text(json.dumps({"command": command, "machine": info, "quick": args.quick,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import math
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -342,12 +341,13 @@ def _w3_autograd(n):
 
 
 def _peak_rss(code: str) -> float | None:
-    """Peak resident memory (MB) of a fresh process running ``code``, minus the
-    same process after its imports."""
+    """Peak resident memory (MB, VmHWM: ru_maxrss would inherit this process's
+    high-water mark through fork) of a fresh process running ``code``, minus a
+    process that only imports."""
     base = "import sys; sys.path.insert(0, 'benchmarks'); import workloads"
     out = []
     for src in (base, code):
-        src += "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        src += ("\nprint([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
         r = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, timeout=600)
         if r.returncode:
             return None

@@ -122,6 +122,7 @@ class Lowered:
         self._lock = threading.Lock()
         self._layers = None
         self._pool: dict = {}
+        self._grad: dict = {}
 
     # -- running ---------------------------------------------------------------
     def values(self, inputs: dict, scalar: bool) -> list:
@@ -201,18 +202,17 @@ class Lowered:
         unless ``inputs`` maps exactly the graph's inputs to floats, and the
         scalar backend's errors where numpy would give nan/inf: callers then take
         the general path."""
-        if len(self.rows) > FAST_LIMIT:
-            return None
-        key = ("grad", output)
-        fn = self._rev.get(key)
+        fn = self._grad.get(output)
         if fn is None:
+            if len(self.rows) > FAST_LIMIT:
+                return None
             with self._lock:
-                fn = self._rev.get(key)
+                fn = self._grad.get(output)
                 if fn is None:
+                    if len(self._grad) >= _MAX_OUTPUTS:
+                        self._grad.clear()
                     with _no_gc():
-                        fn = self._rev[key] = _code_grad(self, self.slot[output], _NS["math"])
-                    while len(self._rev) > _MAX_OUTPUTS:
-                        self._rev.popitem(last=False)
+                        fn = self._grad[output] = _code_grad(self, self.slot[output], _NS["math"])
         return fn
 
     def fused_forward(self):
@@ -492,13 +492,20 @@ def _run_chunks(chunks):
 
 
 def _compile(lines_per_chunk, header: str, ns: dict):
-    chunks = []
+    """Functions ``_c{k}(header)`` from lines of our own generated code (never user
+    text: node names do not appear in it, literals are numbers), run in order;
+    ``.source`` keeps the text for inspection."""
+    chunks, sources = [], []
     for k, body in enumerate(lines_per_chunk):
         src = f"def _c{k}({header}):\n" + ("\n".join("    " + ln for ln in body) or "    pass") + "\n"
         scope = dict(ns)
         exec(compile(src, f"<symgrad lowered {k}>", "exec"), scope)   # noqa: S102 - our own code
         chunks.append(scope[f"_c{k}"])
-    return _run_chunks(chunks)
+        sources.append(src)
+    run = _run_chunks(chunks)
+    if len(sources) == 1:                   # an inspectable single function
+        run.source = sources[0]
+    return run
 
 
 # -- programs with fused layers (symgrad.fuse) ---------------------------------------------
