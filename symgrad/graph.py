@@ -13,7 +13,6 @@ import gc
 import importlib
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cached_property
 from numbers import Real
 from typing import Any
 

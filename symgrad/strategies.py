@@ -36,7 +36,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from hypothesis import assume, strategies as st
+from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from .graph import Graph, is_node

@@ -181,9 +181,7 @@ def test_long_chain_has_no_recursion_and_is_fast():
 
 @pytest.fixture(scope="module")
 def net():
-    mlp = getattr(sg, "mlp", None)
-    if mlp is None:
-        pytest.skip("symgrad.mlp is not available")
+    mlp = sg.mlp
     return mlp([2, 2, 1], activation="tanh", loss="squared", seed=0)
 
 
@@ -210,9 +208,7 @@ def test_mlp_quantities(net):
 
 
 def test_deeper_mlp_quantities_and_signs():
-    mlp = getattr(sg, "mlp", None)
-    if mlp is None:
-        pytest.skip("symgrad.mlp is not available")
+    mlp = sg.mlp
     net = mlp([2, 3, 3, 1], activation="relu", loss="squared", seed=0)
     labels = mlp_quantities(net.graph)
     assert labels["h2_1"] == ("B", 2, 1) and labels["a2_3"] == ("B", 3, 3)

@@ -2,7 +2,6 @@
 
 import json
 import math
-import shutil
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -281,7 +280,6 @@ def test_solution_is_a_derivation(kind):
 
 
 # -- sheets ----------------------------------------------------------------------------------
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 @pytest.mark.parametrize("kind", ["backward", "local", "mlp"])
 def test_sheet_compiles_with_pdflatex(kind, tmp_path):
     sheet = sg.exercise_sheet(2, seed=3, kind=kind, difficulty=2, solutions=True)

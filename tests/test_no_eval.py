@@ -8,7 +8,7 @@ import sympy
 
 import symgrad as sg
 
-from conftest import TRIPPED, _parsing, _tripwire
+from conftest import TRIPPED
 from corpus import CORPUS
 
 

@@ -169,17 +169,6 @@ def test_kinks_at_zero_numeric_and_symbolic_agree(text, want):
     assert g.grad(x=0.0)["x"] == want
 
 
-@pytest.mark.parametrize("text, want", KINKS)
-def test_kinks_follow_pytorch(text, want):
-    torch = pytest.importorskip("torch")
-    fn = {"relu(x)": torch.relu, "abs(x)": torch.abs, "elu(x)": torch.nn.functional.elu,
-          "leaky_relu(x)": torch.nn.functional.leaky_relu,
-          "leaky_relu(x, 0.2)": lambda t: torch.nn.functional.leaky_relu(t, 0.2)}[text]
-    t = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    fn(t).backward()
-    assert float(t.grad) == pytest.approx(want)
-
-
 # -- API edges ---------------------------------------------------------------------------
 def test_wrt_selects_and_validates():
     g = sg.parse("x*y + sin(x)")
