@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import symgrad as sg
 from symgrad.strategies import expressions, points, smooth_at
@@ -83,6 +83,7 @@ def test_corpus_reverse_equals_sympy_diff_and_finite_differences(case):
         assert grad[name] == pytest.approx(_fd(g, at, name), rel=1e-5, abs=1e-6), name
 
 
+@settings(max_examples=300)
 @given(st.data())
 def test_random_expressions_reverse_equals_sympy_and_finite_differences(data):
     g = sg.parse(data.draw(expressions(variables=("x", "y"), max_depth=4)))
