@@ -83,11 +83,12 @@ class Layer:
         for s, r in zip(self.sums, rows):
             G[s] = r
         dA2 = dA.reshape(J, -1)
-        dX = _buffer(M, X.shape)
-        np.matmul(W.T, dA2, out=dX.reshape(K, -1))
-        for h, r in zip(self.prev, dX):
-            _add(G, h, r)
-        M["dX", self.prev] = (dX, [G[h] for h in self.prev])    # the layer below may reuse dX
+        if not M.get("skip", frozenset()) >= set(self.prev):     # unless only unwanted inputs read
+            dX = _buffer(M, X.shape)
+            np.matmul(W.T, dA2, out=dX.reshape(K, -1))
+            for h, r in zip(self.prev, dX):
+                _add(G, h, r)
+            M["dX", self.prev] = (dX, [G[h] for h in self.prev])    # the layer below may reuse dX
         mean = M.get("mean")
         if mean:                  # averaged over the samples here: the mean is linear
             dW = ((dA2 @ X.reshape(K, -1).T) / dA2.shape[1]).ravel().tolist()

@@ -143,7 +143,8 @@ class Lowered:
         self.reverse_pass("math" if scalar else "num", out)(V, G)
         return G
 
-    def run_arrays(self, inputs: dict, output: str | None = None, mean: bool = False):
+    def run_arrays(self, inputs: dict, output: str | None = None, mean: bool = False,
+                   skip: frozenset = frozenset()):
         """Forward values (and adjoints of ``output``) with array inputs, fused
         layers where they fit.  Returns ``(values, adjoints)``: values a Mapping
         name -> value (products of fused layers computed when read), adjoints a
@@ -152,7 +153,7 @@ class Lowered:
         V = [None] * len(self.names)
         for s, v in zip(self.input_slots, inputs.values(), strict=True):
             V[s] = v
-        M = {"mean": mean, "pool": self._pool, "used": []} if mean else {"mean": False}
+        M = {"mean": mean, "pool": self._pool, "used": [], "skip": skip} if mean else {"mean": False}
         fused = self.fused_forward()
         if fused is not None:
             try:
@@ -173,15 +174,21 @@ class Lowered:
             self.reverse_pass("num", out)(V, G)
         return vals, G, M
 
-    def mean_gradient(self, inputs: dict, output: str) -> tuple:
-        """``(mean of output, {input: mean adjoint})`` over array samples; buffers of
-        the fused layers are pooled across calls (nothing of them is returned)."""
-        vals, G, M = self.run_arrays(inputs, output, mean=True)
+    def mean_gradient(self, inputs: dict, output: str, wrt: tuple | None = None) -> tuple:
+        """``(mean of output, {input: mean adjoint})`` over array samples, for the
+        inputs ``wrt`` (default: all); buffers of the fused layers are pooled
+        across calls (nothing of them is returned)."""
+        wrt = self.inputs if wrt is None else wrt
+        vals, G, M = self.run_arrays(inputs, output, mean=True, skip=self._skippable(wrt))
         try:
             value = float(np.mean(vals[output]))
-            return value, {x: _mean(G[s]) for x, s in zip(self.inputs, self.input_slots, strict=True)}
+            return value, {x: _mean(G[self.slot[x]]) for x in wrt}
         finally:
             release(M)
+
+    def _skippable(self, wrt) -> frozenset:
+        """Input slots whose adjoints nobody asked for (fused layers skip them)."""
+        return frozenset(self.input_slots) - {self.slot[x] for x in wrt}
 
     # -- building (once, under the lock) -------------------------------------------
     def layers(self) -> list:

@@ -7,11 +7,11 @@ shared node collects the contributions of all its consumers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .errors import DomainError
+from .errors import DomainError, InputError
 from .forward import NodeValues, _all_finite, _scalar, evaluate, read_inputs, run_forward
 from .graph import Graph, is_node
 from .lower import FALLBACK, lowered
@@ -151,9 +151,10 @@ def grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None =
 
 
 def mean_grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
-              **inputs) -> tuple[float, dict]:
+              wrt: Sequence[str] | None = None, **inputs) -> tuple[float, dict]:
     """The mean of ``output`` over a batch of samples and its gradient
-    ``{input: d mean(output) / d input}`` (for one sample: the value and ``grad``).
+    ``{input: d mean(output) / d input}`` for the inputs ``wrt`` (default: all; for
+    one sample: the value and ``grad``).
 
     This is the training step of a mean loss: an MLP's layers run as matrix
     products (:mod:`symgrad.fuse`) and the weights' adjoints are averaged inside
@@ -169,13 +170,18 @@ def mean_grad(graph: Graph, values: Mapping | None = None, /, *, output: str | N
     """
     out = graph.default_output(output)
     ins, shape = read_inputs(graph, values, inputs)
+    wrt = graph.inputs if wrt is None else tuple(wrt)
+    unknown = [x for x in wrt if x not in ins]
+    if unknown:
+        raise InputError(f"wrt names {', '.join(map(repr, unknown))}, which are not inputs; "
+                         f"the graph's inputs are {', '.join(graph.inputs)}")
     low = lowered(graph)
     if shape is None:
         adj = run_passes(graph, ins, None, out)[1]
         value = float(run_forward(graph, ins, None)[out])
-        return value, {x: _mean(adj[low.slot[x]]) for x in graph.inputs}
+        return value, {x: _mean(adj[low.slot[x]]) for x in wrt}
     with np.errstate(all="ignore"):
-        return low.mean_gradient(ins, out)
+        return low.mean_gradient(ins, out, wrt)
 
 
 def _mean(a) -> float:

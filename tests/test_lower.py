@@ -224,6 +224,9 @@ def test_fused_layers_equal_reference(net, data):
     assert value == pytest.approx(float(np.mean(vals[g.outputs[0]])), rel=1e-9, abs=1e-12)
     for w in g.inputs:
         assert mean[w] == pytest.approx(float(np.mean(adj.get(w, 0.0))), rel=1e-9, abs=1e-12)
+    _, only = sg.reverse.mean_grad(g, feed, wrt=list(net.weights))      # weights only: x's skipped
+    assert list(only) == list(net.weights)
+    assert only == pytest.approx({w: mean[w] for w in net.weights}, rel=1e-12, abs=1e-15)
 
 
 @given(net=mlps(), data=st.data())
