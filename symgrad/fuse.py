@@ -67,7 +67,12 @@ class Layer:
             V[s] = A[j]
         H = None
         if self.act is not None:
-            H = _blocked(M, self.act_fn[0], A)
+            ufunc = self.act_fn[0].ufunc
+            if ufunc is not None:
+                H = _buffer(M, A.shape)
+                ufunc(A, out=H)
+            else:
+                H = _blocked(M, self.act_fn[0], A)
             for j, s in enumerate(self.outs):
                 V[s] = H[j]
             M[self.outs] = H

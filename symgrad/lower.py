@@ -518,9 +518,14 @@ def _compile(lines_per_chunk, header: str, ns: dict):
 # -- programs with fused layers (symgrad.fuse) ---------------------------------------------
 
 def _matrix_fns(op, extra):
-    """An activation's value and partial as functions of whole matrices."""
+    """An activation's value and partial as functions of whole matrices.  A value
+    template that is one numpy ufunc of the argument (``tanh({0})``) is marked
+    ``.ufunc``: the layer then writes it into its own buffer, without temporaries."""
     refs = ["a0"] + [_lit(e[0]) for e in extra]
     value = _fn(["a0"], _expr(op.code, refs, op.code_sep, op.arity < 0), _NS["num"])
+    call = re.fullmatch(r"(\w+)\(\{0\}\)", op.code)
+    func = _NS["num"].get(call.group(1)) if call else None
+    value.ufunc = func if isinstance(func, np.ufunc) and func.nin == 1 else None
     d = op.dcode[0].format(*refs, y="y")
     return value, (None if d == "1" else _fn(["y", "a0"], d, _NS["num"]))
 
