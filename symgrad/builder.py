@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GraphError
-from .graph import Assembler, Graph, check_call, is_node, no_gc
+from .graph import Assembler, Graph, check_call, is_node, no_gc, normal_literal
 from .ops import NUM, OPS
 
 __all__ = ["Expr", "variable", "build_graph", "OP_FUNCTIONS"]
@@ -183,7 +183,7 @@ def _row_parts(rows: Mapping, outputs, inputs):
             check_call(op, tuple(args))
         except GraphError as exc:
             raise GraphError(f"node {name!r}: {exc}") from None
-        defined[name] = (op, tuple(args))
+        defined[name] = (op, tuple(normal_literal(a) for a in args))
     used = []
     for name, (_, args) in defined.items():
         used.extend(a for a in args if is_node(a) and a not in defined and a not in used)

@@ -21,12 +21,18 @@ import networkx as nx
 from .errors import GraphError
 from .ops import OPS, Op
 
-__all__ = ["Graph", "Assembler", "postorder", "auto_names", "is_node", "no_gc"]
+__all__ = ["Graph", "Assembler", "postorder", "auto_names", "is_node", "no_gc", "normal_literal"]
 
 
 def is_node(arg: Any) -> bool:
     """A node reference is a ``str``; anything else in an argument list is a literal."""
     return isinstance(arg, str)
+
+
+def normal_literal(a):
+    """A literal as stored: ints stay ints while exactly representable as float64
+    (|a| <= 2**53), larger ones become floats, so every backend sees a machine number."""
+    return float(a) if type(a) is int and abs(a) > 2**53 else a
 
 
 def postorder(roots: Iterable[str], args_of) -> list[str]:
@@ -127,7 +133,7 @@ class Assembler:
     def node(self, op: str, args: Sequence, name: str | None = None) -> str:
         """The node ``op(*args)`` (refs and literals), shared with an identical
         earlier one; ``name`` names it (see :meth:`name`)."""
-        key = (op, tuple(args))
+        key = (op, tuple([normal_literal(a) for a in args]))
         ref = self._key.get(key)
         if ref is None:
             spec = OPS.get(op)

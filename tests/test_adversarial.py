@@ -76,6 +76,10 @@ BOMBS = [
     ("program_of_1e6_lines", P("".join(f"a{i} = x + {i}\n" for i in range(1_000_000))),
      err(ParseError, "longer than the limit")),
     ("long_number", P("x + " + "9" * 5000), err(ParseError, "number literal too long")),
+    # found by tests/test_fuzz.py (token soup): a 30-digit integer reached math's log as a Python int
+    ("huge_int_base", B("999999999999999999999999999999**x", x=0.5),
+     ok(lambda r: r["x"] == pytest.approx(1e30**0.5 * math.log(1e30)))),
+    ("huge_int_factor", F("x * 99999999999999999999", x=2.0), ok(lambda r: r["a"] == 2e20)),
     ("float_overflow_literal", P("x * 1e400"), err(ParseError, "too large for float64")),
     ("constant_overflow", P("x * 10.0**400"), err(ParseError, "not a finite number")),
 ]
