@@ -250,9 +250,19 @@ def _label(step: BackwardStep, labels: dict) -> BackwardStep:
     return BackwardStep(step.node, step.output, step.terms, step.value, step.expr, q)
 
 
+EXPAND_LIMIT = 300    # symbolic mode: adjoints written out in full up to this many operations
+
+
 def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list:
-    """The backward steps for ``out``, in reverse topological order."""
-    adj = symbolic_adjoints(graph, out) if symbolic else adjoints(graph, vals, out)
+    """The backward steps for ``out``, in reverse topological order.  In symbolic
+    mode each adjoint is also written out in full, for graphs of up to
+    :data:`EXPAND_LIMIT` operations (the expansions grow with the depth; beyond,
+    each line ends with the chain rule in the consumers' adjoints)."""
+    if symbolic:
+        expand = len(graph.program) <= EXPAND_LIMIT
+        adj = symbolic_adjoints(graph, out) if expand else dict.fromkeys(graph.nodes)
+    else:
+        adj = adjoints(graph, vals, out)
     locals_: dict[str, list] = {}                 # node -> [(consumer, generic, names)]
     reached = {out}
     for name, op, args in reversed(graph.program):

@@ -195,12 +195,14 @@ class LatexPrinter(TextPrinter):
         if not step.terms:
             return f"{left} &= {value}"
         if len(chain) <= 2:
-            return f"{left} &= {' + '.join(chain)} = {self.signed_sum(subst)} = {value}"
+            tail = f" = {value}" if value else ""
+            return f"{left} &= {' + '.join(chain)} = {self.signed_sum(subst)}{tail}"
         rows = [f"{left} &= {line}" if i == 0 else rf"&\qquad {line}"
                 for i, line in enumerate(self._wrapped(chain))]
         rows += [f"&= {line}" if i == 0 else rf"&\qquad {line}"
                  for i, line in enumerate(self._wrapped(subst))]
-        rows.append(f"&= {value}")
+        if value:
+            rows.append(f"&= {value}")
         return " \\\\\n".join(rows)
 
     def input_lines(self, d) -> list[str]:

@@ -166,9 +166,12 @@ class Printer:
         return s
 
     def value_of(self, step) -> str:
-        """The adjoint's number, or in symbolic mode its expression."""
+        """The adjoint's number, or in symbolic mode its expression ("" when the
+        derivation did not expand it: the substituted chain rule is the answer)."""
         if step.value is not None:
             return self.number(step.value)[0]
+        if step.expr is None:
+            return ""
         return self.expr(step.expr, ())[0]
 
     def prepare(self, derivation) -> None:

@@ -64,7 +64,8 @@ class TextPrinter(Printer):
         left, chain, subst, value = self.backward_parts(step)
         if not step.terms:
             return f"{left} = {value}"
-        return f"{left} = {' + '.join(chain)} = {self.signed_sum(subst)} = {value}"
+        tail = f" = {value}" if value else ""
+        return f"{left} = {' + '.join(chain)} = {self.signed_sum(subst)}{tail}"
 
     def point(self, d) -> str:
         return ", ".join(f"{self.name(k)} = {format_number(v, self.digits)}" for k, v in d.point.items())

@@ -288,6 +288,8 @@ PRINTERS = [
     ("derive_text", lambda g: sg.derive(g, x=0.5).text(), ok(lambda s: s.count("\n") > 2 * CHAIN)),
     ("derive_latex", lambda g: sg.derive(g, x=0.5).latex(), ok(lambda s: r"\frac{\partial" in s)),
     ("derive_markdown", lambda g: sg.derive(g, x=0.5).markdown(), ok(lambda s: len(s) > CHAIN)),
+    ("derive_symbolic", lambda g: sg.derive(g, symbolic=True).text(),
+     ok(lambda s: s.rstrip().endswith("= ∂v100000/∂a * cos(x)"))),
     ("derive_document", lambda g: sg.derive(g, x=0.5).document(), ok(lambda s: s.endswith("\\end{document}\n"))),
     ("draw_source", lambda g: sg.draw(g, x=0.5), ok(lambda s: s.count("->") >= 2 * CHAIN)),
     ("draw_render", lambda g: sg.draw(g, x=0.5, path="/nonexistent/never_written.svg"),
