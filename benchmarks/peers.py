@@ -5,6 +5,7 @@ as "not installed", never a crash."""
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import math
 
 import numpy as np
@@ -22,7 +23,12 @@ def load(name: str):
 
 def version(name: str) -> str:
     mod = load(name)
-    return getattr(mod, "__version__", "?") if mod is not None else NOT_INSTALLED
+    if mod is None:
+        return NOT_INSTALLED
+    try:
+        return importlib.metadata.version(name)
+    except Exception:
+        return getattr(mod, "__version__", "?")
 
 
 # -- the lecture function --------------------------------------------------------------
