@@ -2,57 +2,71 @@
 
 The reference interpreters (:func:`symgrad.forward.evaluate`,
 :func:`symgrad.reverse.adjoints`) walk ``graph.program`` and call the op table's
-``apply``/``partials`` per node per call.  This module instead turns the program,
-once per graph (cached in ``graph._cache``), into
+``apply``/``partials`` per node per call; they stay the specification (and run
+strict mode).  This module instead turns the program, once per graph (cached in
+``graph._cache``), into code made by :mod:`symgrad.codegen` from the op table's
+``code``/``dcode`` templates:
 
-* **straight-line Python** for graphs of up to :data:`CODE_LIMIT` operations: one
-  line per node, produced from the op table's ``code``/``dcode`` templates,
-  compiled with ``compile()`` in chunks of :data:`CHUNK` lines; or
-* an **instruction loop** over slot indices for larger graphs, where compiling
-  would cost more than it saves (measured: ``compile()`` takes ~8 us a line, the
-  loop ~0.1 us a node more than straight-line code per call).
+* for ``grad`` on floats, up to :data:`FAST_LIMIT` operations: one function, the
+  output's ancestors forward and backward on locals;
+* up to :data:`CODE_LIMIT` operations: straight-line code, one line a node,
+  compiled in chunks;
+* above: an instruction loop over slot indices (``compile()`` costs ~8 us a line;
+  the loop runs a sin chain at 0.53 us a node against 0.35 for compiled code).
 
 Each program runs on one of two backends, chosen per call: ``MATH`` (Python
 floats: IEEE arithmetic, ``math.sqrt``, numpy's kernels called on floats for the
 transcendental functions) when every input is a scalar, ``NUM`` (numpy, the same
 functions as the reference) for arrays.  The scalar backend raises where numpy
-would return nan/inf (``exp(1000)``, ``log(0)``, ``1/0``, ``sqrt(-1)``); the scalar
-program then falls back to the reference interpreter, so IEEE results are
-unchanged.  Results are bit for bit those of the reference (``math.exp`` is not
-used: it differs from numpy's exp in the last bit on ~4% of inputs, and
-``sin(exp(40))`` shows how far one bit can travel).
+would return nan/inf (``exp(1000)``, ``log(0)``, ``1/0``, ``sqrt(-1)``); the call
+then falls back to the reference interpreter, so IEEE results are unchanged.
+Results are bit for bit those of the reference (``math.exp`` is not used: it
+differs from numpy's exp in the last bit on ~4% of inputs, and ``sin(exp(40))``
+shows how far one bit can travel).
 
 Layers of weighted sums (an MLP's ``sum(mul(w, h), ...)`` neurons reading the same
-previous-layer nodes) run as one matrix product each, forward and reverse: see
-:mod:`symgrad.fuse`-style detection in :func:`find_layers`.
+previous-layer nodes) run as one matrix product each, forward and reverse
+(:mod:`symgrad.fuse`); only these differ from the reference, by rounding.
 
 Values live in a list ``V`` indexed by slot (the node's position in
 ``graph.nodes``); adjoints in a list ``G`` (None where the output does not depend
-on the node).  Every call allocates its own lists, so lowered programs are safe to
-share between threads.
+on the node).  Every call allocates its own lists; building is locked per graph:
+lowered programs are safe to share between threads.
+
+>>> import symgrad as sg
+>>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+>>> print(lowered(g).forward_pass("math").source)
+def _c0(V):
+    v0 = V[0]
+    v1 = V[1] = pow(v0, (2))
+    v2 = V[2] = exp(v1)
+    v3 = V[3] = v1 + v2
+    v4 = V[4] = sqrt(v3)
+    v5 = V[5] = cos(v3)
+    v6 = V[6] = v4 + v5
+<BLANKLINE>
 """
 
 from __future__ import annotations
 
 import gc
 import math
-import operator
 import re
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
-from numbers import Real
 
 import numpy as np
 
+from .codegen import (code_forward, code_grad, code_reverse, expr, fn, lit, loop_forward,
+                      loop_reverse, needed)
 from .fuse import LazyValues, NoFuse, find_layers, release
 from .graph import Graph, is_node
 from .ops import MATH, NUM
 
-__all__ = ["lowered", "Lowered", "FALLBACK", "CODE_LIMIT", "CHUNK"]
+__all__ = ["lowered", "Lowered", "FALLBACK", "CODE_LIMIT", "FAST_LIMIT"]
 
 CODE_LIMIT = 50_000     # operations: above, the instruction loop
-CHUNK = 2_000           # lines per compiled function
 FAST_LIMIT = 20_000     # operations: up to here, grad() on floats is one compiled function
 _MAX_OUTPUTS = 8        # reverse programs kept per graph (one per differentiated output)
 _LOCK = threading.Lock()
@@ -91,19 +105,6 @@ def lowered(graph: Graph) -> "Lowered":
                 with _no_gc():
                     low = graph._cache["lowered"] = Lowered(graph)
     return low
-
-
-def _lit(v) -> str:
-    """A literal argument as Python source (parenthesized: it may be negative)."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return "nan" if v != v else ("inf" if v > 0 else "(-inf)")
-    return f"({float(v)!r})" if isinstance(v, float) else f"({int(v)!r})"
-
-
-def _expr(template: str, refs: list, sep: str, nary: bool, y: str = "") -> str:
-    if nary:
-        return template.format(sep.join(refs), y=y)
-    return template.format(*refs, y=y)
 
 
 class Lowered:
@@ -219,7 +220,7 @@ class Lowered:
                     if len(self._grad) >= _MAX_OUTPUTS:
                         self._grad.clear()
                     with _no_gc():
-                        fn = self._grad[output] = _code_grad(self, self.slot[output], _NS["math"])
+                        fn = self._grad[output] = code_grad(self, self.slot[output], _NS["math"])
         return fn
 
     def fused_forward(self):
@@ -253,7 +254,7 @@ class Lowered:
                 fn = self._fwd.get(backend)
                 if fn is None:
                     with _no_gc():
-                        fn = self._fwd[backend] = (_code_forward if self.mode == "code" else _loop_forward)(
+                        fn = self._fwd[backend] = (code_forward if self.mode == "code" else loop_forward)(
                             self.rows, _NS[backend])
         return fn
 
@@ -264,9 +265,9 @@ class Lowered:
             with self._lock:
                 fn = self._rev.get(key)
                 if fn is None:
-                    build = _code_reverse if self.mode == "code" else _loop_reverse
+                    build = code_reverse if self.mode == "code" else loop_reverse
                     with _no_gc():
-                        fn = self._rev[key] = build(_needed(self.rows, out), _NS[backend])
+                        fn = self._rev[key] = build(needed(self.rows, out), _NS[backend])
                     while len(self._rev) > _MAX_OUTPUTS:
                         self._rev.popitem(last=False)
         return fn
@@ -280,261 +281,26 @@ def _mean(a) -> float:
     return float(a) if type(a) is not np.ndarray or a.ndim == 0 else float(a.mean())
 
 
-def _needed(rows, out: int) -> list:
-    """The rows the output depends on, in reverse topological order."""
-    need = {out}
-    kept = []
-    for row in reversed(rows):
-        if row[0] in need:
-            kept.append(row)
-            need.update(a for a in row[2] if type(a) is int)
-    return kept
-
-
-# Rows hold slots as ints and literals as 1-tuples ``(value,)``.
-
-def _ref(a, local: set, pre: list, prefix="v", table="V") -> str:
-    """Source for the value of argument ``a``: a local, or loaded from the list."""
-    if type(a) is not int:
-        return _lit(a[0])
-    if a not in local:
-        pre.append(f"{prefix}{a} = {table}[{a}]")
-        local.add(a)
-    return f"{prefix}{a}"
-
-
-def _code_forward(rows, ns):
-    chunks = []
-    for start in range(0, len(rows), CHUNK):
-        body, local = [], set()
-        for o, op, args in rows[start:start + CHUNK]:
-            refs = [_ref(a, local, body) for a in args]
-            body.append(f"v{o} = V[{o}] = {_expr(op.code, refs, op.code_sep, op.arity < 0)}")
-            local.add(o)
-        chunks.append(body)
-    return _compile(chunks or [[]], "V", ns)
-
-
-_USED = re.compile(r"\bv(\d+)\b")
-
-
-def _partial(op, j: int) -> str:
-    return op.dcode[0] if op.arity < 0 else op.dcode[j]
-
-
-def _code_reverse(rows, ns, seen=None):
-    """Reverse sweep as straight-line code: per node, its adjoint times each local
-    partial, summed into the argument's adjoint (first contribution assigned).
-    ``seen``: slots whose adjoints already hold a contribution (updated)."""
-    chunks = []
-    seen = set() if seen is None else seen     # adjoints with a contribution so far
-    for start in range(0, len(rows), CHUNK):
-        body, vals, adjs = [], set(), set()
-        for o, op, args in rows[start:start + CHUNK]:
-            if o not in adjs:
-                body.append(f"g{o} = G[{o}]")
-                adjs.add(o)
-            names = [f"v{a}" if type(a) is int else _lit(a[0]) for a in args]
-            for j, a in enumerate(args):
-                if type(a) is not int:
-                    continue
-                d = _partial(op, j)
-                d = d.format(names[j], y=f"v{o}") if op.arity < 0 else d.format(*names, y=f"v{o}")
-                for s in _USED.findall(d):           # load the values this partial reads
-                    _ref(int(s), vals, body)
-                sign = {"1": "+", "-1": "-"}.get(d)
-                contrib = f"g{o}" if sign else f"g{o} * ({d})"
-                if a not in seen:
-                    body.append(f"g{a} = {'-' if sign == '-' else ''}{contrib}")
-                else:
-                    prev = f"g{a}" if a in adjs else f"G[{a}]"
-                    body.append(f"g{a} = {prev} {sign or '+'} {contrib}")
-                seen.add(a)
-                adjs.add(a)
-        body.extend(f"G[{a}] = g{a}" for a in sorted(adjs))
-        chunks.append(body)
-    return _compile(chunks or [[]], "V, G", ns)
-
-
-def _code_grad(low: Lowered, out: int, ns):
-    """One function: read and type-check the inputs, the forward lines of the
-    output's ancestors, the reverse lines, and the inputs' adjoints as a dict.
-    An adjoint that is a copy of another (a partial of 1, first contribution) is
-    not copied: the name of the other is used."""
-    rows = _needed(low.rows, out)                      # reverse topological order
-    ins = ", ".join(f"v{s}" for s in low.input_slots)
-    body = [f"if len(d) != {len(low.inputs)}:", "    raise TypeError",
-            "vals = take(d)", "if set(map(type, vals)) != FLOAT:",
-            "    vals = [v if type(v) is float else as_float(v) for v in vals]",
-            f"{ins}{',' if len(low.input_slots) == 1 else ''} = vals"]
-    for o, op, args in reversed(rows):
-        refs = [f"v{a}" if type(a) is int else _lit(a[0]) for a in args]
-        body.append(f"v{o} = {_expr(op.code, refs, op.code_sep, op.arity < 0)}")
-    body.append(f"g{out} = 1.0")
-    name = {out: f"g{out}"}                            # slot -> the variable holding its adjoint
-    for o, op, args in rows:
-        names = [f"v{a}" if type(a) is int else _lit(a[0]) for a in args]
-        for j, a in enumerate(args):
-            if type(a) is not int:
-                continue
-            d = _partial(op, j)
-            d = d.format(names[j], y=f"v{o}") if op.arity < 0 else d.format(*names, y=f"v{o}")
-            if d == "1" and a not in name:
-                name[a] = name[o]
-                continue
-            sign = {"1": "+", "-1": "-"}.get(d)
-            contrib = name[o] if sign else f"{name[o]} * ({d})"
-            if a not in name:
-                body.append(f"g{a} = {'-' if sign == '-' else ''}{contrib}")
-            else:
-                body.append(f"g{a} = {name[a]} {sign or '+'} {contrib}")
-            name[a] = f"g{a}"
-    result = ", ".join(f"{x!r}: {name.get(s, '0.0')}" for x, s in zip(low.inputs, low.input_slots, strict=True))
-    body.append("return {" + result + "}")
-    extra = {"as_float": _as_float, "FLOAT": {float}, "take": _taker(low.inputs)}
-    return _compile([body], "d", {**ns, **extra})
-
-
-def _taker(names: tuple):
-    """``d -> tuple of d[name] for names`` in C (KeyError when one is missing)."""
-    get = operator.itemgetter(*names)
-    return get if len(names) > 1 else (lambda d: (get(d),))
-
-
-def _as_float(v) -> float:
-    """A float, numpy float64 scalar or 0-d array as a float; TypeError for
-    anything else (ints, bools, arrays: the general path reads those)."""
-    if type(v) is float:
-        return v
-    if type(v) is np.float64 or (type(v) is np.ndarray and v.shape == () and v.dtype == np.float64):
-        return float(v)
-    raise TypeError
-
-
-def _fn(params: list, src: str, ns: dict):
-    return eval(compile(f"lambda {', '.join(params)}: {src}", "<symgrad op>", "eval"), dict(ns))  # noqa: S307
-
-
-def _lambda(op, args, ns, template):
-    """A function of the row's slot arguments (a0, a1, ...) with its literals baked in."""
-    refs, k = [], 0
-    for a in args:
-        refs.append(f"a{k}" if type(a) is int else _lit(a[0]))
-        k += type(a) is int
-    params = [f"a{i}" for i in range(k)]
-    return params, refs
-
-
-def _row_key(op, args):
-    if all(type(a) is int for a in args):
-        return op.name, len(args)
-    return op.name, tuple(None if type(a) is int else a for a in args)
-
-
-def _loop_forward(rows, ns):
-    """The instruction loop: per row (out slot, function, argument slots); literals
-    are baked into the row's function, one function per op and literal pattern."""
-    cache, prog = {}, []
-    for o, op, args in rows:
-        key = _row_key(op, args)
-        f = cache.get(key)
-        if f is None:
-            params, refs = _lambda(op, args, ns, op.code)
-            f = cache[key] = _fn(params, _expr(op.code, refs, op.code_sep, op.arity < 0), ns)
-        slots = args if key[1] == len(args) else tuple(a for a in args if type(a) is int)
-        prog.append((o, f, slots[0] if len(slots) == 1 else -1, slots))
-
-    def run(V):
-        for o, f, a0, a in prog:
-            if a0 >= 0:                                  # one node argument: the common case
-                V[o] = f(V[a0])
-            else:
-                V[o] = f(*[V[i] for i in a])
-    return run
-
-
-def _loop_reverse(rows, ns):
-    cache, prog = {}, []
-    for o, op, args in rows:
-        key = _row_key(op, args)
-        parts = cache.get(key)
-        if parts is None:
-            params, refs = _lambda(op, args, ns, None)
-            parts = []
-            for j, a in enumerate(args):
-                if type(a) is int:
-                    d = _partial(op, j)
-                    d = d.format(refs[j], y="y") if op.arity < 0 else d.format(*refs, y="y")
-                    parts.append(d if d in ("1", "-1") else _fn(["y"] + params, d, ns))
-            parts = cache[key] = tuple(parts)
-        slots = args if key[1] == len(args) else tuple(a for a in args if type(a) is int)
-        prog.append((o, slots[0] if len(slots) == 1 else -1, parts[0] if len(slots) == 1 else None,
-                     slots, parts))
-
-    def run(V, G):
-        for o, a, f, slots, parts in prog:
-            g = G[o]
-            if a >= 0:                                   # one node argument: the common case
-                c = g if f == "1" else -g if f == "-1" else g * f(V[o], V[a])
-                p = G[a]
-                G[a] = c if p is None else p + c
-                continue
-            vals = [V[i] for i in slots]
-            y = V[o]
-            for a, f in zip(slots, parts):
-                c = g if f == "1" else -g if f == "-1" else g * f(y, *vals)
-                p = G[a]
-                G[a] = c if p is None else p + c
-    return run
-
-
-def _run_chunks(chunks):
-    if len(chunks) == 1:
-        return chunks[0]
-
-    def run(*lists):
-        for c in chunks:
-            c(*lists)
-    return run
-
-
-def _compile(lines_per_chunk, header: str, ns: dict):
-    """Functions ``_c{k}(header)`` from lines of our own generated code (never user
-    text: node names do not appear in it, literals are numbers), run in order;
-    ``.source`` keeps the text for inspection."""
-    chunks, sources = [], []
-    for k, body in enumerate(lines_per_chunk):
-        src = f"def _c{k}({header}):\n" + ("\n".join("    " + ln for ln in body) or "    pass") + "\n"
-        scope = dict(ns)
-        exec(compile(src, f"<symgrad lowered {k}>", "exec"), scope)   # noqa: S102 - our own code
-        chunks.append(scope[f"_c{k}"])
-        sources.append(src)
-    run = _run_chunks(chunks)
-    if len(sources) == 1:                   # an inspectable single function
-        run.source = sources[0]
-    return run
-
-
 # -- programs with fused layers (symgrad.fuse) ---------------------------------------------
 
 def _matrix_fns(op, extra):
     """An activation's value and partial as functions of whole matrices.  A value
     template that is one numpy ufunc of the argument (``tanh({0})``) is marked
     ``.ufunc``: the layer then writes it into its own buffer, without temporaries."""
-    refs = ["a0"] + [_lit(e[0]) for e in extra]
-    value = _fn(["a0"], _expr(op.code, refs, op.code_sep, op.arity < 0), _NS["num"])
+    refs = ["a0"] + [lit(e[0]) for e in extra]
+    value = fn(["a0"], expr(op.code, refs, op.code_sep, op.arity < 0), _NS["num"])
     call = re.fullmatch(r"(\w+)\(\{0\}\)", op.code)
     func = _NS["num"].get(call.group(1)) if call else None
     value.ufunc = func if isinstance(func, np.ufunc) and func.nin == 1 else None
     d = op.dcode[0].format(*refs, y="y")
-    return value, (None if d == "1" else _fn(["y", "a0"], d, _NS["num"]))
+    return value, (None if d == "1" else fn(["y", "a0"], d, _NS["num"]))
 
 
 def _fused_forward(low: Lowered, ns):
     """Generic segments (compiled as usual) between fused layer steps."""
     at = {L.first: L for L in low.layers()}
     skip = set().union(*(L.rows for L in low.layers()))
-    build = _code_forward if low.mode == "code" else _loop_forward
+    build = code_forward if low.mode == "code" else loop_forward
     steps, seg = [], []
     for k, row in enumerate(low.rows):
         if k in at:
@@ -562,14 +328,14 @@ def _plain_rev(fn):
 
 
 def _fused_reverse(low: Lowered, out: int, ns):
-    need = {out} | {o for o, _, _ in _needed(low.rows, out)}
+    need = {out} | {o for o, _, _ in needed(low.rows, out)}
     layers = [L for L in low.layers()
               if set(L.sums) & need and out not in {low.rows[k][0] for k in L.rows}]
     at = {L.first: L for L in layers}
     skip = set().union(*(L.rows for L in layers))
     seen: set = set()
-    build = (lambda rows: _code_reverse(rows, ns, seen)) if low.mode == "code" else \
-        (lambda rows: _loop_reverse(rows, ns))
+    build = (lambda rows: code_reverse(rows, ns, seen)) if low.mode == "code" else \
+        (lambda rows: loop_reverse(rows, ns))
     steps, seg = [], []
     for k in range(len(low.rows) - 1, -1, -1):
         row = low.rows[k]

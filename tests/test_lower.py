@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import symgrad as sg
-from symgrad import lower
+from symgrad import codegen, lower
 from symgrad.forward import evaluate, read_inputs
 from symgrad.lower import lowered
 from symgrad.ops import OPS
@@ -102,7 +102,7 @@ def test_chunks_and_instruction_loop_equal_reference(graph, data, batch):
     for limit, chunk in ((0, 2000), (10**6, 3)):          # the loop; code in chunks of 3 lines
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(lower, "CODE_LIMIT", limit)
-            mp.setattr(lower, "CHUNK", chunk)
+            mp.setattr(codegen, "CHUNK", chunk)
             fresh = copy(graph)
             assert lowered(fresh).mode == ("loop" if limit == 0 else "code")
             check_graph(fresh, at)

@@ -1,0 +1,278 @@
+"""Code generation for the lowered executor (:mod:`symgrad.lower`).
+
+From a lowered program's rows (``(out slot, Op, args)``, slots as ints and
+literals as 1-tuples), written with each op's ``code``/``dcode`` templates of the
+op table:
+
+* :func:`code_forward` / :func:`code_reverse`: straight-line Python, one line a
+  node, values and adjoints in lists ``V``/``G`` indexed by slot, compiled in
+  chunks of :data:`CHUNK` lines;
+* :func:`code_grad`: forward and reverse of one output's ancestors as ONE
+  function on Python floats, locals only, returning the inputs' adjoints;
+* :func:`loop_forward` / :func:`loop_reverse`: an instruction loop over slots,
+  for graphs too large to compile (``compile()`` costs ~8 us a line).
+
+The generated text never contains user text: nodes are ``v{slot}``/``g{slot}``,
+literals are numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+
+import numpy as np
+
+__all__ = ["CHUNK", "needed", "code_forward", "code_reverse", "code_grad", "loop_forward",
+           "loop_reverse", "compile_lines", "fn", "lit", "expr"]
+
+CHUNK = 2_000           # lines per compiled function
+
+def lit(v) -> str:
+    """A literal argument as Python source (parenthesized: it may be negative)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if v != v else ("inf" if v > 0 else "(-inf)")
+    return f"({float(v)!r})" if isinstance(v, float) else f"({int(v)!r})"
+
+
+def expr(template: str, refs: list, sep: str, nary: bool, y: str = "") -> str:
+    if nary:
+        return template.format(sep.join(refs), y=y)
+    return template.format(*refs, y=y)
+
+
+
+def needed(rows, out: int) -> list:
+    """The rows the output depends on, in reverse topological order."""
+    need = {out}
+    kept = []
+    for row in reversed(rows):
+        if row[0] in need:
+            kept.append(row)
+            need.update(a for a in row[2] if type(a) is int)
+    return kept
+
+
+# Rows hold slots as ints and literals as 1-tuples ``(value,)``.
+
+def _ref(a, local: set, pre: list, prefix="v", table="V") -> str:
+    """Source for the value of argument ``a``: a local, or loaded from the list."""
+    if type(a) is not int:
+        return lit(a[0])
+    if a not in local:
+        pre.append(f"{prefix}{a} = {table}[{a}]")
+        local.add(a)
+    return f"{prefix}{a}"
+
+
+def code_forward(rows, ns):
+    chunks = []
+    for start in range(0, len(rows), CHUNK):
+        body, local = [], set()
+        for o, op, args in rows[start:start + CHUNK]:
+            refs = [_ref(a, local, body) for a in args]
+            body.append(f"v{o} = V[{o}] = {expr(op.code, refs, op.code_sep, op.arity < 0)}")
+            local.add(o)
+        chunks.append(body)
+    return compile_lines(chunks or [[]], "V", ns)
+
+
+_USED = re.compile(r"\bv(\d+)\b")
+
+
+def _partial(op, j: int) -> str:
+    return op.dcode[0] if op.arity < 0 else op.dcode[j]
+
+
+def code_reverse(rows, ns, seen=None):
+    """Reverse sweep as straight-line code: per node, its adjoint times each local
+    partial, summed into the argument's adjoint (first contribution assigned).
+    ``seen``: slots whose adjoints already hold a contribution (updated)."""
+    chunks = []
+    seen = set() if seen is None else seen     # adjoints with a contribution so far
+    for start in range(0, len(rows), CHUNK):
+        body, vals, adjs = [], set(), set()
+        for o, op, args in rows[start:start + CHUNK]:
+            if o not in adjs:
+                body.append(f"g{o} = G[{o}]")
+                adjs.add(o)
+            names = [f"v{a}" if type(a) is int else lit(a[0]) for a in args]
+            for j, a in enumerate(args):
+                if type(a) is not int:
+                    continue
+                d = _partial(op, j)
+                d = d.format(names[j], y=f"v{o}") if op.arity < 0 else d.format(*names, y=f"v{o}")
+                for s in _USED.findall(d):           # load the values this partial reads
+                    _ref(int(s), vals, body)
+                sign = {"1": "+", "-1": "-"}.get(d)
+                contrib = f"g{o}" if sign else f"g{o} * ({d})"
+                if a not in seen:
+                    body.append(f"g{a} = {'-' if sign == '-' else ''}{contrib}")
+                else:
+                    prev = f"g{a}" if a in adjs else f"G[{a}]"
+                    body.append(f"g{a} = {prev} {sign or '+'} {contrib}")
+                seen.add(a)
+                adjs.add(a)
+        body.extend(f"G[{a}] = g{a}" for a in sorted(adjs))
+        chunks.append(body)
+    return compile_lines(chunks or [[]], "V, G", ns)
+
+
+def code_grad(low, out: int, ns):
+    """One function: read and type-check the inputs, the forward lines of the
+    output's ancestors, the reverse lines, and the inputs' adjoints as a dict.
+    An adjoint that is a copy of another (a partial of 1, first contribution) is
+    not copied: the name of the other is used."""
+    rows = needed(low.rows, out)                      # reverse topological order
+    ins = ", ".join(f"v{s}" for s in low.input_slots)
+    body = [f"if len(d) != {len(low.inputs)}:", "    raise TypeError",
+            "vals = take(d)", "if set(map(type, vals)) != FLOAT:",
+            "    vals = [v if type(v) is float else as_float(v) for v in vals]",
+            f"{ins}{',' if len(low.input_slots) == 1 else ''} = vals"]
+    for o, op, args in reversed(rows):
+        refs = [f"v{a}" if type(a) is int else lit(a[0]) for a in args]
+        body.append(f"v{o} = {expr(op.code, refs, op.code_sep, op.arity < 0)}")
+    body.append(f"g{out} = 1.0")
+    name = {out: f"g{out}"}                            # slot -> the variable holding its adjoint
+    for o, op, args in rows:
+        names = [f"v{a}" if type(a) is int else lit(a[0]) for a in args]
+        for j, a in enumerate(args):
+            if type(a) is not int:
+                continue
+            d = _partial(op, j)
+            d = d.format(names[j], y=f"v{o}") if op.arity < 0 else d.format(*names, y=f"v{o}")
+            if d == "1" and a not in name:
+                name[a] = name[o]
+                continue
+            sign = {"1": "+", "-1": "-"}.get(d)
+            contrib = name[o] if sign else f"{name[o]} * ({d})"
+            if a not in name:
+                body.append(f"g{a} = {'-' if sign == '-' else ''}{contrib}")
+            else:
+                body.append(f"g{a} = {name[a]} {sign or '+'} {contrib}")
+            name[a] = f"g{a}"
+    result = ", ".join(f"{x!r}: {name.get(s, '0.0')}" for x, s in zip(low.inputs, low.input_slots, strict=True))
+    body.append("return {" + result + "}")
+    extra = {"as_float": _as_float, "FLOAT": {float}, "take": _taker(low.inputs)}
+    return compile_lines([body], "d", {**ns, **extra})
+
+
+def _taker(names: tuple):
+    """``d -> tuple of d[name] for names`` in C (KeyError when one is missing)."""
+    get = operator.itemgetter(*names)
+    return get if len(names) > 1 else (lambda d: (get(d),))
+
+
+def _as_float(v) -> float:
+    """A float, numpy float64 scalar or 0-d array as a float; TypeError for
+    anything else (ints, bools, arrays: the general path reads those)."""
+    if type(v) is float:
+        return v
+    if type(v) is np.float64 or (type(v) is np.ndarray and v.shape == () and v.dtype == np.float64):
+        return float(v)
+    raise TypeError
+
+
+def fn(params: list, src: str, ns: dict):
+    return eval(compile(f"lambda {', '.join(params)}: {src}", "<symgrad op>", "eval"), dict(ns))  # noqa: S307
+
+
+def _lambda(op, args, ns, template):
+    """A function of the row's slot arguments (a0, a1, ...) with its literals baked in."""
+    refs, k = [], 0
+    for a in args:
+        refs.append(f"a{k}" if type(a) is int else lit(a[0]))
+        k += type(a) is int
+    params = [f"a{i}" for i in range(k)]
+    return params, refs
+
+
+def _row_key(op, args):
+    if all(type(a) is int for a in args):
+        return op.name, len(args)
+    return op.name, tuple(None if type(a) is int else a for a in args)
+
+
+def loop_forward(rows, ns):
+    """The instruction loop: per row (out slot, function, argument slots); literals
+    are baked into the row's function, one function per op and literal pattern."""
+    cache, prog = {}, []
+    for o, op, args in rows:
+        key = _row_key(op, args)
+        f = cache.get(key)
+        if f is None:
+            params, refs = _lambda(op, args, ns, op.code)
+            f = cache[key] = fn(params, expr(op.code, refs, op.code_sep, op.arity < 0), ns)
+        slots = args if key[1] == len(args) else tuple(a for a in args if type(a) is int)
+        prog.append((o, f, slots[0] if len(slots) == 1 else -1, slots))
+
+    def run(V):
+        for o, f, a0, a in prog:
+            if a0 >= 0:                                  # one node argument: the common case
+                V[o] = f(V[a0])
+            else:
+                V[o] = f(*[V[i] for i in a])
+    return run
+
+
+def loop_reverse(rows, ns):
+    cache, prog = {}, []
+    for o, op, args in rows:
+        key = _row_key(op, args)
+        parts = cache.get(key)
+        if parts is None:
+            params, refs = _lambda(op, args, ns, None)
+            parts = []
+            for j, a in enumerate(args):
+                if type(a) is int:
+                    d = _partial(op, j)
+                    d = d.format(refs[j], y="y") if op.arity < 0 else d.format(*refs, y="y")
+                    parts.append(d if d in ("1", "-1") else fn(["y"] + params, d, ns))
+            parts = cache[key] = tuple(parts)
+        slots = args if key[1] == len(args) else tuple(a for a in args if type(a) is int)
+        prog.append((o, slots[0] if len(slots) == 1 else -1, parts[0] if len(slots) == 1 else None,
+                     slots, parts))
+
+    def run(V, G):
+        for o, a, f, slots, parts in prog:
+            g = G[o]
+            if a >= 0:                                   # one node argument: the common case
+                c = g if f == "1" else -g if f == "-1" else g * f(V[o], V[a])
+                p = G[a]
+                G[a] = c if p is None else p + c
+                continue
+            vals = [V[i] for i in slots]
+            y = V[o]
+            for a, f in zip(slots, parts):
+                c = g if f == "1" else -g if f == "-1" else g * f(y, *vals)
+                p = G[a]
+                G[a] = c if p is None else p + c
+    return run
+
+
+def _run_chunks(chunks):
+    if len(chunks) == 1:
+        return chunks[0]
+
+    def run(*lists):
+        for c in chunks:
+            c(*lists)
+    return run
+
+
+def compile_lines(lines_per_chunk, header: str, ns: dict):
+    """Functions ``_c{k}(header)`` from lines of our own generated code (never user
+    text: node names do not appear in it, literals are numbers), run in order;
+    ``.source`` keeps the text for inspection."""
+    chunks, sources = [], []
+    for k, body in enumerate(lines_per_chunk):
+        src = f"def _c{k}({header}):\n" + ("\n".join("    " + ln for ln in body) or "    pass") + "\n"
+        scope = dict(ns)
+        exec(compile(src, f"<symgrad lowered {k}>", "exec"), scope)   # noqa: S102 - our own code
+        chunks.append(scope[f"_c{k}"])
+        sources.append(src)
+    run = _run_chunks(chunks)
+    if len(sources) == 1:                   # an inspectable single function
+        run.source = sources[0]
+    return run
