@@ -255,3 +255,27 @@ def test_fused_mlp_matches_lecture_closed_form():
     value, mean = sg.reverse.mean_grad(net.graph, net.feed(x, y))
     ref = net.backprop(x, y)
     assert {w: mean[w] for w in ref} == pytest.approx(ref, rel=1e-12)
+
+
+def test_fast_grad_leaves_odd_inputs_to_the_checked_path():
+    g = sg.parse("x * y + sin(x)")
+    want = g.grad(x=0.5, y=2.0)
+    assert g.grad(x=0.5, y=2) == want                               # an int: general path, same value
+    assert g.grad({"x": np.float64(0.5), "y": np.array(2.0)}) == want
+    with pytest.raises(sg.InputError):
+        g.grad(x=True, y=2.0)
+    with pytest.raises(sg.InputError):
+        g.grad(x=0.5, y=2.0, z=1.0)
+    with pytest.raises(sg.InputError):
+        g.grad(x=0.5)
+
+
+def test_mean_gradients_from_threads_share_pooled_buffers_safely():
+    net = sg.mlp([3, 16, 16, 1], activation="tanh", seed=2)
+    rng = np.random.default_rng(1)
+    feeds = [net.feed(rng.normal(size=(500, 3)), rng.normal(size=(500, 1))) for _ in range(6)]
+    want = [sg.reverse.mean_grad(net.graph, f, wrt=list(net.weights)) for f in feeds]
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(lambda f: sg.reverse.mean_grad(net.graph, f, wrt=list(net.weights)), feeds * 5))
+    for w, g in zip(want * 5, got):
+        assert w == g
