@@ -129,7 +129,7 @@ def code_grad(low, out: int, ns):
     body = [f"if len(d) != {len(low.inputs)}:", "    raise TypeError",
             "vals = take(d)", "if set(map(type, vals)) != FLOAT:",
             "    vals = [v if type(v) is float else as_float(v) for v in vals]",
-            f"{ins}{',' if len(low.input_slots) == 1 else ''} = vals"]
+            f"{ins}{',' if len(low.input_slots) == 1 else ''} = vals" if ins else "pass"]
     for o, op, args in reversed(rows):
         refs = [f"v{a}" if type(a) is int else lit(a[0]) for a in args]
         body.append(f"v{o} = {expr(op.code, refs, op.code_sep, op.arity < 0)}")
@@ -160,6 +160,8 @@ def code_grad(low, out: int, ns):
 
 def _taker(names: tuple):
     """``d -> tuple of d[name] for names`` in C (KeyError when one is missing)."""
+    if not names:
+        return lambda d: ()
     get = operator.itemgetter(*names)
     return get if len(names) > 1 else (lambda d: (get(d),))
 

@@ -268,6 +268,9 @@ def test_fast_grad_leaves_odd_inputs_to_the_checked_path():
         g.grad(x=0.5, y=2.0, z=1.0)
     with pytest.raises(sg.InputError):
         g.grad(x=0.5)
+    const = sg.Graph({"a": ("sum", (2, 3)), "b": ("exp", ("a",))}, outputs=["b"])   # no inputs
+    check_graph(const, {})
+    assert const.grad() == {} and sg.reverse.mean_grad(const)[0] == pytest.approx(math.exp(5))
 
 
 def test_mean_gradients_from_threads_share_pooled_buffers_safely():
