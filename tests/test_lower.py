@@ -65,13 +65,13 @@ def same(a, b, exact=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
 
 
-def check_graph(graph, at, exact=True):
-    vals, adj = reference(graph, at)
-    fw, bw = graph.forward(at), graph.backward(at)
+def check_graph(graph, at, exact=True, output=None):
+    vals, adj = reference(graph, at, output)
+    fw, bw = graph.forward(at), graph.backward(at, output=output)
     for n in graph.nodes:
         same(fw[n], vals[n], exact)
         same(bw[n], adj.get(n, 0.0), exact)
-    gr = graph.grad(at)
+    gr = graph.grad(at, output=output)
     for x in graph.inputs:
         same(gr[x], adj.get(x, 0.0), exact)
     if exact:
@@ -89,6 +89,11 @@ def points(graph, data, batch=None):
 @given(graph=row_graphs(), data=st.data())
 def test_scalar_path_is_bit_exact(graph, data):
     check_graph(graph, points(graph, data))
+
+
+@given(graph=row_graphs(), data=st.data(), batch=st.sampled_from((None, 3)))
+def test_any_node_as_output(graph, data, batch):
+    check_graph(graph, points(graph, data, batch), output=data.draw(st.sampled_from(graph.nodes)))
 
 
 @given(graph=row_graphs(), data=st.data())
