@@ -191,22 +191,36 @@ def _lambda(op, args, ns, template):
 
 
 def _row_key(op, args):
+    """(op, number of arguments) without literals, else (op, pattern): literals by
+    type and repr, so 2 and 2.0, 0.0 and -0.0 get their own functions."""
     if all(type(a) is int for a in args):
         return op.name, len(args)
-    return op.name, tuple(None if type(a) is int else a for a in args)
+    return op.name, tuple(None if type(a) is int else (type(a[0]).__name__, repr(a[0])) for a in args)
+
+
+_OP_FUNCTIONS: dict = {}         # (backend, "f"/"d", op, literal pattern) -> function, all graphs
+
+
+def _shared(ns) -> dict:
+    """The row functions made for backend ``ns`` so far (bounded), shared by every
+    graph: lowering a small graph then compiles little or nothing new."""
+    cache = _OP_FUNCTIONS.setdefault(id(ns), {})
+    if len(cache) > 4096:
+        cache.clear()
+    return cache
 
 
 def loop_forward(rows, ns):
     """The instruction loop: per row (out slot, function, argument slots); literals
     are baked into the row's function, one function per op and literal pattern."""
-    cache, prog = {}, []
+    cache, prog = _shared(ns), []
     for o, op, args in rows:
-        key = _row_key(op, args)
+        key = ("f",) + _row_key(op, args)
         f = cache.get(key)
         if f is None:
             params, refs = _lambda(op, args, ns, op.code)
             f = cache[key] = fn(params, expr(op.code, refs, op.code_sep, op.arity < 0), ns)
-        slots = args if key[1] == len(args) else tuple(a for a in args if type(a) is int)
+        slots = args if key[2] == len(args) else tuple(a for a in args if type(a) is int)
         prog.append((o, f, slots[0] if len(slots) == 1 else -1, slots))
 
     def run(V):
@@ -219,9 +233,11 @@ def loop_forward(rows, ns):
 
 
 def loop_reverse(rows, ns):
-    cache, prog = {}, []
+    """The reverse instruction loop: per row its local partials, one function per
+    op, argument position and literal pattern; adjoints summed into ``G``."""
+    cache, prog = _shared(ns), []
     for o, op, args in rows:
-        key = _row_key(op, args)
+        key = ("d",) + _row_key(op, args)
         parts = cache.get(key)
         if parts is None:
             params, refs = _lambda(op, args, ns, None)
@@ -232,7 +248,7 @@ def loop_reverse(rows, ns):
                     d = d.format(refs[j], y="y") if op.arity < 0 else d.format(*refs, y="y")
                     parts.append(d if d in ("1", "-1") else fn(["y"] + params, d, ns))
             parts = cache[key] = tuple(parts)
-        slots = args if key[1] == len(args) else tuple(a for a in args if type(a) is int)
+        slots = args if key[2] == len(args) else tuple(a for a in args if type(a) is int)
         prog.append((o, slots[0] if len(slots) == 1 else -1, parts[0] if len(slots) == 1 else None,
                      slots, parts))
 

@@ -11,8 +11,9 @@ strict mode).  This module instead turns the program, once per graph (cached in
   output's ancestors forward and backward on locals;
 * up to :data:`CODE_LIMIT` operations: straight-line code, one line a node,
   compiled in chunks;
-* above: an instruction loop over slot indices (``compile()`` costs ~8 us a line;
-  the loop runs a sin chain at 0.53 us a node against 0.35 for compiled code).
+* above, and for the first :data:`HOT_AFTER` evaluations of any graph: an
+  instruction loop over slot indices (``compile()`` costs ~8 us a line; the loop
+  runs a sin chain at 0.53 us a node against 0.35 for compiled code).
 
 Each program runs on one of two backends, chosen per call: ``MATH`` (Python
 floats: IEEE arithmetic, ``math.sqrt``, numpy's kernels called on floats for the
@@ -33,8 +34,13 @@ Values live in a list ``V`` indexed by slot (the node's position in
 on the node).  Every call allocates its own lists; building is locked per graph:
 lowered programs are safe to share between threads.
 
+The first :data:`HOT_AFTER` evaluations of a graph run the instruction loop
+(building it compiles nothing per graph); later ones compile straight-line code:
+
 >>> import symgrad as sg
 >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+>>> for _ in range(3):
+...     f = g.forward(x=2.0)["f"]
 >>> print(lowered(g).forward_pass("math").source)
 def _c0(V):
     v0 = V[0]
@@ -64,9 +70,10 @@ from .fuse import LazyValues, NoFuse, find_layers, release
 from .graph import Graph, is_node
 from .ops import MATH, NUM
 
-__all__ = ["lowered", "Lowered", "FALLBACK", "CODE_LIMIT", "FAST_LIMIT"]
+__all__ = ["lowered", "Lowered", "FALLBACK", "CODE_LIMIT", "FAST_LIMIT", "HOT_AFTER"]
 
 CODE_LIMIT = 50_000     # operations: above, the instruction loop
+HOT_AFTER = 2           # evaluations of a graph that run the loop before code is compiled
 FAST_LIMIT = 20_000     # operations: up to here, grad() on floats is one compiled function
 _MAX_OUTPUTS = 8        # reverse programs kept per graph (one per differentiated output)
 _LOCK = threading.Lock()
@@ -124,6 +131,7 @@ class Lowered:
         self._layers = None
         self._pool: dict = {}
         self._grad: dict = {}
+        self._uses = 0          # evaluations so far, up to HOT_AFTER + 1 (racy: a heuristic)
 
     # -- running ---------------------------------------------------------------
     def values(self, inputs: dict, scalar: bool) -> list:
@@ -212,7 +220,7 @@ class Lowered:
         the general path."""
         fn = self._grad.get(output)
         if fn is None:
-            if len(self.rows) > FAST_LIMIT:
+            if len(self.rows) > FAST_LIMIT or self._uses < HOT_AFTER:
                 return None
             with self._lock:
                 fn = self._grad.get(output)
@@ -247,25 +255,36 @@ class Lowered:
                         self._rev.popitem(last=False)
         return fn
 
+    def _compiled(self) -> bool:
+        """Compiled code (else the loop): for graphs up to CODE_LIMIT operations from
+        their (HOT_AFTER + 1)-th evaluation on.  A graph evaluated once or twice, as
+        in a property test, costs no compile() (~8 us a line)."""
+        return self.mode == "code" and self._uses > HOT_AFTER
+
     def forward_pass(self, backend: str):
-        fn = self._fwd.get(backend)
+        """The forward pass on ``backend`` (one call = one evaluation, counted)."""
+        if self._uses <= HOT_AFTER:
+            self._uses += 1
+        key = backend if self._compiled() else ("loop", backend)
+        fn = self._fwd.get(key)
         if fn is None:
             with self._lock:
-                fn = self._fwd.get(backend)
+                fn = self._fwd.get(key)
                 if fn is None:
                     with _no_gc():
-                        fn = self._fwd[backend] = (code_forward if self.mode == "code" else loop_forward)(
+                        fn = self._fwd[key] = (code_forward if self._compiled() else loop_forward)(
                             self.rows, _NS[backend])
         return fn
 
     def reverse_pass(self, backend: str, out: int):
-        key = (backend, out)
+        compiled = self._compiled()
+        key = (backend, out) if compiled else ("loop", backend, out)
         fn = self._rev.get(key)
         if fn is None:
             with self._lock:
                 fn = self._rev.get(key)
                 if fn is None:
-                    build = code_reverse if self.mode == "code" else loop_reverse
+                    build = code_reverse if compiled else loop_reverse
                     with _no_gc():
                         fn = self._rev[key] = build(needed(self.rows, out), _NS[backend])
                     while len(self._rev) > _MAX_OUTPUTS:

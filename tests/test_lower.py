@@ -106,6 +106,7 @@ def test_chunks_and_instruction_loop_equal_reference(graph, data, batch):
     at = points(graph, data, batch)
     for limit, chunk in ((0, 2000), (10**6, 3)):          # the loop; code in chunks of 3 lines
         with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(lower, "HOT_AFTER", 0)                # compiled code from the first call
             mp.setattr(lower, "CODE_LIMIT", limit)
             mp.setattr(codegen, "CHUNK", chunk)
             fresh = copy(graph)
