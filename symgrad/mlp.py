@@ -30,7 +30,7 @@ from .errors import GraphError, InputError
 from .forward import NodeValues, evaluate, read_inputs
 from .graph import Assembler, Graph
 from .ops import OPS, SYM
-from .reverse import adjoints
+from .reverse import mean_grad
 
 __all__ = ["mlp", "Net", "ACTIVATIONS", "LOSSES"]
 
@@ -343,13 +343,10 @@ class Net:
         return self.graph.outputs[0]
 
     def _loss_grad(self, x, y) -> tuple[float, dict]:
-        ins, _ = read_inputs(self.graph, self.feed(x, y), {})
-        out = self._output()
-        with np.errstate(all="ignore"):
-            vals = evaluate(self.graph, ins)
-            adj = adjoints(self.graph, vals, out)
-        grad = {w: float(np.mean(adj.get(w, 0.0))) for w in self.weights}
-        return float(np.mean(vals[out])), grad
+        """Mean loss and its weight gradient by the lowered executor: reverse mode
+        on the graph, each layer of weighted sums run as one matrix product."""
+        value, grad = mean_grad(self.graph, self.feed(x, y), output=self._output(), wrt=self.weights)
+        return value, {w: float(grad[w]) for w in self.weights}
 
     def mean_loss(self, x, y) -> float:
         """The loss averaged over the samples (the output value for one sample)."""
