@@ -193,7 +193,7 @@ def _w2_symgrad(tag, net, X, Y, quick):
              "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd, "first_call_s": first,
              "api": "g.grad(feed) / reverse.mean_grad(g, feed, wrt=weights) / g.forward(feed)"}]
     t_ref = bench(lambda: net.backprop(X, Y), quick=True, warmup=1) if not quick or tag == "S" else None
-    rows.append({"net": tag, "peer": "symgrad net.backprop (reference interpreter)",
+    rows.append({"net": tag, "peer": "symgrad net.backprop (mlp.py API)",
                  "one_sample_s": bench(lambda: net.backprop(X[0], Y[0]), quick=quick), "batch_grad_s": t_ref})
     return rows
 
