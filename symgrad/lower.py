@@ -265,14 +265,15 @@ class Lowered:
         """The forward pass on ``backend`` (one call = one evaluation, counted)."""
         if self._uses <= HOT_AFTER:
             self._uses += 1
-        key = backend if self._compiled() else ("loop", backend)
+        compiled = self._compiled()
+        key = backend if compiled else ("loop", backend)
         fn = self._fwd.get(key)
         if fn is None:
             with self._lock:
                 fn = self._fwd.get(key)
                 if fn is None:
                     with _no_gc():
-                        fn = self._fwd[key] = (code_forward if self._compiled() else loop_forward)(
+                        fn = self._fwd[key] = (code_forward if compiled else loop_forward)(
                             self.rows, _NS[backend])
         return fn
 
