@@ -17,13 +17,16 @@ Three views of the same computation:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import sympy as sp
 
 from .errors import GraphError
 from .graph import Graph, is_node
-from .ops import SYM
+from .ops import NUM, SYM
+from .sym_functions import elu, leaky_relu, relu
 from .sympy_io import literal, sympy_values
 
 __all__ = ["symbolic_gradient", "symbolic_adjoints", "shared_size", "evaluate_shared", "symbol"]
@@ -231,8 +234,9 @@ def shared_size(assignments: list, gradient: Mapping) -> int:
 
 def evaluate_shared(assignments: list, gradient: Mapping, inputs: Iterable[str]):
     """A numpy function of the inputs (positional, in ``inputs`` order) returning
-    ``{name: value}`` for the shared form: the assignments run in order as
-    straight-line code (one ``sympy.lambdify`` with the assignments as its CSE).
+    ``{name: value}`` for the shared form: the assignments are evaluated in order,
+    each SymPy expression by :func:`sympy_numeric` (a walk over its tree with
+    numpy's functions: no code generation, no ``exec``).
 
     Examples
     --------
@@ -244,11 +248,63 @@ def evaluate_shared(assignments: list, gradient: Mapping, inputs: Iterable[str])
     """
     keys = list(gradient)
     args = [symbol(n) for n in inputs]
-    # Generated code uses numpy names (sin, exp, ...): rename every symbol so a
-    # node called ``sin`` cannot shadow one.
-    safe = {s: sp.Symbol(f"_v{i}", real=True)
-            for i, s in enumerate([*args, *(sym for sym, _ in assignments)])}
-    steps = [(safe[sym], expr.xreplace(safe)) for sym, expr in assignments]
-    fn = sp.lambdify([safe[a] for a in args], [gradient[k].xreplace(safe) for k in keys],
-                     modules="numpy", cse=lambda exprs: (steps, list(exprs)), docstring_limit=0)
-    return lambda *vals: dict(zip(keys, fn(*vals), strict=True))
+
+    def run(*vals):
+        env = {a: np.float64(v) if np.ndim(v) == 0 else np.asarray(v, float)
+               for a, v in zip(args, vals, strict=True)}
+        with np.errstate(all="ignore"):
+            for sym, expr in assignments:
+                env[sym] = sympy_numeric(expr, env)
+            return {k: sympy_numeric(gradient[k], env) for k in keys}
+    return run
+
+
+def _piecewise(*pairs):
+    value = pairs[-1][0]
+    for v, cond in reversed(pairs[:-1]):
+        value = np.where(cond, v, value)
+    return value
+
+
+_NUMERIC = {
+    sp.Add: lambda *xs: functools.reduce(np.add, xs), sp.Mul: lambda *xs: functools.reduce(np.multiply, xs),
+    sp.Pow: np.power, sp.exp: np.exp, sp.log: np.log, sp.sin: np.sin, sp.cos: np.cos,
+    sp.tan: np.tan, sp.tanh: np.tanh, sp.sinh: np.sinh, sp.cosh: np.cosh, sp.Abs: np.abs,
+    sp.sign: np.sign, sp.Heaviside: lambda x, h0=0.5: np.heaviside(x, h0),
+    sp.StrictGreaterThan: np.greater, sp.GreaterThan: np.greater_equal,
+    sp.StrictLessThan: np.less, sp.LessThan: np.less_equal, sp.Equality: np.equal,
+    sp.Unequality: np.not_equal, sp.Max: lambda *xs: functools.reduce(np.maximum, xs),
+    sp.Min: lambda *xs: functools.reduce(np.minimum, xs),
+    relu: NUM.relu, leaky_relu: NUM.leaky_relu, elu: NUM.elu,
+}
+
+
+def sympy_numeric(expr: sp.Expr, env: Mapping):
+    """The numeric value of a SymPy expression, symbols looked up in ``env``:
+    an iterative post-order walk applying numpy's functions (IEEE nan/inf like
+    numpy).  Raises GraphError on a SymPy function it has no numpy form for."""
+    done: dict = {}
+    stack = [(expr, False)]
+    while stack:
+        e, expanded = stack.pop()
+        if e in done:
+            continue
+        if e.is_Symbol:
+            done[e] = env[e]
+        elif e.is_Number or e.is_NumberSymbol or e in (sp.true, sp.false):
+            done[e] = bool(e) if e in (sp.true, sp.false) else np.float64(float(e))
+        elif isinstance(e, sp.Piecewise):
+            if expanded:
+                done[e] = _piecewise(*[(done[p.expr], done[p.cond]) for p in e.args])
+            else:
+                stack.append((e, True))
+                stack.extend((x, False) for p in e.args for x in (p.expr, p.cond))
+        elif expanded:
+            fn = _NUMERIC.get(e.func)
+            if fn is None:
+                raise GraphError(f"no numeric form for SymPy {e.func.__name__} in {str(e)[:60]!r}")
+            done[e] = fn(*[done[a] for a in e.args])
+        else:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args)
+    return done[expr]
