@@ -55,19 +55,17 @@ def _c0(V):
 
 from __future__ import annotations
 
-import gc
 import math
 import re
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 
 import numpy as np
 
 from .codegen import (code_forward, code_grad, code_reverse, expr, fn, lit, loop_forward,
                       loop_reverse, needed)
 from .fuse import LazyValues, NoFuse, find_layers, release
-from .graph import Graph, is_node
+from .graph import Graph, is_node, no_gc
 from .ops import MATH, NUM
 
 __all__ = ["lowered", "Lowered", "FALLBACK", "CODE_LIMIT", "FAST_LIMIT", "HOT_AFTER"]
@@ -89,19 +87,6 @@ _NS = {"math": _namespace(MATH), "num": _namespace(NUM)}
 FALLBACK = (ArithmeticError, ValueError)        # math's way of saying nan/inf
 
 
-@contextmanager
-def _no_gc():
-    """Building allocates one tuple per node and none of them form cycles: pausing
-    the cyclic collector keeps a million-node build linear."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def lowered(graph: Graph) -> "Lowered":
     """The lowered program of ``graph``, built on first use and cached on the graph."""
     low = graph._cache.get("lowered")
@@ -109,7 +94,7 @@ def lowered(graph: Graph) -> "Lowered":
         with _LOCK:
             low = graph._cache.get("lowered")
             if low is None:
-                with _no_gc():
+                with no_gc():
                     low = graph._cache["lowered"] = Lowered(graph)
     return low
 
@@ -227,7 +212,7 @@ class Lowered:
                 if fn is None:
                     if len(self._grad) >= _MAX_OUTPUTS:
                         self._grad.clear()
-                    with _no_gc():
+                    with no_gc():
                         fn = self._grad[output] = code_grad(self, self.slot[output], _NS["math"])
         return fn
 
@@ -272,7 +257,7 @@ class Lowered:
             with self._lock:
                 fn = self._fwd.get(key)
                 if fn is None:
-                    with _no_gc():
+                    with no_gc():
                         fn = self._fwd[key] = (code_forward if compiled else loop_forward)(
                             self.rows, _NS[backend])
         return fn
@@ -286,7 +271,7 @@ class Lowered:
                 fn = self._rev.get(key)
                 if fn is None:
                     build = code_reverse if compiled else loop_reverse
-                    with _no_gc():
+                    with no_gc():
                         fn = self._rev[key] = build(needed(self.rows, out), _NS[backend])
                     while len(self._rev) > _MAX_OUTPUTS:
                         self._rev.popitem(last=False)
