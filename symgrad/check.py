@@ -12,12 +12,15 @@ Finite differences that straddle a kink are reported but do not fail the check.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
+from .errors import InputError
 from .forward import evaluate, read_inputs
 from .graph import Graph, is_node
 from .reverse import adjoints
@@ -132,6 +135,10 @@ def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None 
     input  reverse  symbolic  finite differences  rel. error  ok
     x      -182.87  -182.87   -182.87             ...         yes
     """
+    if not isinstance(graph, Graph):
+        raise TypeError(f"check() needs a symgrad Graph such as sg.parse('x**2'), "
+                        f"got {type(graph).__name__}")
+    check_rtol(rtol)
     out = graph.default_output(output)
     ins, shape = read_inputs(graph, values, inputs)
     with np.errstate(all="ignore"):
@@ -145,6 +152,12 @@ def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None 
     columns = {"reverse": reverse, "symbolic": symbolic, "finite differences": fd}
     return compare(graph.inputs, columns, rtol=rtol, excuse={"finite differences": straddle},
                    notes=notes, shape=shape)
+
+
+def check_rtol(rtol) -> None:
+    """Raise InputError unless ``rtol`` is a finite number >= 0."""
+    if isinstance(rtol, bool) or not isinstance(rtol, Real) or not 0 <= rtol < math.inf:
+        raise InputError(f"rtol must be a finite number >= 0 such as 1e-5, got {rtol!r}")
 
 
 def _compiled(graph: Graph, out: str):

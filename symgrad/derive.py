@@ -219,6 +219,9 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
     >>> print(d.text(indent="").splitlines()[-4])
     ∂f/∂c = ∂f/∂e * ∂e/∂c + ∂f/∂d * ∂d/∂c = 1 * (-sin(c)) + 1 * 1/(2*sqrt(c)) = -0.82228
     """
+    if not isinstance(graph, Graph):
+        raise TypeError(f"derive() needs a symgrad Graph such as sg.parse('x**2'), "
+                        f"got {type(graph).__name__}")
     if not isinstance(digits, int) or isinstance(digits, bool) or digits < 1:
         raise InputError(f"digits must be a positive integer, got {digits!r}")
     outs = tuple(graph.default_output(o) for o in (graph.outputs if outputs is None else outputs))

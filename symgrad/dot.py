@@ -145,8 +145,13 @@ def draw(graph: Graph, values: Mapping | None = None, /, *, path=None, format: s
     >>> "rankdir=LR" in src and "58.598" in src
     True
     """
+    if not isinstance(graph, Graph):
+        raise TypeError(f"draw() needs a symgrad Graph such as sg.parse('x**2'), "
+                        f"got {type(graph).__name__}")
     if format not in FORMATS:
         raise InputError(f"unknown picture format {format!r}; use one of {', '.join(FORMATS)}")
+    if not isinstance(max_nodes, int) or isinstance(max_nodes, bool) or max_nodes < 1:
+        raise InputError(f"max_nodes must be a positive int, got {max_nodes!r}")
     if path is not None and format != "dot" and len(graph.nodes) > max_nodes:
         raise SymgradError(f"the graph has {len(graph.nodes):,} nodes, more than Graphviz can lay "
                            f"out in reasonable time (max_nodes={max_nodes:,}); use format='dot' "

@@ -37,7 +37,10 @@ class NodeValues(Mapping):
         self._nonfinite = None
 
     def __getitem__(self, name: str):
-        v = self._data[name]
+        try:
+            v = self._data[name]
+        except KeyError:
+            raise KeyError(f"no node {name!r}; the nodes are {brief(map(repr, self._data))}") from None
         if self.shape is None:
             return float(v)
         return np.broadcast_to(v, self.shape)
@@ -79,7 +82,10 @@ def _as_number(name: str, v: Any):
         raise InputError(f"input {name!r} must be a real number or an array of them, "
                          f"got {type(v).__name__} {v!r}")
     if isinstance(v, Real):
-        return np.float64(v)
+        try:
+            return np.float64(v)
+        except OverflowError:
+            raise InputError(f"input {name!r} is too large for a float64, got {v!r:.40}") from None
     try:
         arr = np.asarray(v)
     except Exception as exc:  # ragged lists etc.
@@ -97,9 +103,10 @@ def read_inputs(graph: Graph, values: Mapping | None, kwargs: Mapping) -> tuple[
     fast = _all_floats(graph.inputs, kwargs if values is None else values if not kwargs else None)
     if fast is not None:
         return fast, None
-    given = dict(values or {})
     if values is not None and not isinstance(values, Mapping):
-        raise InputError(f"inputs are passed as a mapping or keywords, got {type(values).__name__}")
+        raise InputError(f"inputs are passed as a mapping {{name: value}} or as keywords, "
+                         f"got {type(values).__name__}")
+    given = dict(values or {})
     for k, v in kwargs.items():
         if k in given:
             raise InputError(f"input {k!r} is given twice")

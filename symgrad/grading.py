@@ -202,7 +202,10 @@ def _read_number(raw) -> float:
     if isinstance(raw, sp.Basic) and raw.is_number:
         raw = float(raw) if raw.is_real else str(raw)
     if isinstance(raw, Real) and not isinstance(raw, bool):
-        v = float(raw)
+        try:
+            v = float(raw)
+        except OverflowError:
+            raise _Unreadable(f"{raw!r:.30} is not a finite number") from None
     elif isinstance(raw, str):
         text = raw.strip().replace("−", "-")
         if text.count(",") == 1 and "." not in text:
@@ -251,7 +254,10 @@ def _read_formula(ex, raw):
     if isinstance(raw, sp.Basic):              # a SymPy expression: read back via its text
         raw = formula_text(raw)
     if isinstance(raw, Real) and not isinstance(raw, bool):
-        raw = repr(float(raw))
+        try:
+            raw = repr(float(raw))
+        except OverflowError:
+            raise _Unreadable(f"{raw!r:.30} is not a finite number") from None
     if not isinstance(raw, str) or not raw.strip():
         raise _Unreadable("expected a formula such as -sin(c) or 2*x")
     g = _parse_text(raw)

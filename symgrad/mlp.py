@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Callable
 
 import numpy as np
 import sympy as sp
 
-from .check import CheckReport, compare, finite_differences, kink_notes
+from .check import CheckReport, check_rtol, compare, finite_differences, kink_notes
 from .errors import GraphError, InputError
 from .forward import NodeValues, evaluate, read_inputs
 from .graph import Assembler, Graph
@@ -77,6 +77,9 @@ LOSSES = {
 }
 
 
+MAX_WEIGHTS = 1_000_000      # a graph of ~2 million nodes: building it takes ~10 s
+
+
 def _choices(kind: str, bad, valid) -> str:
     return f"unknown {kind} {bad!r}; valid are {', '.join(map(repr, valid))}"
 
@@ -86,7 +89,15 @@ def _validate(sizes, activation, output_activation, loss) -> tuple[tuple, tuple]
             or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
         raise GraphError(f"sizes must be a list of at least two positive ints [D, H_1, ..., K], "
                          f"got {sizes!r}")
+    n_weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    if n_weights > MAX_WEIGHTS:
+        raise GraphError(f"sizes {list(sizes)} need {n_weights:,} weights, more than the limit of "
+                         f"{MAX_WEIGHTS:,}: use smaller layers")
     hidden = len(sizes) - 2
+    if not isinstance(activation, str) and not (isinstance(activation, Sequence)
+                                                 and all(isinstance(a, str) for a in activation)):
+        raise GraphError(f"activation must be a name such as 'tanh' or a list of names, one per "
+                         f"hidden layer, got {activation!r}")
     acts = [activation] * hidden if isinstance(activation, str) else list(activation)
     if len(acts) != hidden:
         raise GraphError(f"activation lists {len(acts)} name(s) but sizes {list(sizes)} has "
@@ -201,6 +212,8 @@ def mlp(sizes: Sequence[int], activation="tanh", output_activation: str = "ident
     graph = _build(sizes, acts, loss)
     names = weight_names(sizes)
     if weights is None:
+        if seed is not None and (not isinstance(seed, Integral) or isinstance(seed, bool) or seed < 0):
+            raise InputError(f"seed must be a non-negative int or None, got {seed!r}")
         w = init_weights(sizes, acts, seed)
     else:
         w = _check_weights(weights, names)
@@ -300,7 +313,11 @@ class Net:
         return tuple(self.weights)
 
     def _rows(self, name: str, v, n: int) -> np.ndarray:
-        arr = np.atleast_1d(np.asarray(v, dtype=float))
+        try:
+            arr = np.atleast_1d(np.asarray(v, dtype=float))
+        except (TypeError, ValueError):
+            raise InputError(f"{name} must be real numbers: {n} per sample, as a list or an array "
+                             f"of shape ({n},) or (N, {n}), got {v!r:.80}") from None
         if arr.ndim > 2 or arr.shape[-1] != n:
             raise InputError(f"{name} must have {n} value(s) per sample: shape ({n},) or (N, {n}), "
                              f"got shape {np.shape(v)}")
@@ -321,7 +338,7 @@ class Net:
             if y.shape[:-1] != x.shape[:-1]:
                 raise InputError(f"x has {x.shape[:-1] or 1} sample(s) but y has {y.shape[:-1] or 1}")
             feed.update({f"y{i}": y[..., i - 1] for i in range(1, self.sizes[-1] + 1)})
-        feed.update(self.weights if weights is None else weights)
+        feed.update(self.weights if weights is None else _check_weights(weights, list(self.weights)))
         return feed
 
     def forward(self, x, y=None) -> NodeValues:
@@ -407,6 +424,7 @@ class Net:
         >>> sg.mlp([2, 2, 1], seed=0).check([0.5, -1.0], [1.0]).ok
         True
         """
+        check_rtol(rtol)
         ins, shape = read_inputs(self.graph, self.feed(x, y), {})
         out = self._output()
         names = self.weight_names
@@ -439,6 +457,8 @@ class Net:
         """
         if not (isinstance(steps, Integral) and steps >= 0):
             raise InputError(f"steps must be a non-negative int, got {steps!r}")
+        if isinstance(lr, bool) or not isinstance(lr, Real) or not 0 < lr < np.inf:
+            raise InputError(f"lr must be a finite number > 0 such as 0.1, got {lr!r}")
         from tqdm import tqdm
         history = []
         bar = tqdm(range(steps), desc="training", disable=not progress, leave=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from numbers import Integral, Real
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -327,6 +328,11 @@ def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = 
     """
     if not isinstance(text, str):
         raise ParseError(f"parse() reads a str, got {type(text).__name__}", "", 0)
+    for opt, v, kind in (("max_length", max_length, Integral), ("max_depth", max_depth, Integral),
+                         ("max_exponent", max_exponent, Real)):
+        if isinstance(v, bool) or not isinstance(v, kind) or not v >= 0:    # rejects nan too
+            raise ParseError(f"{opt}= must be a non-negative {'int' if kind is Integral else 'number'}, "
+                             f"got {v!r}", "", 0)
     if len(text) > max_length:
         raise ParseError(f"text of {len(text):,} characters is longer than the limit of "
                          f"{max_length:,} (max_length=)", text[:200], 0)

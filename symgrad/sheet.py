@@ -112,6 +112,8 @@ def exercise_sheet(n: int, seed: int = 0, kind: str = "backward", *, difficulty:
         raise InputError(f"n must be an int in 1..200, got {n!r}")
     if kind not in KINDS:
         raise InputError(f"unknown exercise kind {kind!r}; valid are {', '.join(KINDS)}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InputError(f"seed must be an int, got {seed!r}")
     exercises = tuple(exercise(kind, seed=seed * 1000 + i, difficulty=difficulty) for i in range(n))
     title = f"Exercises: {kind} (difficulty {difficulty}, sheet {seed})"
     return Sheet(sheet_latex(exercises, solutions, title), exercises)

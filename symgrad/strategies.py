@@ -157,6 +157,8 @@ def graphs(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | None =
 def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e4) -> bool:
     """True if every node value and adjoint is finite and at most ``limit`` in size, and
     every op with a kink has its first argument at least ``margin`` from it."""
+    if not isinstance(graph, Graph):
+        raise InvalidArgument(f"smooth_at() needs a symgrad Graph, got {type(graph).__name__}")
     with np.errstate(all="ignore"):
         try:
             fw = graph.forward(at)
