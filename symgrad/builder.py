@@ -33,6 +33,16 @@ class Expr:
     __slots__ = ("op", "args", "name")
 
     def __init__(self, op: str | None, args: tuple = (), name: str | None = None):
+        if op is None:
+            if args or not isinstance(name, str):
+                raise TypeError(f"an input Expr has a str name and no args, got name {name!r} and args {args!r:.60}; use sg.variable('x')")
+        elif op not in OPS:
+            raise GraphError(f"unknown op {op!r}; ops: {', '.join(OPS)}")
+        elif not isinstance(args, tuple) or not OPS[op].accepts(len(args)) or not all(
+                isinstance(a, Expr) or (isinstance(a, Real) and not isinstance(a, bool)) for a in args):
+            want = OPS[op].arity if OPS[op].arity >= 0 else "one or more"
+            raise TypeError(f"Expr({op!r}, args) needs a tuple of {want} Exprs or numbers, got "
+                            f"{args!r:.80}; build expressions with sg.variable(...) and ops")
         self.op, self.args, self.name = op, args, name
 
     def __repr__(self) -> str:
@@ -75,7 +85,7 @@ def _operand(v: Any, op: str):
     if isinstance(v, Expr):
         return v
     if isinstance(v, Real) and not isinstance(v, bool):
-        return int(v) if isinstance(v, (int, np.integer)) else float(v)
+        return normal_literal(int(v)) if isinstance(v, (int, np.integer)) else float(v)
     raise TypeError(f"cannot use {type(v).__name__} {v!r} in a symgrad expression ({op}); "
                     "use numbers and sg.variable(...)")
 

@@ -224,6 +224,9 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
                         f"got {type(graph).__name__}")
     if not isinstance(digits, int) or isinstance(digits, bool) or digits < 1:
         raise InputError(f"digits must be a positive integer, got {digits!r}")
+    for opt, v in (("outputs", outputs), ("nodes", nodes)):
+        if v is not None and (isinstance(v, str) or not isinstance(v, Iterable)):
+            raise InputError(f"{opt}= takes a list of node names such as [{v!r}], got {v!r}")
     outs = tuple(graph.default_output(o) for o in (graph.outputs if outputs is None else outputs))
     keep = None if nodes is None else {_known(graph, n) for n in nodes}
     vals = None

@@ -32,7 +32,12 @@ def is_node(arg: Any) -> bool:
 def normal_literal(a):
     """A literal as stored: ints stay ints while exactly representable as float64
     (|a| <= 2**53), larger ones become floats, so every backend sees a machine number."""
-    return float(a) if type(a) is int and abs(a) > 2**53 else a
+    if type(a) is int and abs(a) > 2**53:
+        try:
+            return float(a)
+        except OverflowError:
+            raise GraphError(f"the number {a!r:.30}... is too large for a float64") from None
+    return a
 
 
 def postorder(roots: Iterable[str], args_of) -> list[str]:
@@ -289,7 +294,7 @@ class Graph:
         return self._op[self._known(name)] is None
 
     def _known(self, name: str) -> str:
-        if name not in self._op:
+        if not isinstance(name, str) or name not in self._op:
             raise GraphError(f"unknown node {name!r}; nodes: {', '.join(self.nodes[:20])}"
                              + (" ..." if len(self.nodes) > 20 else ""))
         return name

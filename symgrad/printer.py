@@ -83,6 +83,16 @@ class Printer:
         if unknown:
             raise InputError(f"unknown {type(self).__name__} setting(s) {', '.join(map(repr, unknown))}; "
                              f"known settings: {', '.join(self._default_settings)}")
+        for key, v in settings.items():
+            default = self._default_settings[key]
+            if key == "digits" or type(default) is int:
+                ok = (v is None and key == "digits") or (type(v) is int and v >= 1)
+                want = "a positive int"
+            else:
+                ok = default is None or type(v) is type(default)
+                want = f"a {type(default).__name__} such as {default!r}"
+            if not ok:
+                raise InputError(f"{type(self).__name__} setting {key}= must be {want}, got {v!r}")
         self._settings = {**self._default_settings, **settings}
         self._cache: dict = {}
 

@@ -41,6 +41,8 @@ def _wrt(graph: Graph, wrt) -> tuple[str, ...]:
     """The inputs to differentiate by: all inputs, one name or a sequence of names."""
     if wrt is None:
         return graph.inputs
+    if not isinstance(wrt, (str, Iterable)):
+        raise GraphError(f"wrt= takes an input name or a list of them, got {wrt!r}")
     names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
     bad = [w for w in names if w not in graph.inputs]
     if bad:
