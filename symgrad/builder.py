@@ -35,7 +35,8 @@ class Expr:
     def __init__(self, op: str | None, args: tuple = (), name: str | None = None):
         if op is None:
             if args or not isinstance(name, str):
-                raise TypeError(f"an input Expr has a str name and no args, got name {name!r} and args {args!r:.60}; use sg.variable('x')")
+                raise TypeError(f"an input Expr has a str name and no args, got name {name!r} and "
+                                f"args {args!r:.60}; use sg.variable('x')")
         elif op not in OPS:
             raise GraphError(f"unknown op {op!r}; ops: {', '.join(OPS)}")
         elif not isinstance(args, tuple) or not OPS[op].accepts(len(args)) or not all(

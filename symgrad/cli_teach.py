@@ -236,8 +236,13 @@ def _numbers(text: str, what: str, n: int | None = None) -> list:
 def _mlp_run(args) -> int:
     from .derive import derive
     from .mlp import mlp
-    sizes = [int(v) if v.is_integer() else -1 for v in _numbers(args.sizes, "SIZES")]
+    sizes = _numbers(args.sizes, "SIZES")
+    if not all(v.is_integer() and v >= 1 for v in sizes):
+        raise InputError(f"SIZES must be comma-separated positive ints such as 2,3,1, got {args.sizes!r}")
+    sizes = [int(v) for v in sizes]
     loss = None if args.loss.lower() == "none" else args.loss
+    if loss is None and args.y:
+        raise InputError("--y gives targets, but --loss none has no targets: drop --y or pick a loss")
     net = mlp(sizes, activation=args.activation, output_activation=args.output_activation,
               loss=loss, seed=args.seed)
     x = _numbers(args.x, "--x", sizes[0]) if args.x else [0.5] * sizes[0]

@@ -222,8 +222,8 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
     if not isinstance(graph, Graph):
         raise TypeError(f"derive() needs a symgrad Graph such as sg.parse('x**2'), "
                         f"got {type(graph).__name__}")
-    if not isinstance(digits, int) or isinstance(digits, bool) or digits < 1:
-        raise InputError(f"digits must be a positive integer, got {digits!r}")
+    if not isinstance(digits, int) or isinstance(digits, bool) or not 1 <= digits <= 1000:
+        raise InputError(f"digits must be a positive integer (at most 1000), got {digits!r}")
     for opt, v in (("outputs", outputs), ("nodes", nodes)):
         if v is not None and (isinstance(v, str) or not isinstance(v, Iterable)):
             raise InputError(f"{opt}= takes a list of node names such as [{v!r}], got {v!r}")

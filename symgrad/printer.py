@@ -86,8 +86,8 @@ class Printer:
         for key, v in settings.items():
             default = self._default_settings[key]
             if key == "digits" or type(default) is int:
-                ok = (v is None and key == "digits") or (type(v) is int and v >= 1)
-                want = "a positive int"
+                ok = (v is None and key == "digits") or (type(v) is int and 1 <= v <= 1000)
+                want = "an int in 1..1000"
             else:
                 ok = default is None or type(v) is type(default)
                 want = f"a {type(default).__name__} such as {default!r}"
