@@ -198,6 +198,11 @@ def _row_parts(rows: Mapping, outputs, inputs):
     used = []
     for name, (_, args) in defined.items():
         used.extend(a for a in args if is_node(a) and a not in defined and a not in used)
+    inputs, outputs = ([n] if isinstance(n, str) else n for n in (inputs, outputs))  # one name
+    for opt, names in (("inputs", inputs), ("outputs", outputs)):
+        if names is not None and (not isinstance(names, Sequence)
+                                  or not all(isinstance(n, str) for n in names)):
+            raise GraphError(f"{opt}= takes a list of node names such as ['x'], got {names!r:.80}")
     if inputs is None:
         ins = tuple(used)
     else:

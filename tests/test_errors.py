@@ -110,6 +110,20 @@ BUILDER = [
     ("Graph_rows_cycle", lambda: sg.Graph({"a": ("sin", ["b"]), "b": ("cos", ["a"])}),
      GraphError, "cycle"),
     ("Graph_unknown_output", lambda: sg.Graph(X + 1, outputs=["q"]), GraphError, "outputs="),
+    ("Graph_rows_inputs_int", lambda: sg.Graph({"a": ("sin", ["x"])}, inputs=3), GraphError,
+     "inputs= takes a list of node names"),
+    ("Graph_rows_outputs_ints", lambda: sg.Graph({"a": ("sin", ["x"])}, outputs=[1]), GraphError,
+     "outputs= takes a list of node names"),
+    ("Graph_rows_unknown_output", lambda: sg.Graph({"a": ("sin", ["x"])}, outputs=["zz"]),
+     GraphError, "output 'zz' is not a node"),
+    ("Graph_rows_undeclared_input", lambda: sg.Graph({"a": ("sin", ["x"])}, inputs=["q"]),
+     GraphError, "unknown node 'x'"),
+    ("Graph_rows_arg_none", lambda: sg.Graph({"a": ("add", ["x", None])}), GraphError,
+     "neither a node name (str) nor a number"),
+    ("Graph_rows_arity", lambda: sg.Graph({"a": ("sin", ["x", "x"])}), GraphError,
+     "takes 1 argument(s)"),
+    ("Graph_rows_huge_literal", lambda: sg.Graph({"a": ("add", ["x", 10**400])}), GraphError,
+     "too large for a float64"),
 ]
 
 SYMPY = [
@@ -222,6 +236,7 @@ TOOLS = [
     ("check_rtol_nan", lambda: sg.check(G, x=1, y=2, rtol=NAN), InputError, "rtol"),
     ("check_rtol_inf", lambda: sg.check(G, x=1, y=2, rtol=INF), InputError, "rtol"),
     ("check_str_input", lambda: sg.check(G, x="a", y=2), InputError, "input 'x'"),
+    ("check_report_unknown_row", lambda: sg.check(G, x=1, y=2)["zz"], KeyError, "no row 'zz'"),
 ]
 
 MLP = [
