@@ -230,8 +230,10 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
     """
     if kind not in KINDS:
         raise InputError(f"unknown exercise kind {kind!r}; valid are {', '.join(KINDS)}")
-    if difficulty not in LEVELS or isinstance(difficulty, bool):
+    if type(difficulty) is not int or difficulty not in LEVELS:    # 1.0 would seed another exercise
         raise InputError(f"difficulty must be 1, 2 or 3, got {difficulty!r}")
+    if show_forward is not None and not isinstance(show_forward, bool):
+        raise InputError(f"show_forward must be True, False or None, got {show_forward!r}")
     if not isinstance(digits, int) or not 2 <= digits <= 8:
         raise InputError(f"digits must be an int in 2..8, got {digits!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
