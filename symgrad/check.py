@@ -122,6 +122,9 @@ def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None 
     Raises
     ------
     InputError, GraphError
+        Bad inputs, an unknown ``output``, or an ``rtol`` that is not a finite number >= 0.
+    TypeError
+        If ``graph`` is not a :class:`Graph`.
 
     Examples
     --------

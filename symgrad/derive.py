@@ -205,7 +205,10 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
     Raises
     ------
     InputError
-        A missing, unknown or non-scalar input, or ``digits`` < 1.
+        A missing, unknown or non-scalar input, ``digits`` outside 1..1000, or
+        ``outputs``/``nodes`` that are not lists of names.
+    TypeError
+        If ``graph`` is not a :class:`Graph`.
     GraphError
         An unknown node in ``outputs`` or ``nodes``.
 

@@ -135,7 +135,10 @@ def draw(graph: Graph, values: Mapping | None = None, /, *, path=None, format: s
         If ``path`` is given and Graphviz's ``dot`` program is not installed, or
         the graph has more than ``max_nodes`` nodes.
     InputError
-        On an unknown format, or missing, unknown or non-scalar inputs.
+        On an unknown format, a ``max_nodes`` that is not a positive int, or missing,
+        unknown or non-scalar inputs.
+    TypeError
+        If ``graph`` is not a :class:`Graph`.
 
     Examples
     --------

@@ -190,10 +190,12 @@ def mlp(sizes: Sequence[int], activation="tanh", output_activation: str = "ident
     Raises
     ------
     GraphError
-        Bad sizes, an unknown activation or loss name (the message lists the valid
-        ones), or cross-entropy with an output activation other than identity.
+        Bad sizes or more than ``MAX_WEIGHTS`` (10**6) weights, an unknown activation or
+        loss name (the message lists the valid ones), or cross-entropy with an output
+        activation other than identity.
     InputError
-        ``weights`` missing a weight or naming an unknown one, or not a number.
+        ``weights`` missing a weight or naming an unknown one, or not a number; a
+        ``seed`` that is not a non-negative int or None.
 
     Examples
     --------
