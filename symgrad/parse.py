@@ -351,6 +351,9 @@ def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = 
     last, _ = stmts[-1]
     if last.literal:
         raise ParseError("the expression is constant: it has no input variables", text, last.pos)
+    if outputs is not None and len(set(outputs)) != len(outputs):
+        dup = next(o for o in outputs if list(outputs).count(o) > 1)
+        raise ParseError(f"output {dup!r} is listed twice in outputs=", text, 0)
     outs = [build.asm.lookup(o) if build.asm.lookup(o) else _unknown_output(o, text) for o in outputs] \
         if outputs is not None else [last.ref]
     code = _COMMENT_RE.sub("", text)

@@ -183,3 +183,8 @@ def test_parse_rejects_non_text():
 def test_unknown_output():
     with pytest.raises(ParseError, match="output 'q'"):
         sg.parse("a = x + 1", outputs=["q"])
+
+
+def test_duplicate_output():
+    with pytest.raises(ParseError, match="output 'a' is listed twice"):
+        sg.parse("a = x + 1", outputs=["a", "a"])
