@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import operator
 import re
+import types
 
 import numpy as np
 
@@ -81,8 +82,12 @@ def code_forward(rows, ns):
 _USED = re.compile(r"\bv(\d+)\b")
 
 
-def _partial(op, j: int) -> str:
-    return op.dcode[0] if op.arity < 0 else op.dcode[j]
+def _local(op, j: int, refs: list, y: str) -> str:
+    """The code of d op / d argument j, filled with the argument references and the
+    result ``y`` (an n-ary op has one partial template, reading its own argument)."""
+    if op.arity < 0:
+        return op.dcode[0].format(refs[j], y=y)
+    return op.dcode[j].format(*refs, y=y)
 
 
 def code_reverse(rows, ns, seen=None):
@@ -101,8 +106,7 @@ def code_reverse(rows, ns, seen=None):
             for j, a in enumerate(args):
                 if type(a) is not int:
                     continue
-                d = _partial(op, j)
-                d = d.format(names[j], y=f"v{o}") if op.arity < 0 else d.format(*names, y=f"v{o}")
+                d = _local(op, j, names, f"v{o}")
                 for s in _USED.findall(d):           # load the values this partial reads
                     _ref(int(s), vals, body)
                 sign = {"1": "+", "-1": "-"}.get(d)
@@ -140,8 +144,7 @@ def code_grad(low, out: int, ns):
         for j, a in enumerate(args):
             if type(a) is not int:
                 continue
-            d = _partial(op, j)
-            d = d.format(names[j], y=f"v{o}") if op.arity < 0 else d.format(*names, y=f"v{o}")
+            d = _local(op, j, names, f"v{o}")
             if d == "1" and a not in name:
                 name[a] = name[o]
                 continue
@@ -176,8 +179,17 @@ def _as_float(v) -> float:
     raise TypeError
 
 
+def define(src: str, name: str, filename: str, ns: dict):
+    """The function ``name`` defined by ``src`` (generated from op templates and slot
+    numbers, never user text), made from its compiled code object with ``ns`` as
+    globals: no ``eval`` or ``exec`` is involved."""
+    module = compile(src, filename, "exec")
+    code = next(c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == name)
+    return types.FunctionType(code, dict(ns), name)
+
+
 def fn(params: list, src: str, ns: dict):
-    return eval(compile(f"lambda {', '.join(params)}: {src}", "<symgrad op>", "eval"), dict(ns))  # noqa: S307
+    return define(f"def _op({', '.join(params)}):\n    return {src}\n", "_op", "<symgrad op>", ns)
 
 
 def _lambda(op, args, ns, template):
@@ -244,8 +256,7 @@ def loop_reverse(rows, ns):
             parts = []
             for j, a in enumerate(args):
                 if type(a) is int:
-                    d = _partial(op, j)
-                    d = d.format(refs[j], y="y") if op.arity < 0 else d.format(*refs, y="y")
+                    d = _local(op, j, refs, "y")
                     parts.append(d if d in ("1", "-1") else fn(["y"] + params, d, ns))
             parts = cache[key] = tuple(parts)
         slots = args if key[2] == len(args) else tuple(a for a in args if type(a) is int)
@@ -286,9 +297,7 @@ def compile_lines(lines_per_chunk, header: str, ns: dict):
     chunks, sources = [], []
     for k, body in enumerate(lines_per_chunk):
         src = f"def _c{k}({header}):\n" + ("\n".join("    " + ln for ln in body) or "    pass") + "\n"
-        scope = dict(ns)
-        exec(compile(src, f"<symgrad lowered {k}>", "exec"), scope)   # noqa: S102 - our own code
-        chunks.append(scope[f"_c{k}"])
+        chunks.append(define(src, f"_c{k}", f"<symgrad lowered {k}>", ns))
         sources.append(src)
     run = _run_chunks(chunks)
     if len(sources) == 1:                   # an inspectable single function

@@ -29,7 +29,7 @@ from .forward import evaluate, read_inputs
 from .graph import Graph, is_node
 from .ops import OPS, SYM, Op
 from .reverse import adjoints
-from .sympy_io import literal
+from .sympy_io import as_expr, literal
 from .symbolic import symbolic_adjoints
 
 __all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder"]
@@ -56,7 +56,7 @@ def _generic_partials(op_name: str, shape: tuple) -> tuple:
     local = [sp.Integer(0)] * count
     for s, d in zip(shape, parts, strict=True):
         if isinstance(s, int):
-            local[s] += sp.sympify(d)
+            local[s] += as_expr(d)
     return tuple(local)
 
 

@@ -21,7 +21,7 @@ from .errors import InputError
 from .graph import Graph, is_node
 from .ops import SYM
 from .practice import LEVELS, _evaluate, edge_pass, other_points, random_graph, smooth_point, writable
-from .sympy_io import literal, symbol
+from .sympy_io import as_expr, literal, symbol
 
 __all__ = ["exercise", "exercise_from_graph", "Exercise", "Item", "KINDS", "LEVELS"]
 
@@ -155,7 +155,7 @@ def _items(kind: str, g: Graph, point: dict, out: str) -> tuple:
             for pos, d in enumerate(_local_expr(op, args)):
                 if is_node(args[pos]):
                     key = f"d{name}/d{args[pos]}"
-                    items.append(Item(key, "local", args[pos], sp.sympify(d),
+                    items.append(Item(key, "local", args[pos], as_expr(d),
                                       *label("local", args[pos], name), consumer=name, position=pos))
         return tuple(items)
     grad = g.symbolic_gradient(output=out)

@@ -19,7 +19,7 @@ import sympy as sp
 
 from .graph import Graph, is_node
 from .ops import NUM, OPS, SYM
-from .sympy_io import literal
+from .sympy_io import as_expr, literal
 
 __all__ = ["LEVELS", "local_values", "edge_pass", "smooth_point", "random_graph",
            "other_points", "writable", "shared_count"]
@@ -175,7 +175,7 @@ def writable(op_name: str) -> bool:
     if op.arity == 2 and not op.params:
         args = [u, sp.Symbol("w", real=True)]
     exprs = [op.apply(SYM, *args), *op.partials(SYM, op.apply(SYM, *args), *args)]
-    return not any(sp.sympify(e).has(sp.Piecewise, sp.Heaviside, sp.sign, sp.Abs) for e in exprs)
+    return not any(as_expr(e).has(sp.Piecewise, sp.Heaviside, sp.sign, sp.Abs) for e in exprs)
 
 
 def random_graph(rng: random.Random, level: dict, attempts: int = 400):

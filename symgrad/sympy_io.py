@@ -18,7 +18,7 @@ from .graph import Assembler, Graph, is_node
 from .ops import SYM
 from .sym_functions import elu, leaky_relu, relu
 
-__all__ = ["from_sympy", "to_sympy", "sympy_values", "literal", "symbol"]
+__all__ = ["from_sympy", "to_sympy", "sympy_values", "literal", "as_expr", "symbol"]
 
 _FUNCS = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
           sp.tanh: "tanh", sp.Abs: "abs"}
@@ -32,6 +32,12 @@ def symbol(name: str) -> sp.Symbol:
 def literal(x) -> sp.Expr:
     """A graph literal (int or float) as a SymPy number."""
     return sp.Integer(x) if isinstance(x, int) else sp.Float(x)
+
+
+def as_expr(v) -> sp.Expr:
+    """An op table result under the SYM backend as a SymPy expression: partials
+    may be plain Python numbers (add's constant 1), which become SymPy numbers."""
+    return v if isinstance(v, sp.Basic) else literal(v)
 
 
 def sympy_values(graph: Graph, symbols: Mapping | None = None, upto: str | None = None) -> dict:
