@@ -148,20 +148,15 @@ class _Build:
         return _V(self.asm.node(op, [v.ref for v in vals]), depth, pos)
 
     def _fold(self, op: str, nums: list, pos: int):
-        """Constant folding of an op whose arguments are all literals."""
-        if op == "pow" and all(isinstance(n, int) for n in nums) and 0 <= nums[1] <= 64 \
-                and abs(nums[0]) < 2**16:
-            return nums[0] ** nums[1]
-        if op in ("add", "sub", "mul", "neg") and all(isinstance(n, int) for n in nums):
-            val = OPS[op].apply(NUM, *nums)
-            if abs(val) < 2**53:
-                return int(val)
+        """Constant folding of an op whose arguments are all literals, in float64; an
+        integral result of integer arguments stays an int while float64 holds it exactly."""
         with np.errstate(all="ignore"):
             val = float(OPS[op].apply(NUM, *map(float, nums)))
         if not math.isfinite(val):
             shown = ", ".join(map(repr, nums))
             raise self.error(f"the constant {op}({shown}) is not a finite number", pos)
-        return val
+        exact = all(type(n) is int for n in nums) and val.is_integer() and abs(val) <= 2**53
+        return int(val) if exact else val
 
     def _binary(self, op, c):
         return self._make(op, c, c[0].pos, 0)
