@@ -108,7 +108,6 @@ class _Build:
         self.asm = Assembler()
         self.assigned: dict[str, int] = {}         # program name -> offset of its assignment
         self.first_use: dict[str, int] = {}         # input/constant name -> offset of first use
-        self.statements: list[tuple[_V, str | None]] = []
 
     def error(self, message: str, pos: int):
         return ParseError(message, self.text, pos)

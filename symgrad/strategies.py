@@ -5,6 +5,7 @@ smooth points, with symgrad's reverse mode as the reference; see
 ``docs/strategies.md`` for more (MLPs with :func:`mlps` and :func:`samples`).
 
 >>> import math
+import re
 >>> from hypothesis import given, settings, strategies as st
 >>> from symgrad.strategies import graphs, points
 >>> def my_grad(g, at):                     # yours; here: central differences
@@ -143,7 +144,6 @@ def expressions(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | N
 
 
 def _mentions(text: str, name: str) -> bool:
-    import re
     return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text) is not None
 
 
