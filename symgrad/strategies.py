@@ -5,7 +5,6 @@ smooth points, with symgrad's reverse mode as the reference; see
 ``docs/strategies.md`` for more (MLPs with :func:`mlps` and :func:`samples`).
 
 >>> import math
-import re
 >>> from hypothesis import given, settings, strategies as st
 >>> from symgrad.strategies import graphs, points
 >>> def my_grad(g, at):                     # yours; here: central differences
@@ -34,6 +33,7 @@ parser's precedence rules.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
