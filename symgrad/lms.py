@@ -387,9 +387,12 @@ def _arguments(ex, item, point: dict) -> dict:
 
 
 def _separation(ex, item, value: float, wrong: list) -> float:
-    """How many tolerances the nearest distinct mistake is away from ``value``."""
+    """How many tolerances the nearest distinct mistake is away from ``value`` (a
+    "mistake" that gives the right value everywhere, e.g. an edge off the item's
+    paths, is no mistake for this item)."""
     tol = tolerance(value, ex.digits)
-    gaps = [abs(v - value) / tol for _, _, v in wrong if math.isfinite(v)]
+    gaps = [abs(v - value) / tol for _, _, v in wrong
+            if math.isfinite(v) and abs(v - value) > 1e-9 * max(1.0, abs(value))]
     return min(gaps, default=math.inf)
 
 
@@ -422,7 +425,7 @@ def formula_point(ex, item) -> Point:
         gap = _separation(ex, item, value, wrong)
         if gap > best_gap:
             best, best_gap = Point(dict(p), args, value), gap
-        if gap >= 20 and p is not ex.point and len(ex.check_points) <= 1:
+        if gap >= 20:
             break
     if best is None:
         raise InputError(f"no smooth point found to ask {item.key!r} as a number; "

@@ -17,7 +17,7 @@ import sympy as sp
 import symgrad as sg
 from symgrad.errors import InputError
 from symgrad.exercise import exercise_from_graph
-from symgrad.lms import MAXIMA_FUNCTIONS, formula_point, maxima, maxima_names, moodle_xml
+from symgrad.lms import MAXIMA_FUNCTIONS, formula_point, maxima, maxima_names, mistakes, moodle_xml
 from symgrad.sym_functions import leaky_relu, relu
 from symgrad.sympy_io import sympy_values, symbol
 from symgrad.tolerance import accepts, tolerance
@@ -329,6 +329,10 @@ def test_formulas_as_numbers_at_a_point():
                         assert fraction == 0 and abs(float(text) - pt.value) > tol
                 sign = moodle_numerical(answers, repr(-pt.value))
                 assert pt.value == 0 or sign[0] == 0
+                wrong = (mistakes(ex, it, arguments=pt.arguments) if it.what == "local"
+                         else mistakes(ex, it, pt.inputs))
+                distinct = [v for *_, v in wrong if abs(v - pt.value) > 1e-9 * max(1, abs(pt.value))]
+                assert all(abs(v - pt.value) >= 20 * tol for v in distinct), (it.key, pt, wrong)
 
 
 def test_solution_goes_into_general_feedback():
