@@ -11,14 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from .cli import COMMANDS, Command, _add_expression, _graph, parse_points, register
 from .errors import InputError
 
-__all__ = ["quiz"]
+__all__ = ["quiz", "TerminalReader", "SKIP"]
 
 _KINDS = ("forward", "backward", "local", "symbolic", "mlp")
 
@@ -51,6 +53,12 @@ def _exercise_args(p: argparse.ArgumentParser) -> None:
     out.add_argument("--moodle", metavar="FILE", help="write a Moodle XML quiz")
     out.add_argument("--json", action="store_true", help="print the exercises as JSON")
     out.add_argument("--latex", action="store_true", help="print the LaTeX sheet")
+    p.add_argument("--formulas", choices=("stack", "numeric"), default="stack",
+                   help="Moodle: formula answers as STACK questions (algebraic equivalence; "
+                        "needs the STACK plugin, default) or as the formula's value at a "
+                        "stated point (plain Moodle)")
+    p.add_argument("--cloze", action="store_true",
+                   help="Moodle: one Cloze question per exercise instead of one question per value")
 
 
 def _exercises(args) -> tuple:
@@ -75,18 +83,30 @@ def _answers_text(ex) -> str:
     return "\n".join(f"  [{it.key}] {it.text} = {_show(it, ex.digits)}" for it in ex.items)
 
 
+def _check_paths(args) -> None:
+    for flag in ("moodle", "pdf"):
+        if getattr(args, flag) == "":
+            raise InputError(f"--{flag} needs a file name, got an empty string")
+    if (args.formulas != "stack" or args.cloze) and args.moodle is None:
+        raise InputError("--formulas and --cloze shape the Moodle export: add --moodle FILE")
+
+
 def _exercise_run(args) -> int:
-    from .sheet import Sheet, moodle_xml, sheet_latex
+    from .sheet import Sheet, exercises_json, moodle_xml, sheet_latex
+    _check_paths(args)
     exs = _exercises(args)
     if args.json:
-        print(json.dumps({"exercises": [ex.to_dict() for ex in exs]}, indent=2))
+        print(exercises_json(exs, args.solution))
         return 0
-    if args.moodle:
+    if args.moodle is not None:
+        layout = "cloze" if args.cloze else "items"
+        xml = moodle_xml(exs, formulas=args.formulas, layout=layout, solution=args.solution)
         with open(args.moodle, "w", encoding="utf-8") as f:
-            f.write(moodle_xml(exs))
-        print(f"wrote {args.moodle} ({sum(len(ex.items) for ex in exs)} questions)")
+            f.write(xml)
+        count = len(exs) if args.cloze else sum(len(ex.items) for ex in exs)
+        print(f"wrote {args.moodle} ({count} questions)")
         return 0
-    if args.pdf or args.latex:
+    if args.pdf is not None or args.latex:
         seed = exs[0].seed if len(exs) == 1 else exs[0].seed // 1000
         title = f"Exercises: {args.kind} (difficulty {args.difficulty}, seed {seed})"
         sheet = Sheet(sheet_latex(exs, args.solution, title), exs)
@@ -105,21 +125,73 @@ def _exercise_run(args) -> int:
 
 
 # -- quiz --------------------------------------------------------------------------------
+SKIP = "skip"
+"""The quiz's word for "show me the answer" (not counted as an attempt)."""
+
+
 def _quiz_args(p: argparse.ArgumentParser) -> None:
     _exercise_options(p)
     p.add_argument("--no-solution", action="store_true", help="do not print the worked solution")
 
 
-def quiz(ex, read: Callable[[str], str] = input, write: Callable[[str], Any] = print,
+class TerminalReader:
+    """``read(prompt)`` from a file descriptor that notices Ctrl-C at once.
+
+    ``input()`` has a race: a SIGINT that arrives after the prompt is written but
+    before the blocking ``read`` starts is only acted on after the next Enter.
+    This reader waits with ``select`` in short slices, so Python checks pending
+    signals at least every ``poll`` seconds.  End of input raises EOFError.
+    """
+
+    def __init__(self, fd: int, out, poll: float = 0.1) -> None:
+        self.fd, self.out, self.poll, self.pending, self.eof = fd, out, poll, b"", False
+
+    def __call__(self, prompt: str) -> str:
+        import select
+        self.out.write(prompt)
+        self.out.flush()
+        while b"\n" not in self.pending and not self.eof:
+            try:
+                ready, _, _ = select.select([self.fd], [], [], self.poll)
+                chunk = os.read(self.fd, 4096) if ready else None
+            except (OSError, ValueError):           # the descriptor went away: end of input
+                chunk = b""
+            if chunk is not None:
+                self.pending += chunk
+                self.eof = not chunk
+        if not self.pending:
+            raise EOFError
+        line, _, self.pending = self.pending.partition(b"\n")
+        return line.decode("utf-8", "replace").rstrip("\r")
+
+
+def _default_reader() -> Callable[[str], str]:
+    if sys.stdin is None or sys.stdin.closed:
+        raise InputError("the quiz reads answers from standard input, which is closed")
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):
+        return input
+    return input if os.name == "nt" else TerminalReader(fd, sys.stdout)
+
+
+def quiz(ex, read: Callable[[str], str] | None = None, write: Callable[[str], Any] = print,
          solution: bool = True) -> int:
     """Ask each item of ``ex`` in turn, grade it on the spot, show the solution.
+
+    An answer that cannot be read (a typo such as ``exp(``, a name where a number
+    is asked) is not an attempt: the message, with a caret under the problem,
+    is shown and the same item is asked again.  The word ``skip`` shows the
+    answer without counting an attempt; an empty line asks again (it never gives
+    up on the item).  End of input (Ctrl-D) ends the quiz with the score so far.
 
     Parameters
     ----------
     ex
         An :class:`symgrad.exercise.Exercise`.
     read
-        ``read(prompt)`` returns the answer line (default :func:`input`).
+        ``read(prompt)`` returns the answer line (default: standard input, read
+        so that Ctrl-C is noticed at once).
     write
         Prints one message (default :func:`print`).
     solution
@@ -128,46 +200,85 @@ def quiz(ex, read: Callable[[str], str] = input, write: Callable[[str], Any] = p
     Returns
     -------
     int
-        The exit status: 0, or 130 after Ctrl-C.  End of input (Ctrl-D) or
-        Ctrl-C end the quiz politely, with the score so far.
+        The exit status: 0 when every item was asked, 2 at end of input, 130
+        after Ctrl-C (each ends with one line and the score so far).
 
     Examples
     --------
     >>> import symgrad as sg
     >>> ex = sg.exercise(kind="forward", seed=1)
-    >>> answers = iter(f"{v:.4g}" for v in ex.answers.values())
+    >>> answers = iter(["exp(", "skip"] + [f"{v:.4g}" for v in list(ex.answers.values())[1:]])
     >>> said = []
     >>> quiz(ex, read=lambda prompt: next(answers), write=said.append, solution=False)
     0
     >>> said[-1].strip()
-    'score: 4 of 4 correct (100%).'
+    'score: 3 of 4 correct (75%); 1 skipped.'
     """
-    tally = [0, 0]                                  # right, asked
+    tally = {"right": 0, "tried": 0, "skipped": 0}
     try:
+        read = _default_reader() if read is None else read
         return _ask_all(ex, read, write, solution, tally)
     except EOFError:
-        write(f"\nquiz ended: {tally[0]} of {tally[1]} correct.")
-        return 0
+        write(f"\nquiz ended at end of input: {_so_far(tally)}.")
+        return 2
     except KeyboardInterrupt:
-        write(f"\nquiz interrupted: {tally[0]} of {tally[1]} correct.")
+        write(f"\nquiz interrupted: {_so_far(tally)}.")
         return 130
 
 
-def _ask_all(ex, read, write, solution: bool, tally: list) -> int:
-    write(ex.prompt_text().split("\nAsked:")[0])
-    write("Answer each question (an empty line skips it; Ctrl-D ends the quiz).\n")
-    for it in ex.items:
+def _so_far(tally: dict) -> str:
+    return f"{tally['right']} of {tally['tried']} answered correct, {tally['skipped']} skipped"
+
+
+def _caret(line: str) -> str:
+    """The parser's message with its caret line, when ``line`` does not parse."""
+    from .errors import ParseError
+    from .parse import parse
+    try:
+        parse(line.strip().replace("\u2212", "-").replace("^", "**"))
+    except ParseError as err:
+        if "constant" not in str(err):
+            return "\n".join("    " + ln for ln in str(err).splitlines()[1:])
+    return ""
+
+
+def _ask_one(ex, it, read, write, tally: dict) -> None:
+    while True:
         line = read(f"{it.text} = ")
-        tally[1] += 1
+        word = line.strip()
+        if not word:
+            write(f"  type an answer ('{SKIP}' shows the answer, Ctrl-D ends the quiz)")
+            continue
+        if word.lower() == SKIP:
+            tally["skipped"] += 1
+            write(f"  skipped: the answer is {_show(it, ex.digits)}")
+            return
         verdict = ex.grade({it.key: line}).items[it.key]
-        tally[0] += verdict.correct
+        if verdict.mistake == "unreadable":
+            write(f"  {verdict.feedback}")
+            caret = _caret(line)
+            if caret:
+                write(caret)
+            write("  try again")
+            continue
+        tally["tried"] += 1
+        tally["right"] += verdict.correct
         if verdict.correct:
             write("  correct!")
         else:
             write(f"  not right: {verdict.feedback}")
             write(f"  the answer is {_show(it, ex.digits)}")
-    n = len(ex.items)
-    write(f"\nscore: {tally[0]} of {n} correct ({tally[0] / max(1, n):.0%}).")
+        return
+
+
+def _ask_all(ex, read, write, solution: bool, tally: dict) -> int:
+    write(ex.prompt_text().split("\nAsked:")[0])
+    write(f"Answer each question ('{SKIP}' shows the answer without counting it; "
+          "Ctrl-D ends the quiz).\n")
+    for it in ex.items:
+        _ask_one(ex, it, read, write, tally)
+    n, right = len(ex.items), tally["right"]
+    write(f"\nscore: {right} of {n} correct ({right / max(1, n):.0%}); {tally['skipped']} skipped.")
     if solution:
         write("\nSolution:\n" + ex.solution().text())
     return 0
@@ -175,13 +286,14 @@ def _ask_all(ex, read, write, solution: bool, tally: list) -> int:
 
 def _quiz_run(args) -> int:
     from .exercise import exercise
+    read = _default_reader()
     try:
         ex = exercise(args.kind, seed=_seed(args), difficulty=args.difficulty,
                       show_forward=args.show_forward)
     except KeyboardInterrupt:
         print("\nquiz interrupted.")
         return 130
-    return quiz(ex, solution=not args.no_solution)
+    return quiz(ex, read=read, solution=not args.no_solution)
 
 
 # -- check ----------------------------------------------------------------------------------
@@ -279,6 +391,9 @@ _register(Command("exercise", "a derivation exercise (or a sheet) with answers",
                       "symgrad exercise --kind local --seed 3 --solution",
                       "symgrad exercise --kind mlp --count 5 --seed 1 --solution --pdf sheet.pdf",
                       "symgrad exercise --kind forward --count 10 --moodle quiz.xml",
+                      "symgrad exercise --kind symbolic --count 5 --moodle quiz.xml --solution",
+                      "symgrad exercise --kind local --count 5 --moodle quiz.xml --formulas numeric",
+                      "symgrad exercise --kind backward --count 5 --moodle quiz.xml --cloze",
                       "symgrad exercise --kind symbolic --json",
                   )))
 _register(Command("quiz", "an interactive quiz in the terminal: each value graded on the spot",

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 
 from .errors import InputError
 from .exercise import KINDS, Exercise, exercise
-from .printer import format_number
+from .lms import moodle_xml
 
-__all__ = ["exercise_sheet", "Sheet"]
+__all__ = ["exercise_sheet", "Sheet", "exercises_json", "moodle_xml"]
 
 _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
@@ -25,25 +24,35 @@ class Sheet(str):
     :attr:`exercises` and the other formats as methods."""
 
     exercises: tuple
+    solutions: bool
 
-    def __new__(cls, source: str, exercises: tuple) -> "Sheet":
+    def __new__(cls, source: str, exercises: tuple, solutions: bool = False) -> "Sheet":
         obj = super().__new__(cls, source)
         obj.exercises = exercises
+        obj.solutions = solutions
         return obj
 
     def latex(self) -> str:
         """The LaTeX document (the sheet itself, as a plain ``str``)."""
         return str(self)
 
-    def json(self) -> str:
-        """The exercises, their prompts and answers as JSON text."""
-        return json.dumps({"exercises": [ex.to_dict() for ex in self.exercises]}, indent=2)
+    def json(self, solutions: bool | None = None) -> str:
+        """The exercises, their prompts and answers as JSON text; with
+        ``solutions`` (default: as the sheet was made) each exercise also has
+        ``"solution"``, the worked derivation as text."""
+        return exercises_json(self.exercises, self.solutions if solutions is None else solutions)
 
-    def moodle(self) -> str:
-        """A Moodle XML quiz: one question per asked value (numerical questions
-        for numbers, short-answer questions for formulas); common mistakes are
-        wrong answers with their feedback."""
-        return moodle_xml(self.exercises)
+    def moodle(self, formulas: str = "stack", layout: str = "items",
+               solutions: bool | None = None) -> str:
+        """A Moodle XML quiz that grades like symgrad (see :mod:`symgrad.lms`).
+
+        ``formulas``: ``"stack"`` (STACK questions, algebraic equivalence) or
+        ``"numeric"`` (the formula's value at a stated point, plain Moodle);
+        ``layout``: ``"items"`` (one question per value) or ``"cloze"`` (one
+        question per exercise); ``solutions`` (default: as the sheet was made)
+        puts the worked derivation into the general feedback."""
+        return moodle_xml(self.exercises, formulas=formulas, layout=layout,
+                          solution=self.solutions if solutions is None else solutions)
 
     def pdf(self, path) -> str:
         """Compile the sheet with pdflatex and write the PDF to ``path``."""
@@ -116,60 +125,17 @@ def exercise_sheet(n: int, seed: int = 0, kind: str = "backward", *, difficulty:
         raise InputError(f"seed must be an int, got {seed!r}")
     exercises = tuple(exercise(kind, seed=seed * 1000 + i, difficulty=difficulty) for i in range(n))
     title = f"Exercises: {kind} (difficulty {difficulty}, sheet {seed})"
-    return Sheet(sheet_latex(exercises, solutions, title), exercises)
+    return Sheet(sheet_latex(exercises, solutions, title), exercises, solutions)
 
 
-# -- Moodle XML ----------------------------------------------------------------------------
-def _sub(parent, tag: str, text: str | None = None, **attrib) -> ET.Element:
-    el = ET.SubElement(parent, tag, attrib)
-    if text is not None:
-        ET.SubElement(el, "text").text = text
-    return el
-
-
-def _html_prompt(ex: Exercise, item) -> str:
-    from html import escape
-    return (f"<pre>{escape(ex.prompt_text().split('Asked:')[0].rstrip())}</pre>"
-            f"<p>{escape(item.text)} = ?</p>")
-
-
-def _numerical(quiz, ex: Exercise, number: int, item) -> None:
-    from .grading import _candidates, _context, _tolerance
-    q = ET.SubElement(quiz, "question", type="numerical")
-    _sub(q, "name", f"Exercise {number}: {item.text}")
-    _sub(q, "questiontext", _html_prompt(ex, item), format="html")
-    ET.SubElement(q, "defaultgrade").text = "1"
-    exp = float(item.answer)
-    answers = [(100, exp, "Correct.")]
-    for _, msg, v in _candidates(ex, item, _context(ex)[0]):
-        if all(abs(v - a) > _tolerance(a, ex.digits) * 2 for _, a, _ in answers):
-            answers.append((0, v, msg))
-    for fraction, v, msg in answers:
-        a = ET.SubElement(q, "answer", fraction=str(fraction))
-        ET.SubElement(a, "text").text = format_number(v, ex.digits + 2)
-        ET.SubElement(a, "tolerance").text = format_number(_tolerance(v, ex.digits), 3)
-        _sub(a, "feedback", msg)
-
-
-def _shortanswer(quiz, ex: Exercise, number: int, item) -> None:
-    from .prompts import formula_text
-    q = ET.SubElement(quiz, "question", type="shortanswer")
-    _sub(q, "name", f"Exercise {number}: {item.text}")
-    _sub(q, "questiontext", _html_prompt(ex, item), format="html")
-    ET.SubElement(q, "defaultgrade").text = "1"
-    ET.SubElement(q, "usecase").text = "0"
-    forms = dict.fromkeys([formula_text(item.answer), formula_text(item.answer).replace(" ", "")])
-    for form in forms:
-        a = ET.SubElement(q, "answer", fraction="100")
-        ET.SubElement(a, "text").text = form
-        _sub(a, "feedback", "Correct.")
-
-
-def moodle_xml(exercises) -> str:
-    """Moodle XML for ``exercises``: one question per item."""
-    quiz = ET.Element("quiz")
-    for number, ex in enumerate(exercises, 1):
-        for item in ex.items:
-            (_shortanswer if item.formula else _numerical)(quiz, ex, number, item)
-    ET.indent(quiz)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
+# -- JSON ------------------------------------------------------------------------------------
+def exercises_json(exercises, solutions: bool = False) -> str:
+    """``{"exercises": [...]}`` as JSON text; with ``solutions`` each exercise
+    carries ``"solution"``, its worked derivation as text."""
+    rows = []
+    for ex in exercises:
+        row = ex.to_dict()
+        if solutions:
+            row["solution"] = ex.solution().text()
+        rows.append(row)
+    return json.dumps({"exercises": rows}, indent=2)
