@@ -32,7 +32,8 @@ from .reverse import adjoints
 from .sympy_io import as_expr, literal
 from .symbolic import symbolic_adjoints
 
-__all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder"]
+__all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder",
+           "is_placeholder"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,6 +41,15 @@ def placeholder(k: int) -> sp.Symbol:
     """The SymPy symbol standing for the k-th distinct node argument in a cached
     local derivative; printers replace its name by the node's display name."""
     return sp.Symbol(f"\x01{k}\x02")
+
+
+_PLACEHOLDER = re.compile("^\x01([0-9]+)\x02$")
+
+
+def is_placeholder(s: sp.Basic) -> bool:
+    """True for a :func:`placeholder` symbol (never a node's symbol, which is real)."""
+    m = _PLACEHOLDER.match(getattr(s, "name", ""))
+    return m is not None and s == placeholder(int(m[1]))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -91,7 +91,8 @@ def test_long_sums_wrap():
     ("h1_2", "h^{1}_{2}"), ("yhat1", r"\hat{y}_{1}"), ("yhat", r"\hat{y}"), ("x1", "x_{1}"),
     ("alpha", r"\alpha"), ("Omega", r"\Omega"), ("theta2", r"\theta_{2}"), ("loss", r"\mathrm{loss}"),
     ("v27", "v_{27}"), ("c", "c"), ("x_i", "x_{i}"), ("y_2_1", "y_{2,1}"), ("α", r"\alpha"),
-    ("Ω2", r"\Omega_{2}"), ("x_alpha", r"x_{\alpha}"), ("é", r"\mathrm{ue9}"),
+    ("Ω2", r"\Omega_{2}"), ("x_alpha", r"x_{\alpha}"), ("é", r"\text{\'{e}}"),
+    ("größe", r'\text{gr\"{o}\ss{}e}'), ("x_größe", r'\text{x\_gr\"{o}\ss{}e}'),
 ])
 def test_names(name, want):
     assert LatexNames()(name) == want
