@@ -35,9 +35,11 @@ import html as _html
 import json
 import re
 import unicodedata
+import warnings
 
 __all__ = ["visible", "latex_text", "latex_math_text", "dot_string", "html", "markdown_inline",
-           "markdown_fence", "json_text", "confusables"]
+           "markdown_fence", "json_text", "confusables", "warn_confusables",
+           "ConfusableNamesWarning"]
 
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 _MARKS = {"Mn", "Mc", "Me"}
@@ -257,3 +259,23 @@ def confusables(names, printed=None) -> list[tuple[str, str]]:
         for k in keys:
             seen.setdefault(k, n)
     return pairs
+
+
+class ConfusableNamesWarning(UserWarning):
+    """Two distinct node names look the same when printed (see :func:`confusables`)."""
+
+
+def _spell(name: str) -> str:
+    odd = [f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in name if not c.isascii()]
+    return repr(name) + (f" ({', '.join(odd[:3])})" if odd else "")
+
+
+def warn_confusables(names, where: str) -> None:
+    """Warn (:class:`ConfusableNamesWarning`) if two of ``names`` print the same."""
+    pairs = confusables(names)
+    if pairs:
+        listed = "; ".join(f"{_spell(a)} and {_spell(b)}" for a, b in pairs[:3])
+        more = f" (and {len(pairs) - 3} more pairs)" if len(pairs) > 3 else ""
+        warnings.warn(f"{where}: distinct node names print the same: {listed}{more}; "
+                      "rename one of each pair to tell them apart", ConfusableNamesWarning,
+                      stacklevel=3)
