@@ -189,6 +189,11 @@ def draw(graph: Graph, values: Mapping | None = None, /, *, path=None, format: s
     TypeError
         If ``graph`` is not a :class:`Graph`.
 
+    Warns
+    -----
+    ConfusableNamesWarning
+        If two distinct node names print the same (Cyrillic ``х`` and Latin ``x``).
+
     Examples
     --------
     >>> import symgrad as sg
