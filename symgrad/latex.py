@@ -64,7 +64,7 @@ class LatexNames:
         return t if t != word or len(word) == 1 else rf"\mathrm{{{word}}}"
 
     def _typeset(self, name: str) -> str:
-        word = "".join(c if c.isascii() else (greek_word(c) or "\x00") for c in name)
+        word = "".join(c if c.isascii() else _greek_alone(name, i) for i, c in enumerate(name))
         if not _ASCII_NAME.match(word):             # anything else is text, escaped
             return latex_math_text(name)
         m = _LAYER.match(word)
@@ -85,6 +85,14 @@ class LatexNames:
         if _WORD.match(name):
             return self._base(name)
         return name if name.isdigit() else r"\mathrm{" + name.replace("_", r"\_") + "}"
+
+
+def _greek_alone(name: str, i: int) -> str:
+    """The word of the Greek letter ``name[i]`` if no letter touches it (``α1``,
+    ``x_α``), else NUL, which sends the name to the text path (``Δw``)."""
+    word = greek_word(name[i])
+    touching = any(0 <= j < len(name) and name[j].isalpha() for j in (i - 1, i + 1))
+    return "\x00" if word is None or touching else word
 
 
 class _SympyLatex(_SympyLatexPrinter):
