@@ -37,8 +37,8 @@ import re
 import unicodedata
 import warnings
 
-__all__ = ["visible", "latex_text", "latex_math_text", "dot_string", "dot_label", "html", "markdown_inline",
-           "markdown_fence", "json_text", "confusables", "warn_confusables",
+__all__ = ["visible", "latex_text", "latex_math_text", "dot_string", "dot_label", "html",
+           "markdown_inline", "markdown_fence", "json_text", "confusables", "warn_confusables",
            "ConfusableNamesWarning"]
 
 _HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
