@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -134,7 +135,8 @@ def derivation_json(d) -> dict:
     forward.update((s.node, _num(s.value) if s.value is not None else pr.rhs(s)) for s in d.forward)
     adj_all, grad_all = {}, {}
     for o in d.outputs:
-        got = {s.node: _num(s.value) if s.value is not None else str(s.expr)
+        got = {s.node: _num(s.value) if s.value is not None else
+               str(s.expr) if s.expr is not None else pr.signed_sum(pr.substituted(s))
                for s in d.backward if s.output == o}
         adj = {n: got[n] for n in d.graph.nodes if n in got}
         adj_all[o] = adj
@@ -228,7 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             raise _UsageError(f"choose a command: {', '.join(COMMANDS)} (see 'symgrad --help')")
-        return args.run(args)
+        with warnings.catch_warnings():          # a warning is one line on stderr
+            warnings.showwarning = lambda msg, *_a, **_k: print(f"symgrad: warning: {msg}",
+                                                                file=sys.stderr)
+            return args.run(args)
     except _UsageError as err:
         return _fail(str(err))
     except ParseError as err:

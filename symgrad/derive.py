@@ -25,14 +25,16 @@ from typing import Any
 import sympy as sp
 
 from .errors import InputError
+from .escape import warn_confusables
 from .forward import evaluate, read_inputs
 from .graph import Graph, is_node
 from .ops import OPS, SYM, Op
 from .reverse import adjoints
 from .sympy_io import as_expr, literal
-from .symbolic import symbolic_adjoints
+from .symbolic import symbol
 
-__all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder"]
+__all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder",
+           "is_placeholder"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,6 +42,15 @@ def placeholder(k: int) -> sp.Symbol:
     """The SymPy symbol standing for the k-th distinct node argument in a cached
     local derivative; printers replace its name by the node's display name."""
     return sp.Symbol(f"\x01{k}\x02")
+
+
+_PLACEHOLDER = re.compile("^\x01([0-9]+)\x02$")
+
+
+def is_placeholder(s: sp.Basic) -> bool:
+    """True for a :func:`placeholder` symbol (never a node's symbol, which is real)."""
+    m = _PLACEHOLDER.match(getattr(s, "name", ""))
+    return m is not None and s == placeholder(int(m[1]))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -212,6 +223,11 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
     GraphError
         An unknown node in ``outputs`` or ``nodes``.
 
+    Warns
+    -----
+    ConfusableNamesWarning
+        If two distinct node names print the same (Cyrillic ``х`` and Latin ``x``).
+
     Examples
     --------
     >>> import symgrad as sg
@@ -230,6 +246,7 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
     for opt, v in (("outputs", outputs), ("nodes", nodes)):
         if v is not None and (isinstance(v, str) or not isinstance(v, Iterable)):
             raise InputError(f"{opt}= takes a list of node names such as [{v!r}], got {v!r}")
+    warn_confusables(graph.nodes, "derive")
     outs = tuple(graph.default_output(o) for o in (graph.outputs if outputs is None else outputs))
     keep = None if nodes is None else {_known(graph, n) for n in nodes}
     vals = None
@@ -259,19 +276,26 @@ def _label(step: BackwardStep, labels: dict) -> BackwardStep:
     return BackwardStep(step.node, step.output, step.terms, step.value, step.expr, q)
 
 
-EXPAND_LIMIT = 300    # symbolic mode: adjoints written out in full up to this many operations
+EXPAND_CHARS = 240    # symbolic mode: an adjoint is written out in full while its text is this short
+
+
+@functools.lru_cache(maxsize=4096)
+def _printed_size(generic: sp.Expr) -> int:
+    """Characters of a cached local derivative in text, placeholders counted as 1."""
+    s = sp.sstr(generic)
+    return len(s) - 2 * s.count("\x01")
 
 
 def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list:
-    """The backward steps for ``out``, in reverse topological order.  In symbolic
-    mode each adjoint is also written out in full, for graphs of up to
-    :data:`EXPAND_LIMIT` operations (the expansions grow with the depth; beyond,
-    each line ends with the chain rule in the consumers' adjoints)."""
-    if symbolic:
-        expand = len(graph.program) <= EXPAND_LIMIT
-        adj = symbolic_adjoints(graph, out) if expand else dict.fromkeys(graph.nodes)
-    else:
-        adj = adjoints(graph, vals, out)
+    """The backward steps for ``out``, in reverse topological order.
+
+    In symbolic mode an adjoint is also written out in full (a SymPy expression
+    in the node symbols) while its printed size stays within
+    :data:`EXPAND_CHARS` characters, estimated from its consumers' sizes before
+    it is built; a larger adjoint, and every adjoint below it, is left as the
+    chain rule in the consumers' named adjoints (``expr`` None), so the output
+    stays linear in the graph."""
+    adj = None if symbolic else adjoints(graph, vals, out)
     locals_: dict[str, list] = {}                 # node -> [(consumer, generic, names)]
     reached = {out}
     for name, op, args in reversed(graph.program):
@@ -281,17 +305,39 @@ def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list
         for a, d in zip(names, _generic_partials(op.name, shape), strict=True):
             locals_.setdefault(a, []).append((name, d, names))
             reached.add(a)
+    full: dict[str, tuple | None] = {}
     steps = []
-    seed = (lambda c: adj[c]) if symbolic else (lambda c: float(adj[c]))
     for node in reversed(graph.nodes):
         if node not in reached:
             continue
-        terms = tuple(Term(c, node, seed(c), d, names) for c, d, names in locals_.get(node, ()))
+        uses = locals_.get(node, ())
         if symbolic:
-            steps.append(BackwardStep(node, out, terms, None, adj[node]))
+            full[node] = _written_out(node, out, uses, full)
+            terms = tuple(Term(c, node, full[c] and full[c][0], d, names) for c, d, names in uses)
+            steps.append(BackwardStep(node, out, terms, None, full[node] and full[node][0]))
         else:
+            terms = tuple(Term(c, node, float(adj[c]), d, names) for c, d, names in uses)
             steps.append(BackwardStep(node, out, terms, float(adj[node])))
     return steps
+
+
+def _written_out(node: str, out: str, uses, full: dict) -> tuple[sp.Expr, int] | None:
+    """``(adjoint in node symbols, its text length)`` if every consumer's adjoint is
+    written out and the estimated and actual text are at most :data:`EXPAND_CHARS`
+    characters; else None.  ``full`` maps consumers to the same pairs (or None)."""
+    if node == out:
+        return sp.Integer(1), 1
+    size = 0
+    for c, d, names in uses:
+        if full[c] is None:
+            return None
+        size += full[c][1] + _printed_size(d) + sum(map(len, names)) + 5
+        if size > EXPAND_CHARS:
+            return None
+    total = sp.Add(*[full[c][0] * d.xreplace({placeholder(k): symbol(n) for k, n in enumerate(names)})
+                     for c, d, names in uses])
+    n = len(str(total))
+    return (total, n) if n <= EXPAND_CHARS else None
 
 
 _MLP = re.compile(r"^(?:(?P<yhat>yhat)(?P<i>\d+)|(?P<k>[ah])(?P<l>\d+)_(?P<j>\d+))$")

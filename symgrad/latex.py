@@ -19,23 +19,24 @@ import re
 import shutil
 import subprocess
 import tempfile
-import unicodedata
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter, translate
 
-from .derive import ForwardStep
+from .derive import ForwardStep, is_placeholder
 from .errors import SymgradError
+from .escape import greek_word, latex_math_text, latex_text
 from .graph import is_node
 from .ops import ATOM, MUL, NEG, Form
 from .printer import format_number, sympy_prec
 from .text import TextPrinter
 
-__all__ = ["LatexPrinter", "LatexNames", "compile_pdf"]
+__all__ = ["LatexPrinter", "LatexNames", "compile_pdf", "preamble"]
 
 _LAYER = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)(?:_(\d+))?$")
 _INDEXED = re.compile(r"^([A-Za-z]+?)(\d+)$")
 _WORD = re.compile(r"^[A-Za-z]+$")
+_ASCII_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 class LatexNames:
@@ -59,24 +60,23 @@ class LatexNames:
 
     @staticmethod
     def _base(word: str) -> str:
-        t = translate(word)
+        t = translate(word).replace(r"\mathscr{", r"\mathcal{")    # no rsfs fonts needed
         return t if t != word or len(word) == 1 else rf"\mathrm{{{word}}}"
 
     def _typeset(self, name: str) -> str:
-        name = "".join(map(_ascii, name))
-        if not name.isascii():                      # letters LaTeX cannot set: their code points
-            return r"\mathrm{" + "".join(c if c.isascii() and c.isalnum() else f"u{ord(c):x}"
-                                          for c in name) + "}"
-        m = _LAYER.match(name)
+        word = "".join(c if c.isascii() else _greek_alone(name, i) for i, c in enumerate(name))
+        if not _ASCII_NAME.match(word):             # anything else is text, escaped
+            return latex_math_text(name)
+        m = _LAYER.match(word)
         if m:
             base, layer, i, j = m.groups()
             sub = f"{i},{j}" if j is not None else i
             return f"{self._base(base)}^{{{layer}}}_{{{sub}}}"
-        head, _, rest = name.partition("_")
+        head, _, rest = word.partition("_")
         if rest and head:
             subs = ",".join(self._word(p) for p in rest.split("_") if p)
-            return f"{self._word(head)}_{{{subs}}}"
-        return self._word(name)
+            return f"{self._word(head)}_{{{subs}}}" if subs else self._word(head)
+        return self._word(word)
 
     def _word(self, name: str) -> str:
         m = _INDEXED.match(name)
@@ -87,15 +87,12 @@ class LatexNames:
         return name if name.isdigit() else r"\mathrm{" + name.replace("_", r"\_") + "}"
 
 
-def _ascii(ch: str) -> str:
-    """A letter as ASCII for LaTeX: Greek letters by their names (``α`` -> ``alpha``)."""
-    if ch.isascii():
-        return ch
-    parts = unicodedata.name(ch, "").split()
-    if parts[:2] == ["GREEK", "SMALL"] or parts[:2] == ["GREEK", "CAPITAL"]:
-        word = parts[-1].lower()
-        return word if parts[1] == "SMALL" else word.capitalize()
-    return ch
+def _greek_alone(name: str, i: int) -> str:
+    """The word of the Greek letter ``name[i]`` if no letter touches it (``α1``,
+    ``x_α``), else NUL, which sends the name to the text path (``Δw``)."""
+    word = greek_word(name[i])
+    touching = any(0 <= j < len(name) and name[j].isalpha() for j in (i - 1, i + 1))
+    return "\x00" if word is None or touching else word
 
 
 class _SympyLatex(_SympyLatexPrinter):
@@ -159,7 +156,7 @@ class LatexPrinter(TextPrinter):
     def expr(self, generic: sp.Expr, names: tuple) -> tuple[str, int]:
         hit = self._cache.get(generic)
         if hit is None:
-            symbols = {s: (s.name if s.name.startswith("\x01") else self.name(s.name))
+            symbols = {s: (s.name if is_placeholder(s) else self.name(s.name))
                        for s in generic.free_symbols}
             s = _SympyLatex({"symbol_names": symbols}).doprint(generic)
             hit = self._cache[generic] = (s, sympy_prec(generic))
@@ -260,7 +257,7 @@ class LatexPrinter(TextPrinter):
         """A standalone LaTeX document: function, node list, forward, backward."""
         self.prepare(d)
         title = self._settings["title"] or "Forward and backward pass"
-        body = [r"\section*{" + _escape(title) + "}", r"\subsection*{Function}"]
+        body = [r"\section*{" + latex_text(title) + "}", r"\subsection*{Function}"]
         for o in d.outputs:
             formula = self.function(d, o)
             if formula is not None:
@@ -282,27 +279,26 @@ class LatexPrinter(TextPrinter):
         return _PREAMBLE + "\n\n".join(body) + "\n\\end{document}\n"
 
 
-_PREAMBLE = r"""\documentclass[11pt]{article}
-\usepackage[a4paper,margin=1.8cm]{geometry}
-\usepackage{amsmath,amssymb}
-\usepackage{longtable}
-\allowdisplaybreaks
-\setlength{\parindent}{0pt}
-\begin{document}
-"""
+def preamble(margin: str = "1.8cm") -> str:
+    r"""The LaTeX preamble of every symgrad document (derivations, sheets): what
+    the printers emit -- T1 fonts for accented letters (:mod:`symgrad.escape`),
+    ``amsmath``/``amssymb`` (``\text``, ``\boldsymbol``, ``\mathfrak``) and
+    ``longtable``.  SymPy's ``\mathscr`` (for a name such as ``xscr``) is
+    written ``\mathcal`` (:class:`LatexNames`), which needs no extra fonts."""
+    return ("\\documentclass[11pt]{article}\n"
+            f"\\usepackage[a4paper,margin={margin}]{{geometry}}\n"
+            "\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n"
+            "\\usepackage{amsmath,amssymb}\n\\usepackage{longtable}\n"
+            "\\allowdisplaybreaks\n\\setlength{\\parindent}{0pt}\n\\begin{document}\n")
+
+
+_PREAMBLE = preamble()
 
 
 def _align(lines: list[str], sep: str = r"\\") -> str:
     if not lines:
         return "(no steps)"
     return "\\begin{align*}\n" + f" {sep}\n".join(lines) + "\n\\end{align*}"
-
-
-def _escape(s: str) -> str:
-    for ch in "\\{}$&#^_%~":
-        s = s.replace(ch, "\\" + ch if ch not in "\\^~" else {"\\": r"\textbackslash{}",
-                                                                 "^": r"\^{}", "~": r"\~{}"}[ch])
-    return s
 
 
 def compile_pdf(source: str, path, *, timeout: float = 120.0) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .derive import ForwardStep
+from .escape import latex_text, visible
 from .graph import Graph
 from .printer import format_number
 
@@ -37,15 +38,13 @@ def _printers():
 def label(what: str, node: str, other: str, quantity: tuple | None = None) -> tuple[str, str]:
     """``(text, latex)`` label of an item (``other``: the output, or the consumer
     of a local derivative)."""
-    _, lx = _printers()
+    tx, lx = _printers()
     if what == "value":
-        return node, lx.name(node)
-    if what == "local":
-        return f"∂{other}/∂{node}", lx.partial(other, node)
+        return tx.name(node), lx.name(node)
     if quantity is not None:
-        return (f"B{'_'.join(map(str, quantity[1:]))} = ∂{other}/∂{node}",
+        return (f"B{'_'.join(map(str, quantity[1:]))} = {tx.partial(other, node)}",
                 f"{lx.quantity(quantity)} = {lx.partial(other, node)}")
-    return f"∂{other}/∂{node}", lx.partial(other, node)
+    return tx.partial(other, node), lx.partial(other, node)
 
 
 def program_lines(graph: Graph, latex: bool = False) -> list[str]:
@@ -73,7 +72,8 @@ def show_answer(item, digits: int) -> str | float:
 
 
 def _point_text(ex) -> str:
-    return ", ".join(f"{k} = {format_number(v, 6)}" for k, v in ex.point.items())
+    tx, _ = _printers()
+    return ", ".join(f"{tx.name(k)} = {format_number(v, 6)}" for k, v in ex.point.items())
 
 
 def prompt_text(ex) -> str:
@@ -89,23 +89,23 @@ def prompt_text(ex) -> str:
     if ex.kind not in ("local", "symbolic"):
         lines.append(f"Inputs: {_point_text(ex)}")
     if ex.show_forward:
-        vals = ex.values
+        vals, tx = ex.values, _printers()[0]
         lines.append("Forward values: " + ", ".join(
-            f"{n} = {format_number(vals[n], ex.digits + 1)}" for n, _, _ in ex.graph.program))
+            f"{tx.name(n)} = {format_number(vals[n], ex.digits + 1)}" for n, _, _ in ex.graph.program))
     if not any(it.formula for it in ex.items):
         lines.append(f"Give each number to {ex.digits} significant digits.")
     lines.append("Asked:")
-    lines += [f"  [{it.key}] {it.text} = ?" for it in ex.items]
+    lines += [f"  [{visible(it.key)}] {it.text} = ?" for it in ex.items]
     return "\n".join(lines)
 
 
 def prompt_latex(ex) -> str:
     """The exercise as a LaTeX fragment (``amsmath``); no document preamble."""
     _, lx = _printers()
-    body = [_latex_escape(_TASKS[ex.kind])]
+    body = [latex_text(_TASKS[ex.kind])]
     if ex.kind == "mlp":
         m = ex.meta
-        body.append(_latex_escape(f"Network: sizes {m['sizes']}, hidden activation "
+        body.append(latex_text(f"Network: sizes {m['sizes']}, hidden activation "
                                   f"{m['activation']}, identity output, {m['loss']} loss."))
     body.append("\\begin{align*}\n" + " \\\\\n".join(
         ln.replace(" = ", " &= ", 1) for ln in program_lines(ex.graph, latex=True)) + "\n\\end{align*}")
@@ -126,15 +126,9 @@ def prompt_latex(ex) -> str:
 
 def answers_latex(ex) -> str:
     """The answers as a LaTeX list."""
+    _, lx = _printers()
     rows = []
     for it in ex.items:
-        ans = sp.latex(it.answer) if it.formula else format_number(float(it.answer), ex.digits)
+        ans = lx.expr(it.answer, ())[0] if it.formula else format_number(float(it.answer), ex.digits)
         rows.append(f"\\item ${it.latex} = {ans}$")
     return "\\begin{enumerate}\n" + "\n".join(rows) + "\n\\end{enumerate}"
-
-
-def _latex_escape(s: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"),
-                 ("**", r"\^{}"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#")):
-        s = s.replace(a, b)
-    return s

@@ -10,14 +10,6 @@ from .lms import moodle_xml
 
 __all__ = ["exercise_sheet", "Sheet", "exercises_json", "moodle_xml"]
 
-_PREAMBLE = r"""\documentclass[11pt]{article}
-\usepackage[a4paper,margin=2cm]{geometry}
-\usepackage{amsmath,amssymb}
-\allowdisplaybreaks
-\setlength{\parindent}{0pt}
-\begin{document}
-"""
-
 
 class Sheet(str):
     """The LaTeX source of an exercise sheet (a ``str``), with the exercises in
@@ -68,7 +60,9 @@ def _solution_latex(ex: Exercise) -> str:
 
 def sheet_latex(exercises, solutions: bool, title: str) -> str:
     """The LaTeX document of ``exercises``; solutions start on a new page."""
-    body = [r"\section*{" + title + "}"]
+    from .escape import latex_text
+    from .latex import preamble
+    body = [r"\section*{" + latex_text(title) + "}"]
     for i, ex in enumerate(exercises, 1):
         body.append(rf"\subsection*{{Exercise {i}}}" + "\n" + ex.prompt_latex())
     if solutions:
@@ -76,7 +70,7 @@ def sheet_latex(exercises, solutions: bool, title: str) -> str:
         for i, ex in enumerate(exercises, 1):
             body.append((r"\newpage" + "\n" if i > 1 else "")
                         + rf"\subsection*{{Solution {i}}}" + "\n" + _solution_latex(ex))
-    return _PREAMBLE + "\n\n".join(body) + "\n\\end{document}\n"
+    return preamble(margin="2cm") + "\n\n".join(body) + "\n\\end{document}\n"
 
 
 def exercise_sheet(n: int, seed: int = 0, kind: str = "backward", *, difficulty: int = 1,

@@ -5,14 +5,18 @@ Lines look like the lecture's::
     c = a + b = 58.598
     ∂f/∂c = ∂f/∂e * ∂e/∂c + ∂f/∂d * ∂d/∂c = 1 * (-sin(c)) + 1 * 1/(2*sqrt(c)) = -0.82228
 
-Node names print as they are; op results come from each op's ``text`` Form and
+Node names print as they are, except characters that would be invisible or
+break the line (:func:`symgrad.escape.visible`: ``\u202e``); op results come from each op's ``text`` Form and
 local derivatives from SymPy's ``str`` printer (cached per op shape).
 """
 
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
+from .derive import is_placeholder
+from .escape import markdown_fence, markdown_inline, visible
 from .ops import Form
 from .printer import Printer, format_number, sympy_prec
 
@@ -36,13 +40,17 @@ class TextPrinter(Printer):
 
     _default_settings = {"digits": None, "indent": "  ", "headings": True}
 
+    def name(self, node: str) -> str:
+        return visible(node)
+
     def form(self, op) -> Form:
         return op.text
 
     def expr(self, generic: sp.Expr, names: tuple) -> tuple[str, int]:
         hit = self._cache.get(generic)
         if hit is None:
-            hit = self._cache[generic] = (sp.sstr(generic, full_prec=False), sympy_prec(generic))
+            s = _Str(self.name).doprint(generic)
+            hit = self._cache[generic] = (s, sympy_prec(generic))
         s, prec = hit
         for k, n in enumerate(names):
             s = s.replace(f"\x01{k}\x02", self.name(n))
@@ -67,8 +75,13 @@ class TextPrinter(Printer):
         tail = f" = {value}" if value else ""
         return f"{left} = {' + '.join(chain)} = {self.signed_sum(subst)}{tail}"
 
+    def heading_name(self, node: str) -> str:
+        """A node name inside a heading (Markdown escapes it)."""
+        return self.name(node)
+
     def point(self, d) -> str:
-        return ", ".join(f"{self.name(k)} = {format_number(v, self.digits)}" for k, v in d.point.items())
+        return ", ".join(f"{self.heading_name(k)} = {format_number(v, self.digits)}"
+                         for k, v in d.point.items())
 
     def sections(self, d) -> list[tuple[str, list[str]]]:
         """``[(heading, lines)]``: the forward pass, then one backward pass per output."""
@@ -77,7 +90,7 @@ class TextPrinter(Printer):
         out = [(f"Forward pass{at}", [self.forward_line(s) for s in d.forward])]
         for o in d.outputs:
             lines = [self.backward_line(s) for s in d.backward if s.output == o]
-            out.append((f"Backward pass: adjoints {self.partial(o, 'node')}", lines))
+            out.append((f"Backward pass: adjoints ∂{self.heading_name(o)}/∂node", lines))
         return out
 
     def derivation(self, d) -> str:
@@ -92,7 +105,9 @@ class TextPrinter(Printer):
 
 
 class MarkdownPrinter(TextPrinter):
-    """Markdown: a bold heading per pass and its steps in a ``text`` code block.
+    """Markdown: a bold heading per pass and its steps in a ``text`` code block
+    (names in headings have their punctuation escaped; the code fence is longer
+    than any run of backticks in the block).
 
     Settings as :class:`TextPrinter`.
 
@@ -112,5 +127,22 @@ class MarkdownPrinter(TextPrinter):
         for heading, lines in self.sections(d):
             if self._settings["headings"]:
                 parts.append(f"**{heading}**\n")
-            parts.append("```text\n" + "\n".join(ind + line for line in lines) + "\n```\n")
+            block = "\n".join(ind + line for line in lines)
+            fence = markdown_fence(block)
+            parts.append(f"{fence}text\n{block}\n{fence}\n")
         return "\n".join(parts)
+
+    def heading_name(self, node: str) -> str:
+        return markdown_inline(node)
+
+
+class _Str(StrPrinter):
+    """SymPy's ``str`` printer (``full_prec=False``) writing node symbols by their
+    printed names; placeholders stay for :meth:`TextPrinter.expr` to replace."""
+
+    def __init__(self, name) -> None:
+        super().__init__({"full_prec": False})
+        self._name = name
+
+    def _print_Symbol(self, expr) -> str:
+        return expr.name if is_placeholder(expr) else self._name(expr.name)

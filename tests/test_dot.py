@@ -83,3 +83,55 @@ def test_errors(tmp_path, monkeypatch):
     with pytest.raises(SymgradError, match="'dot' program was not found"):
         sg.draw(g, path=tmp_path / "g.svg")
     sg.draw(g, path=tmp_path / "g.dot", format="dot")          # the source needs no Graphviz
+
+
+def _random_program(lines: int, seed: int = 0) -> str:
+    import random
+    r, names, out = random.Random(seed), ["x", "y"], []
+    for i in range(lines):
+        a, b, c = (r.choice(names) for _ in range(3))
+        out.append(f"n{i} = {a}*{b} + sin({c})")
+        names.append(f"n{i}")
+    return "\n".join(out)
+
+
+def test_dense_layouts_are_refused_quickly(tmp_path):
+    """Issue 11 item 11: 450 random rows took 358 s in dot; now a clear error at once."""
+    import time
+    from symgrad.dot import layout_seconds
+    g = sg.parse(_random_program(450))
+    t = time.perf_counter()
+    with pytest.raises(SymgradError, match=r"Graphviz would need about \d+ s to lay out this graph"):
+        sg.draw(g, path=tmp_path / "g.svg")
+    assert time.perf_counter() - t < 5 and not (tmp_path / "g.svg").exists()
+    assert layout_seconds(g) > 20 and layout_seconds(sg.parse(LECTURE)) < 0.1
+    assert sg.draw(g).startswith("digraph")                    # the source is still there
+
+
+@needs_dot
+def test_dot_timeout_is_a_clear_error(tmp_path):
+    g = sg.parse(_random_program(120))
+    with pytest.raises(SymgradError, match=r"within timeout=0.01 s|more than timeout=0.01 s"):
+        sg.draw(g, path=tmp_path / "g.svg", timeout=0.01)
+    from symgrad.dot import render
+    with pytest.raises(SymgradError, match="did not finish laying out the graph within timeout=0.001 s"):
+        render(dot_source(g), "svg", timeout=0.001)
+    with pytest.raises(InputError, match="timeout must be a positive number"):
+        sg.draw(g, timeout=0)
+
+
+@needs_dot
+@pytest.mark.parametrize("suffix, magic", [("png", b"\x89PNG"), ("pdf", b"%PDF"), ("svg", b"<?xml"),
+                                           ("dot", b"digraph"), ("gv", b"digraph")])
+def test_format_from_the_suffix(tmp_path, suffix, magic):
+    """Issue 11: sg.draw(g, path="g.png") wrote SVG bytes into the .png."""
+    path = tmp_path / f"g.{suffix}"
+    sg.draw(sg.parse("x*y"), path=path)
+    assert path.read_bytes().startswith(magic)
+
+
+def test_unknown_suffix_is_an_error(tmp_path):
+    with pytest.raises(InputError, match=r"cannot tell the picture format from the path .*g\.jpg"):
+        sg.draw(sg.parse("x*y"), path=tmp_path / "g.jpg")
+    sg.draw(sg.parse("x*y"), path=tmp_path / "g.jpg", format="dot")     # an explicit format wins
+    assert (tmp_path / "g.jpg").read_bytes().startswith(b"digraph")

@@ -91,7 +91,8 @@ def test_long_sums_wrap():
     ("h1_2", "h^{1}_{2}"), ("yhat1", r"\hat{y}_{1}"), ("yhat", r"\hat{y}"), ("x1", "x_{1}"),
     ("alpha", r"\alpha"), ("Omega", r"\Omega"), ("theta2", r"\theta_{2}"), ("loss", r"\mathrm{loss}"),
     ("v27", "v_{27}"), ("c", "c"), ("x_i", "x_{i}"), ("y_2_1", "y_{2,1}"), ("α", r"\alpha"),
-    ("Ω2", r"\Omega_{2}"), ("x_alpha", r"x_{\alpha}"), ("é", r"\mathrm{ue9}"),
+    ("Ω2", r"\Omega_{2}"), ("x_alpha", r"x_{\alpha}"), ("é", r"\text{\'{e}}"),
+    ("größe", r'\text{gr\"{o}\ss{}e}'), ("x_größe", r'\text{x\_gr\"{o}\ss{}e}'),
 ])
 def test_names(name, want):
     assert LatexNames()(name) == want
@@ -176,3 +177,13 @@ def test_power_of_a_symgrad_function():
     x = sg.parse("relu(x)**2").to_sympy()
     assert LatexPrinter().expr(x, ())[0] == r"\operatorname{relu}\left(x\right)^{2}"
     assert "relu" in sg.derive(sg.parse("x/(relu(x)**2 + 0.25)"), symbolic=True).latex()
+
+
+def test_wrapped_continuation_keeps_its_minus_sign():
+    """A negative term that starts a wrapped line is written "- ...", never "+ ..."
+    (catches the mutant that prints every continuation line with "+")."""
+    body = sg.derive(sg.parse("f = x*x - exp(x) - sin(x)"), x=1.0).latex(per_line=1)
+    rows = body.split("\\\\\n")
+    start = rows.index(r"&= -1 \times \cos{\left(x \right)} ")
+    assert rows[start + 1:start + 4] == [r"&\qquad - 1 \times \exp\left(x\right) ",
+                                         r"&\qquad + 1 \times 2 x ", "&= -1.2586"]
