@@ -12,6 +12,7 @@ import contextlib
 import gc
 import importlib
 import string
+from operator import itemgetter
 from collections.abc import Iterable, Mapping, Sequence
 from numbers import Real
 from typing import Any
@@ -86,10 +87,10 @@ def auto_names(count: int, taken: set[str]) -> list[str]:
     letters = [c for c in string.ascii_lowercase if c not in taken]
     names = letters[:count]
     n = len(names)
-    while len(names) < count:
-        n += 1
-        if f"v{n}" not in taken:
-            names.append(f"v{n}")
+    while len(names) < count:                     # in batches: a million names in a blink
+        need = count - len(names)
+        names.extend(v for v in [f"v{k}" for k in range(n + 1, n + need + 1)] if v not in taken)
+        n += need
     return names
 
 
@@ -106,11 +107,13 @@ class Assembler:
         self._name: dict[int, str] = {}                     # id -> explicit name
         self._ref: dict[str, str] = {}                      # explicit name -> ref
         self._key: dict[tuple, str] = {}                    # (op, args) -> ref
+        self._refs: list[str] = []                          # per id: its ref
         self.inputs: list[str] = []
 
     def _new(self, op, args, name=None) -> str:
         ref = f"\x00{len(self._rows)}"
         self._rows.append((op, args))
+        self._refs.append(ref)
         if name is not None:
             self._claim(ref, name)
         return ref
@@ -120,6 +123,10 @@ class Assembler:
             raise GraphError(f"duplicate node name {name!r}")
         self._name[int(ref[1:])] = name
         self._ref[name] = ref
+
+    def __len__(self) -> int:
+        """The number of nodes made so far (inputs and operations)."""
+        return len(self._rows)
 
     def lookup(self, name: str) -> str | None:
         """The ref of the node explicitly named ``name``, if any."""
@@ -161,14 +168,17 @@ class Assembler:
     def graph(self, outputs: Sequence[str], taken: Iterable[str] = ()) -> "Graph":
         """The finished Graph; ``outputs`` are refs.  Auto names are given in
         creation order, skipping ``taken`` and every explicit name."""
-        fresh = [i for i in range(len(self._rows)) if i not in self._name]
-        names = dict(self._name)
-        names.update(zip(fresh, auto_names(len(fresh), set(taken) | set(self._ref)), strict=True))
-        ren = lambda a: names[int(a[1:])] if type(a) is str else a
-        rows = [(names[i], op, tuple([ren(a) for a in args]))
-                for i, (op, args) in enumerate(self._rows) if op is not None]
-        order = [names[i] for i in range(len(self._rows))]     # creation order = post-order
-        return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs)), order)
+        explicit = self._name
+        fresh = [i for i in range(len(self._rows)) if i not in explicit]
+        order: list = [None] * len(self._rows)                 # creation order = post-order
+        for i, name in explicit.items():
+            order[i] = name
+        for i, name in zip(fresh, auto_names(len(fresh), set(taken) | set(self._ref)), strict=True):
+            order[i] = name
+        ren = dict(zip(self._refs, order)).get                 # ren(a, a): literals stay
+        rows = [(name, op, tuple(map(ren, args, args)))
+                for name, (op, args) in zip(order, self._rows) if op is not None]
+        return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs, outputs)), order)
 
 
 _ANALYSES: dict = {}
@@ -249,11 +259,9 @@ class Graph:
         return g
 
     def _init(self, rows, inputs, outputs, order=None) -> None:
-        op, args = {}, {}
-        for name in inputs:
-            op[name], args[name] = None, ()
-        for name, o, a in rows:
-            op[name], args[name] = o, a
+        op, args = dict.fromkeys(inputs), dict.fromkeys(inputs, ())
+        op.update(zip(map(itemgetter(0), rows), map(itemgetter(1), rows)))
+        args.update(zip(map(itemgetter(0), rows), map(itemgetter(2), rows)))
         object.__setattr__(self, "_op", op)
         object.__setattr__(self, "_args", args)
         object.__setattr__(self, "inputs", tuple(inputs))
