@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GraphError
-from .graph import Assembler, Graph, check_call, is_node, no_gc, normal_literal
+from .graph import Assembler, Graph, check_call, is_node, no_gc, normal_literal, normal_name
 from .ops import NUM, OPS
 
 __all__ = ["Expr", "variable", "build_graph", "OP_FUNCTIONS"]
@@ -71,15 +71,22 @@ class Expr:
 def variable(name: str) -> Expr:
     """An input variable named ``name``.
 
+    Any non-empty printable str without surrounding spaces is a name (printers
+    escape it); it is NFKC-normalised as Python normalises identifiers, and a
+    ``numpy.str_`` becomes a plain str.
+
     Raises
     ------
     GraphError
         If ``name`` is not a non-empty string of printable characters.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> sg.Graph(sg.variable("\ufb01") * sg.variable("fi")).inputs     # the ligature is fi
+    ('fi',)
     """
-    if not isinstance(name, str) or not name or not name.isprintable() or name.strip() != name:
-        raise GraphError(f"a variable name must be a non-empty printable str without "
-                         f"surrounding spaces, got {name!r}")
-    return Expr(None, (), name)
+    return Expr(None, (), normal_name(name, "a variable name"))
 
 
 def _operand(v: Any, op: str):
@@ -161,7 +168,7 @@ def build_graph(spec: Any, *, outputs=None, inputs=None) -> Graph:
     if isinstance(spec, Expr):
         spec = [spec]
     if isinstance(spec, Mapping) and spec and all(isinstance(v, Expr) for v in spec.values()):
-        exprs, names = list(spec.values()), [str(k) for k in spec]
+        exprs, names = list(spec.values()), [normal_name(k, "an output name") for k in spec]
     elif isinstance(spec, Sequence) and not isinstance(spec, str) and spec \
             and all(isinstance(v, Expr) for v in spec):
         exprs, names = list(spec), [None] * len(spec)
@@ -185,16 +192,19 @@ def _row_parts(rows: Mapping, outputs, inputs):
     defined = {}
     for name, row in rows.items():
         if not isinstance(name, str) or not name:
-            raise GraphError(f"node names are non-empty str, got {name!r}")
+            raise GraphError(f"node names are non-empty str, got {name!r:.60}")
+        name = normal_name(name)
+        if name in defined:
+            raise GraphError(f"duplicate node name {name!r} (names are NFKC-normalised)")
         if not (isinstance(row, Sequence) and len(row) == 2 and isinstance(row[1], Sequence)
                 and not isinstance(row[1], str)):
-            raise GraphError(f"node {name!r}: a row is (op, args), got {row!r}")
+            raise GraphError(f"node {name!r}: a row is (op, args), got {row!r:.80}")
         op, args = row
         try:
             check_call(op, tuple(args))
         except GraphError as exc:
             raise GraphError(f"node {name!r}: {exc}") from None
-        defined[name] = (op, tuple(normal_literal(a) for a in args))
+        defined[name] = (op, tuple(normal_name(a) if is_node(a) else normal_literal(a) for a in args))
     used = []
     for name, (_, args) in defined.items():
         used.extend(a for a in args if is_node(a) and a not in defined and a not in used)
@@ -203,6 +213,7 @@ def _row_parts(rows: Mapping, outputs, inputs):
         if names is not None and (not isinstance(names, Sequence)
                                   or not all(isinstance(n, str) for n in names)):
             raise GraphError(f"{opt}= takes a list of node names such as ['x'], got {names!r:.80}")
+    inputs, outputs = (None if n is None else [normal_name(x) for x in n] for n in (inputs, outputs))
     if inputs is None:
         ins = tuple(used)
     else:

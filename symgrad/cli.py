@@ -92,11 +92,19 @@ def _graph(args):
 
 
 # -- derive ------------------------------------------------------------------------
+def file_name(text: str) -> str:
+    """An argparse type for a FILE argument: an empty name is an error, not "no file"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"needs a file name, got {text!r}")
+    return text
+
+
 def _derive_args(p: argparse.ArgumentParser) -> None:
     _add_expression(p)
     p.add_argument("--format", choices=("text", "markdown", "latex", "json"), default=None,
                    help="output format (default: text)")
-    p.add_argument("--pdf", metavar="FILE", help="also write a LaTeX/PDF document (needs pdflatex)")
+    p.add_argument("--pdf", metavar="FILE", type=file_name,
+                   help="also write a LaTeX/PDF document (needs pdflatex)")
     p.add_argument("--digits", type=int, default=5, help="significant digits (default 5)")
     p.add_argument("--symbolic", action="store_true", help="no numbers: adjoints as expressions")
 

@@ -12,6 +12,8 @@ import contextlib
 import gc
 import importlib
 import string
+import unicodedata
+from operator import itemgetter
 from collections.abc import Iterable, Mapping, Sequence
 from numbers import Real
 from typing import Any
@@ -21,12 +23,36 @@ import networkx as nx
 from .errors import GraphError
 from .ops import OPS, Op
 
-__all__ = ["Graph", "Assembler", "postorder", "auto_names", "is_node", "no_gc", "normal_literal"]
+__all__ = ["Graph", "Assembler", "postorder", "auto_names", "is_node", "no_gc", "normal_literal",
+           "normal_name"]
 
 
 def is_node(arg: Any) -> bool:
     """A node reference is a ``str``; anything else in an argument list is a literal."""
     return isinstance(arg, str)
+
+
+def normal_name(name: Any, what: str = "a node name") -> str:
+    """A node name as every front end stores it: a plain ``str`` (a ``numpy.str_`` or
+    any str subclass becomes one), NFKC-normalised as Python normalises identifiers
+    (PEP 3131), non-empty, printable, without surrounding spaces.
+
+    The parser accepts only Python identifiers as names; the other doors (builder,
+    Graph rows, ``from_sympy``, exercises) accept any name this function accepts.
+    Lookalikes from different scripts stay distinct (Cyrillic ``х`` is not ``x``).
+
+    >>> normal_name("\ufb01"), normal_name("e\u0301") == normal_name("\u00e9"), normal_name("x")
+    ('fi', True, 'x')
+    """
+    if not isinstance(name, str):
+        raise GraphError(f"{what} must be a str, got {type(name).__name__} {name!r:.60}")
+    plain = str.__str__(name)                      # the characters, whatever the subclass says
+    if not plain.isascii():
+        plain = unicodedata.normalize("NFKC", plain)
+    if not plain or not plain.isprintable() or plain.strip() != plain:
+        raise GraphError(f"{what} must be a non-empty printable str without surrounding spaces, "
+                         f"got {plain!r:.60}")
+    return plain
 
 
 def normal_literal(a):
@@ -86,10 +112,10 @@ def auto_names(count: int, taken: set[str]) -> list[str]:
     letters = [c for c in string.ascii_lowercase if c not in taken]
     names = letters[:count]
     n = len(names)
-    while len(names) < count:
-        n += 1
-        if f"v{n}" not in taken:
-            names.append(f"v{n}")
+    while len(names) < count:                     # in batches: a million names in a blink
+        need = count - len(names)
+        names.extend(v for v in [f"v{k}" for k in range(n + 1, n + need + 1)] if v not in taken)
+        n += need
     return names
 
 
@@ -106,27 +132,37 @@ class Assembler:
         self._name: dict[int, str] = {}                     # id -> explicit name
         self._ref: dict[str, str] = {}                      # explicit name -> ref
         self._key: dict[tuple, str] = {}                    # (op, args) -> ref
+        self._refs: list[str] = []                          # per id: its ref
         self.inputs: list[str] = []
 
     def _new(self, op, args, name=None) -> str:
         ref = f"\x00{len(self._rows)}"
         self._rows.append((op, args))
+        self._refs.append(ref)
         if name is not None:
             self._claim(ref, name)
         return ref
 
     def _claim(self, ref: str, name: str) -> None:
+        name = normal_name(name)
         if name in self._ref:
             raise GraphError(f"duplicate node name {name!r}")
         self._name[int(ref[1:])] = name
         self._ref[name] = ref
 
+    def __len__(self) -> int:
+        """The number of nodes made so far (inputs and operations)."""
+        return len(self._rows)
+
     def lookup(self, name: str) -> str | None:
         """The ref of the node explicitly named ``name``, if any."""
-        return self._ref.get(name)
+        return self._ref.get(normal_name(name) if isinstance(name, str) else name)
 
     def input(self, name: str) -> str:
-        """The input node ``name`` (created on first use)."""
+        """The input node ``name`` (created on first use; NFKC-normalised)."""
+        if not (type(name) is str and name.isascii() and name.isprintable() and name
+                and name[0] != " " != name[-1]):
+            name = normal_name(name, "an input name")
         ref = self._ref.get(name)
         if ref is None:
             self.inputs.append(name)
@@ -161,14 +197,17 @@ class Assembler:
     def graph(self, outputs: Sequence[str], taken: Iterable[str] = ()) -> "Graph":
         """The finished Graph; ``outputs`` are refs.  Auto names are given in
         creation order, skipping ``taken`` and every explicit name."""
-        fresh = [i for i in range(len(self._rows)) if i not in self._name]
-        names = dict(self._name)
-        names.update(zip(fresh, auto_names(len(fresh), set(taken) | set(self._ref)), strict=True))
-        ren = lambda a: names[int(a[1:])] if type(a) is str else a
-        rows = [(names[i], op, tuple([ren(a) for a in args]))
-                for i, (op, args) in enumerate(self._rows) if op is not None]
-        order = [names[i] for i in range(len(self._rows))]     # creation order = post-order
-        return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs)), order)
+        explicit = self._name
+        fresh = [i for i in range(len(self._rows)) if i not in explicit]
+        order: list = [None] * len(self._rows)                 # creation order = post-order
+        for i, name in explicit.items():
+            order[i] = name
+        for i, name in zip(fresh, auto_names(len(fresh), set(taken) | set(self._ref)), strict=True):
+            order[i] = name
+        ren = dict(zip(self._refs, order)).get                 # ren(a, a): literals stay
+        rows = [(name, op, tuple(map(ren, args, args)))
+                for name, (op, args) in zip(order, self._rows) if op is not None]
+        return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs, outputs)), order)
 
 
 _ANALYSES: dict = {}
@@ -249,11 +288,9 @@ class Graph:
         return g
 
     def _init(self, rows, inputs, outputs, order=None) -> None:
-        op, args = {}, {}
-        for name in inputs:
-            op[name], args[name] = None, ()
-        for name, o, a in rows:
-            op[name], args[name] = o, a
+        op, args = dict.fromkeys(inputs), dict.fromkeys(inputs, ())
+        op.update(zip(map(itemgetter(0), rows), map(itemgetter(1), rows)))
+        args.update(zip(map(itemgetter(0), rows), map(itemgetter(2), rows)))
         object.__setattr__(self, "_op", op)
         object.__setattr__(self, "_args", args)
         object.__setattr__(self, "inputs", tuple(inputs))
@@ -326,20 +363,28 @@ class Graph:
 
     @property
     def nx(self) -> nx.DiGraph:
-        """A read-only networkx.DiGraph: nodes carry ``op`` and ``args``; an edge runs
-        from each argument node to its consumer, with the argument ``positions``."""
+        """A read-only networkx.DiGraph, an edge from each argument node to its consumer.
+
+        Every attribute is a plain str, int, float or bool, so ``nx.write_graphml``
+        and ``nx.write_gexf`` work: a node has ``input`` (bool), an operation also
+        ``op`` (its op name), ``arity`` and ``arg{i}`` (float) for a literal at
+        argument position i; an edge has ``positions``, the argument positions it
+        fills, as text (``"0,1"`` for ``x * x``)."""
         view = self._cache.get("nx")
         if view is None:
             d = nx.DiGraph()
             for n in self.nodes:
-                d.add_node(n, op=self._op[n], args=self._args[n])
+                op, args = self._op[n], self._args[n]
+                attrs = {"input": True} if op is None else {"input": False, "op": op, "arity": len(args)}
+                attrs.update((f"arg{i}", float(a)) for i, a in enumerate(args) if not is_node(a))
+                d.add_node(n, **attrs)
             for name, _, args in self.program:
                 for i, a in enumerate(args):
                     if is_node(a):
                         if d.has_edge(a, name):
-                            d.edges[a, name]["positions"] += (i,)
+                            d.edges[a, name]["positions"] += f",{i}"
                         else:
-                            d.add_edge(a, name, positions=(i,))
+                            d.add_edge(a, name, positions=str(i))
             view = nx.freeze(d)
             self._cache["nx"] = view
         return view

@@ -1,29 +1,32 @@
 """The text front end: expressions and straight-line programs -> Graph.
 
-The text is read by a lark LALR(1) parser over a whitelisted grammar (below);
-nothing is ever passed to ``eval``, ``exec``, ``sympify`` or ``parse_expr``.  The
-grammar uses repetition for sums and products, and the parser keeps its own
-stack, so a flat sum of 100,000 terms parses and no input can exhaust Python's
-recursion limit.  Nodes are created in the parser's reduction order, which is
-the post-order of the expression (left operand first): that is the auto-naming
-order.  Length, nesting depth and constant exponents are bounded.
+The grammar (below) is whitelisted; nothing is ever passed to ``eval``,
+``exec``, ``sympify`` or ``parse_expr``.  :func:`symgrad.reader.read` reads the
+text in one linear pass into the post-order of its tree (a flat postfix
+program, explicit stacks, no recursion), and :class:`_Build` executes that
+program bottom-up, so a flat sum of 100,000 terms parses in about a second and
+no input can exhaust Python's recursion limit.  Nodes are created in post-order
+(left operand first): that is the auto-naming order.  Syntax errors are worded
+by the grammar's LALR(1) parser (lark), run on a short text in the same parser
+state.  Length, nesting depth and constant exponents are bounded.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-import re
 from numbers import Integral, Real
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
-from lark import Lark, Token
+from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .errors import GraphError, ParseError
 from .graph import Assembler, Graph, no_gc
 from .ops import NUM, OPS, TEXT_FUNCTIONS
+from .reader import (ASSIGN, BIN, BINOPS, CALL, KWARG, NAME, NEG, NUM as NUMBER, PAREN, POS,
+                     Syntax, bad_character, read)
 
 __all__ = ["parse", "GRAMMAR", "CONSTANTS"]
 
@@ -61,7 +64,8 @@ COMMENT: /#[^\n]*/
 """
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
-MAX_LENGTH = 5_000_000
+MAX_LENGTH = 2_000_000
+MAX_NODES = 500_000
 MAX_DEPTH = 1_000
 MAX_EXPONENT = 1_000_000.0
 
@@ -69,8 +73,6 @@ _TERMINALS = {"NAME": "a name", "NUMBER": "a number", "_SEP": "a line break or '
               "LPAR": "'('", "RPAR": "')'", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'",
               "SLASH": "'/'", "COMMA": "','", "EQUAL": "'='", "__ANON_0": "'**'",
               "$END": "the end of the text"}
-_COMMENT_RE = re.compile(r"#[^\n]*")
-_TOKEN_RE = re.compile(r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|([^\W\d]\w*)")
 
 _parser: Lark | None = None
 
@@ -82,69 +84,57 @@ def _lark() -> Lark:
     return _parser
 
 
-class _V(NamedTuple):
-    """A parsed value: a node ref (str) or a literal number, its nesting depth,
-    and the offset where it starts in the text."""
-
-    ref: object
-    depth: int
-    pos: int
-
-    @property
-    def literal(self) -> bool:
-        return not isinstance(self.ref, str)
-
-
-class _Stmt(NamedTuple):
-    value: _V
-    name: str | None
+def _shown(name: str, limit: int = 40) -> str:
+    """A name as error messages quote it: its repr, cut after ``limit`` characters."""
+    return repr(name) if len(name) <= limit else repr(name[:limit]) + f"... ({len(name):,} characters)"
 
 
 class _Build:
-    """Builds graph nodes bottom-up, called per grammar rule in post-order."""
+    """Builds graph nodes bottom-up, one call per instruction of the reader's
+    postfix program (the post-order of the expression).  A value is a tuple
+    ``(ref, depth, pos)``: a node ref (str) or a literal number, its nesting
+    depth, and the offset where it starts in the text."""
 
     def __init__(self, text: str, max_depth: int, max_exponent: float):
         self.text, self.max_depth, self.max_exponent = text, max_depth, max_exponent
         self.asm = Assembler()
         self.assigned: dict[str, int] = {}         # program name -> offset of its assignment
         self.first_use: dict[str, int] = {}         # input/constant name -> offset of first use
+        self.seen: dict[str, object] = {}           # name -> its value, once read without error
 
     def error(self, message: str, pos: int):
         return ParseError(message, self.text, pos)
 
     # -- leaves -------------------------------------------------------------
     def number(self, c):
-        tok = c[0]
-        s = str(tok)
+        s, pos = c
         if len(s) > 400:
-            raise self.error(f"number literal too long ({len(s)} characters)", tok.start_pos)
+            raise self.error(f"number literal too long ({len(s)} characters)", pos)
         val = float(s) if any(ch in s for ch in ".eE") else int(s)
         if isinstance(val, float) and not math.isfinite(val):
-            raise self.error(f"number {s} is too large for float64", tok.start_pos)
-        return _V(val, 0, tok.start_pos)
+            raise self.error(f"number {s} is too large for float64", pos)
+        return (val, 0, pos)
 
     def name(self, c):
-        tok = c[0]
-        s, pos = str(tok), tok.start_pos
-        ref = self.asm.lookup(s)
+        s, pos = c
         if s in self.assigned:
-            return _V(ref, 0, pos)
+            return (self.asm.lookup(s), 0, pos)
         if s in TEXT_FUNCTIONS:
             raise self.error(f"{s!r} is a function: call it as {s}(...)", pos)
         self.first_use.setdefault(s, pos)
-        if s in CONSTANTS:
-            return _V(CONSTANTS[s], 0, pos)
-        return _V(self.asm.input(s), 0, pos)
+        ref = self.seen[s] = CONSTANTS[s] if s in CONSTANTS else self.asm.input(s)
+        return (ref, 0, pos)
 
     # -- operators -------------------------------------------------------------
-    def _make(self, op: str, vals: Sequence[_V], pos: int, deeper: int):
-        depth = max(v.depth for v in vals) + deeper
+    def make(self, op: str, vals: Sequence[tuple], pos: int, deeper: int):
+        depth = max(v[1] for v in vals) + deeper
         if depth > self.max_depth:
             raise self.error(f"expression nested deeper than {self.max_depth} levels "
                              "(write it as a program or raise max_depth)", pos)
-        if all(v.literal for v in vals):
-            return _V(self._fold(op, [v.ref for v in vals], pos), depth, pos)
-        return _V(self.asm.node(op, [v.ref for v in vals]), depth, pos)
+        refs = [v[0] for v in vals]
+        if any(type(r) is str for r in refs):
+            return (self.asm.node(op, refs), depth, pos)
+        return (self._fold(op, refs, pos), depth, pos)
 
     def _fold(self, op: str, nums: list, pos: int):
         """Constant folding of an op whose arguments are all literals, in float64; an
@@ -157,103 +147,134 @@ class _Build:
         exact = all(type(n) is int for n in nums) and val.is_integer() and abs(val) <= 2**53
         return int(val) if exact else val
 
-    def _binary(self, op, c):
-        return self._make(op, c, c[0].pos, 0)
+    def binary(self, op: str, a: tuple, b: tuple):
+        if op == "pow" and type(b[0]) is not str and abs(b[0]) > self.max_exponent:
+            raise self.error(f"exponent {b[0]!r} is larger than {self.max_exponent:g} in size", b[2])
+        return self.make(op, (a, b), a[2], op == "pow")
 
-    def add(self, c):
-        return self._binary("add", c)
+    def neg(self, v: tuple):
+        return self.make("neg", (v,), v[2] - 1, 1)
 
-    def sub(self, c):
-        return self._binary("sub", c)
+    def paren(self, v: tuple):
+        return (v[0], v[1] + 1, v[2])
 
-    def mul(self, c):
-        return self._binary("mul", c)
-
-    def div(self, c):
-        return self._binary("div", c)
-
-    def neg(self, c):
-        return self._make("neg", c, c[0].pos - 1, 1)
-
-    def pos(self, c):
-        v = c[0]
-        return _V(v.ref, v.depth + 1, v.pos)
-
-    def paren(self, c):
-        v = c[0]
-        return _V(v.ref, v.depth + 1, v.pos)
-
-    def pow(self, c):
-        base, k = c
-        if k.literal and abs(k.ref) > self.max_exponent:
-            raise self.error(f"exponent {k.ref!r} is larger than {self.max_exponent:g} in size", k.pos)
-        return self._make("pow", c, base.pos, 1)
-
-    def kwarg(self, c):
-        return (c[0], c[1])
-
-    def call(self, c):
-        tok, args = c[0], c[1:]
-        fname, pos = str(tok), tok.start_pos
+    def call(self, fname: str, pos: int, args: list):
+        """``args``: values, and ``(key, key_pos, value)`` triples for keyword arguments."""
         op = TEXT_FUNCTIONS.get(fname)
         if op is None:
-            close = difflib.get_close_matches(fname, TEXT_FUNCTIONS, n=1)
+            close = difflib.get_close_matches(fname, TEXT_FUNCTIONS, n=1) if len(fname) <= 40 else []
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise self.error(f"unknown function {fname!r}; {hint}known functions: "
+            raise self.error(f"unknown function {_shown(fname)}; {hint}known functions: "
                              f"{', '.join(TEXT_FUNCTIONS)}", pos)
         vals = self._call_args(op, fname, args, pos)
-        return self._make(op.name, vals, pos, 1)
+        return self.make(op.name, vals, pos, 1)
 
-    def _call_args(self, op, fname, args, pos) -> list[_V]:
+    def _call_args(self, op, fname, args, pos) -> list[tuple]:
         """Positional arguments, then the constant parameters (keyword, positional
         or default), in the op's argument order."""
         nfixed = op.arity - len(op.params)
-        positional = [a for a in args if isinstance(a, _V)]
+        positional = [a for a in args if not _is_kwarg(a)]
         usage = f"{fname}(x" + "".join(f", {p}={d}" for p, d in op.params) + ")"
         if not nfixed <= len(positional) <= op.arity:
             extra = f" and {len(op.params)} optional constant(s)" if op.params else ""
             raise self.error(f"{fname}() takes {nfixed} argument(s){extra}, got "
                              f"{len(positional)}: write {usage}", pos)
         given = {p: v for (p, _), v in zip(op.params, positional[nfixed:])}
-        for key, v in (a for a in args if not isinstance(a, _V)):
-            if str(key) not in dict(op.params):
-                raise self.error(f"{fname}() has no parameter {str(key)!r}: write {usage}",
-                                 key.start_pos)
-            if str(key) in given:
-                raise self.error(f"{fname}() got {str(key)!r} twice", key.start_pos)
-            given[str(key)] = v
-        params = [given.get(p, _V(default, 0, pos)) for p, default in op.params]
+        for key, kpos, v in (a[1] for a in args if _is_kwarg(a)):
+            if key not in dict(op.params):
+                raise self.error(f"{fname}() has no parameter {_shown(key)}: write {usage}", kpos)
+            if key in given:
+                raise self.error(f"{fname}() got {key!r} twice", kpos)
+            given[key] = v
+        params = [given.get(p, (default, 0, pos)) for p, default in op.params]
         for v, (p, _) in zip(params, op.params):
-            if not v.literal:
-                raise self.error(f"{fname}()'s {p} must be a constant number", v.pos)
+            if type(v[0]) is str:
+                raise self.error(f"{fname}()'s {p} must be a constant number", v[2])
         return positional[:nfixed] + params
 
     # -- statements -------------------------------------------------------------
-    def assign(self, c):
-        tok, v = c
-        s, pos = str(tok), tok.start_pos
+    def assign(self, s: str, pos: int, v: tuple):
         if s in TEXT_FUNCTIONS:
             raise self.error(f"cannot assign to {s!r}: it is a function", pos)
         if s in self.assigned:
             line = self.text.count("\n", 0, self.assigned[s]) + 1
-            raise self.error(f"{s!r} is assigned twice (first on line {line}); "
+            raise self.error(f"{_shown(s)} is assigned twice (first on line {line}); "
                              "each name is assigned once", pos)
         if s in self.first_use:
-            raise self.error(f"{s!r} is used before it is assigned (assigned on line "
+            raise self.error(f"{_shown(s)} is used before it is assigned (assigned on line "
                              f"{self.text.count(chr(10), 0, pos) + 1})", self.first_use[s])
-        if v.literal:
-            raise self.error(f"{s!r} is a constant ({v.ref!r}); assign expressions of the "
-                             "inputs, and write constants where they are used", v.pos)
+        if type(v[0]) is not str:
+            raise self.error(f"{_shown(s)} is a constant ({v[0]!r}); assign expressions of the "
+                             "inputs, and write constants where they are used", v[2])
         self.assigned[s] = pos
-        return _Stmt(_V(self.asm.name(v.ref, s), 0, pos), s)
+        return (self.asm.name(v[0], s), 0, pos)
 
-    def start(self, c):
-        stmts = [x if isinstance(x, _Stmt) else _Stmt(x, None) for x in c]
+    def start(self, stmts: list):
+        """``stmts``: ``(value, assigned name or None)`` per statement."""
         for v, name in stmts[:-1]:
             if name is None:
                 raise self.error("an expression on its own line has no effect; assign it to "
-                                 "a name (only the last line may be a bare expression)", v.pos)
+                                 "a name (only the last line may be a bare expression)", v[2])
         return stmts
+
+
+def _is_kwarg(a) -> bool:
+    return a[0] is _KWARG
+
+
+_KWARG = object()
+_POW = BINOPS["**"][0]
+
+
+def _run(program: list, build: _Build, max_nodes: int) -> list:
+    """Execute the reader's postfix program with the builder: one loop, no recursion.
+    The node count is checked every few thousand instructions."""
+    stack: list = []
+    stmts: list = []
+    for lo in range(0, len(program), _CHUNK):
+        _run_chunk(program[lo:lo + _CHUNK], build, stack, stmts)
+        if len(build.asm) > max_nodes:
+            raise build.error(f"the text makes more than {max_nodes:,} nodes (max_nodes=)",
+                              stack[-1][2] if stack else len(build.text))
+    return build.start(stmts)
+
+
+_CHUNK = 1 << 14
+
+
+def _run_chunk(program: list, build: _Build, stack: list, stmts: list) -> None:
+    push, pop = stack.append, stack.pop
+    node, max_depth, seen = build.asm.node, build.max_depth, build.seen
+    for ins in program:
+        code = ins[0]
+        if code == BIN:
+            b = pop()
+            a = stack[-1]
+            ra, rb, da, db = a[0], b[0], a[1], b[1]
+            if ins is not _POW and (type(ra) is str or type(rb) is str) and da <= max_depth >= db:
+                stack[-1] = (node(ins[1], (ra, rb)), da if da >= db else db, a[2])   # fast path
+            else:
+                stack[-1] = build.binary(ins[1], a, b)
+        elif code == NAME:
+            ref = seen.get(ins[1])
+            push((ref, 0, ins[2]) if ref is not None else build.name(ins[1:]))
+        elif code == NUMBER:
+            push(build.number(ins[1:]))
+        elif code == NEG:
+            stack[-1] = build.neg(stack[-1])
+        elif code == POS or code == PAREN:
+            stack[-1] = build.paren(stack[-1])
+        elif code == CALL:
+            _, fname, pos, nargs = ins
+            args = stack[len(stack) - nargs:]
+            del stack[len(stack) - nargs:]
+            push(build.call(fname, pos, args))
+        elif code == KWARG:
+            push((_KWARG, (ins[1], ins[2], pop())))
+        elif code == ASSIGN:
+            stmts.append((build.assign(ins[1], ins[2], pop()), ins[1]))
+        elif stack:                             # STMT: a bare expression (none after an assignment)
+            stmts.append((pop(), None))
 
 
 def _depth_prescan(text: str, max_depth: int) -> None:
@@ -273,9 +294,7 @@ def _lark_error(exc: UnexpectedInput, text: str) -> ParseError:
     if isinstance(exc, UnexpectedEOF) or pos is None:
         pos = len(text)
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[pos] if pos < len(text) else ""
-        return ParseError(f"unexpected character {ch!r}; symgrad reads numbers, names, "
-                          "+ - * / **, parentheses, commas, '=' and function calls", text, pos)
+        return ParseError(bad_character(text[pos] if pos < len(text) else ""), text, pos)
     expected = sorted({_TERMINALS.get(t, repr(t)) for t in getattr(exc, "expected", ()) or ()})
     got = "the end of the text" if isinstance(exc, UnexpectedEOF) else \
         (repr(str(exc.token)) if isinstance(exc, UnexpectedToken) and str(exc.token) else "the end of the text")
@@ -285,8 +304,35 @@ def _lark_error(exc: UnexpectedInput, text: str) -> ParseError:
                       text, pos)
 
 
+def _syntax_error(text: str):
+    """The reader's error callback: the LALR parser's own error for ``token`` at
+    ``offset``, found by parsing ``skeleton + token`` (a short text in the same
+    parser state), so messages are those of the grammar whatever the text's size."""
+    def error(skeleton: str, token: str, offset: int):
+        probe = skeleton + token
+        try:
+            _lark().parse(probe)
+        except UnexpectedInput as exc:
+            err = _lark_error(exc, probe)
+            at_token = err.offset == len(skeleton) or (not token and err.offset == len(probe))
+            if at_token:
+                return ParseError(err.message, text, len(text) if not token else offset)
+        return _lark_whole(text)              # not reached: the reader and grammar agree
+    return error
+
+
+def _lark_whole(text: str) -> ParseError:
+    """The error of the whole text by the LALR parser (a fallback; slow on long texts)."""
+    try:
+        _lark().parse(text)
+    except UnexpectedInput as exc:
+        return _lark_error(exc, text)
+    return ParseError("the text does not follow the grammar", text, 0)
+
+
 def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = MAX_LENGTH,
-          max_depth: int = MAX_DEPTH, max_exponent: float = MAX_EXPONENT) -> Graph:
+          max_depth: int = MAX_DEPTH, max_exponent: float = MAX_EXPONENT,
+          max_nodes: int = MAX_NODES) -> Graph:
     """Read an expression or a straight-line program into a Graph.
 
     Parameters
@@ -294,12 +340,17 @@ def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = 
     text
         An expression (``"sqrt(x**2 + exp(x**2))"``) or a program: one assignment
         per line or per ``;`` (``"a = x**2\\nb = exp(a)"``); the last line may be a
-        bare expression.  Identical subexpressions become one node.
+        bare expression.  Identical subexpressions become one node.  Names follow
+        Python's identifier rules and are NFKC-normalised as Python does (PEP 3131):
+        ``ﬁ`` and ``fi`` are one name, so are a precomposed and a decomposed ``é``;
+        ``x²`` is not a name (write ``x**2``).
     outputs
         Output node names (default: the last statement).
-    max_length, max_depth, max_exponent
-        Bounds: text length in characters, nesting depth (parentheses, calls,
-        unary minus, ``**`` chains), and the size of a constant exponent.
+    max_length, max_depth, max_exponent, max_nodes
+        Bounds: text length in characters (2,000,000), nesting depth (1,000:
+        parentheses, calls, unary minus, ``**`` chains), the size of a constant
+        exponent (1e6), and the number of nodes, inputs and operations, the text
+        makes (500,000).  With the defaults, any text is read in a few seconds.
 
     Returns
     -------
@@ -319,61 +370,52 @@ def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = 
     (('x', 'a', 'b', 'c', 'd', 'e', 'f'), ('f',))
     >>> sg.parse("a = x**2\\nb = exp(a)\\nc = a + b\\nf = sqrt(c) + cos(c)").nodes
     ('x', 'a', 'b', 'c', 'd', 'e', 'f')
+    >>> sg.parse("ﬁ * x + e\u0301").inputs      # NFKC: the ligature is fi, e + accent is é
+    ('fi', 'x', 'é')
     """
+    _check_options(text, max_length, max_depth, max_exponent, max_nodes)
+    _depth_prescan(text, max_depth)
+    build = _Build(text, max_depth, max_exponent)
+    try:
+        with no_gc():
+            program, taken = read(text, _syntax_error(text))
+            stmts = _run(program, build, max_nodes)
+    except Syntax as exc:
+        raise ParseError(exc.message, text, exc.offset) from None
+    except GraphError as exc:
+        raise ParseError(str(exc), text, 0) from None
+    del program
+    if not stmts:
+        raise ParseError("empty text: write an expression such as x**2", text, 0)
+    last, _ = stmts[-1]
+    if type(last[0]) is not str:
+        raise ParseError("the expression is constant: it has no input variables", text, last[2])
+    outs = _outputs(build, outputs, text) if outputs is not None else [last[0]]
+    with no_gc():
+        return build.asm.graph(outs, taken)
+
+
+def _check_options(text, max_length, max_depth, max_exponent, max_nodes) -> None:
     if not isinstance(text, str):
         raise ParseError(f"parse() reads a str, got {type(text).__name__}", "", 0)
     for opt, v, kind in (("max_length", max_length, Integral), ("max_depth", max_depth, Integral),
-                         ("max_exponent", max_exponent, Real)):
+                         ("max_exponent", max_exponent, Real), ("max_nodes", max_nodes, Integral)):
         if isinstance(v, bool) or not isinstance(v, kind) or not v >= 0:    # rejects nan too
             raise ParseError(f"{opt}= must be a non-negative {'int' if kind is Integral else 'number'}, "
                              f"got {v!r}", "", 0)
     if len(text) > max_length:
         raise ParseError(f"text of {len(text):,} characters is longer than the limit of "
                          f"{max_length:,} (max_length=)", text[:200], 0)
-    _depth_prescan(text, max_depth)
-    build = _Build(text, max_depth, max_exponent)
-    try:
-        with no_gc():
-            tree = _lark().parse(text)
-            stmts = _reduce(tree, build)
-    except UnexpectedInput as exc:
-        raise _lark_error(exc, text) from None
-    except GraphError as exc:
-        raise ParseError(str(exc), text, 0) from None
-    if not stmts:
-        raise ParseError("empty text: write an expression such as x**2", text, 0)
-    last, _ = stmts[-1]
-    if last.literal:
-        raise ParseError("the expression is constant: it has no input variables", text, last.pos)
-    if outputs is not None and len(set(outputs)) != len(outputs):
+
+
+def _outputs(build: _Build, outputs: Sequence[str], text: str) -> list:
+    if len(set(outputs)) != len(outputs):
         dup = next(o for o in outputs if list(outputs).count(o) > 1)
         raise ParseError(f"output {dup!r} is listed twice in outputs=", text, 0)
-    outs = [build.asm.lookup(o) if build.asm.lookup(o) else _unknown_output(o, text) for o in outputs] \
-        if outputs is not None else [last.ref]
-    code = _COMMENT_RE.sub("", text)
-    taken = {m.group(3) for m in _TOKEN_RE.finditer(code) if m.group(3)}
-    with no_gc():
-        return build.asm.graph(outs, taken)
-
-
-def _unknown_output(name: str, text: str):
-    raise ParseError(f"output {name!r} is not a name assigned or used in the text", text, 0)
-
-
-def _reduce(tree, build: _Build):
-    """Apply the builder bottom-up over lark's tree without recursion."""
-    stack = [(tree, False)]
-    results: list = []
-    while stack:
-        node, expanded = stack.pop()
-        if isinstance(node, Token):
-            results.append(node)
-        elif expanded:
-            n = len(node.children)
-            kids = results[len(results) - n:] if n else []
-            del results[len(results) - n:]
-            results.append(getattr(build, node.data)(kids))
-        else:
-            stack.append((node, True))
-            stack.extend((k, False) for k in reversed(node.children))
-    return results[0]
+    refs = []
+    for o in outputs:
+        ref = build.asm.lookup(o)
+        if ref is None:
+            raise ParseError(f"output {_shown(str(o))} is not a name assigned or used in the text", text, 0)
+        refs.append(ref)
+    return refs

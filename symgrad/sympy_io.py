@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import sympy as sp
 
 from .errors import GraphError
-from .graph import Assembler, Graph, is_node
+from .graph import Assembler, Graph, is_node, normal_name
 from .ops import SYM
 from .sym_functions import elu, leaky_relu, relu
 
@@ -40,13 +40,16 @@ def as_expr(v) -> sp.Expr:
     return v if isinstance(v, sp.Basic) else literal(v)
 
 
-def sympy_values(graph: Graph, symbols: Mapping | None = None, upto: str | None = None) -> dict:
+def sympy_values(graph: Graph, symbols: Mapping | None = None, upto: str | None = None,
+                 numbers: Mapping | None = None) -> dict:
     """``{node: SymPy expression}`` for every node, built bottom-up in topological
-    order; inputs are ``sp.Symbol(name)`` unless ``symbols`` maps them."""
+    order; inputs are ``sp.Symbol(name, real=True)`` unless ``symbols`` maps them,
+    literals SymPy numbers (exact ones where ``numbers`` maps the float)."""
     vals = {name: (symbols or {}).get(name, symbol(name)) for name in graph.inputs}
+    num = (lambda a: numbers.get(a) or literal(a)) if numbers else literal
     try:
         for name, op, args in graph.program:
-            vals[name] = op.apply(SYM, *[vals[a] if is_node(a) else literal(a) for a in args])
+            vals[name] = op.apply(SYM, *[vals[a] if is_node(a) else num(a) for a in args])
             if name == upto:
                 break
     except RecursionError:
@@ -56,20 +59,31 @@ def sympy_values(graph: Graph, symbols: Mapping | None = None, upto: str | None 
     return vals
 
 
+_MEMO = "sympy"          # graph._cache key: what from_sympy remembers of the expression
+
+
 def to_sympy(graph: Graph, node: str | None = None) -> sp.Expr:
-    """The SymPy expression of ``node`` (default: the only output) in the inputs,
-    which are real symbols (``sp.Symbol(name, real=True)``).
+    """The SymPy expression of ``node`` (default: the only output) in the inputs.
+
+    A graph made by :func:`from_sympy` gives back the caller's own symbols (with
+    their assumptions) and exact numbers (``pi``, ``E``, rationals such as 1/2),
+    so a round trip returns an equal expression.  Other graphs use real symbols
+    (``sp.Symbol(name, real=True)``) and their literals as SymPy numbers.
 
     Examples
     --------
-    >>> import symgrad as sg
+    >>> import sympy as sp, symgrad as sg
     >>> sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))").to_sympy()
     sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))
+    >>> x, y = sp.symbols("x y")
+    >>> sg.from_sympy(sp.pi * x * sp.sin(y) / 2).to_sympy() == sp.pi * x * sp.sin(y) / 2
+    True
     """
     node = graph.default_output(node)
+    symbols, numbers = graph._cache.get(_MEMO, ({}, {}))
     if graph.is_input(node):
-        return symbol(node)
-    return sympy_values(graph, upto=node)[node]
+        return symbols.get(node) or symbol(node)
+    return sympy_values(graph, symbols, upto=node, numbers=numbers)[node]
 
 
 def _number(e: sp.Expr):
@@ -86,18 +100,34 @@ def _number(e: sp.Expr):
 
 
 class _FromSympy:
-    """Maps SymPy nodes onto graph ops through an Assembler (hash-consing)."""
+    """Maps SymPy nodes onto graph ops through an Assembler (hash-consing), and
+    remembers the symbols and exact numbers it met, for :func:`to_sympy`."""
 
     def __init__(self):
         self.asm = Assembler()
+        self.symbols: dict[str, sp.Symbol] = {}     # input name -> the first Symbol of that name
+        self.numbers: dict[float, sp.Expr] = {}     # literal -> exact number (pi, 1/2, ...)
+        self.floats: set[float] = set()             # literals written as Floats: stay floats
+
+    def number(self, e: sp.Expr):
+        num = _number(e)
+        if type(num) is float:
+            if e.is_Float or self.numbers.get(num, e) != e:
+                self.floats.add(num)
+                self.numbers.pop(num, None)
+            elif num not in self.floats:
+                self.numbers[num] = e
+        return num
 
     def convert(self, expr: sp.Expr, done: dict):
         """``expr`` whose sub-expressions are already converted (in ``done``)."""
-        num = _number(expr)
+        num = self.number(expr)
         if num is not None:
             return num
         if expr.is_Symbol:
-            return self.asm.input(expr.name)
+            ref = self.asm.input(expr.name)
+            self.symbols.setdefault(normal_name(expr.name), expr)
+            return ref
         get = lambda e: done[e]
         if expr.is_Add:
             return self._add(expr, get)
@@ -226,6 +256,10 @@ def _children(e: sp.Expr) -> list:
     return [pattern[1]] if pattern is not None else list(e.args)
 
 
+def _output_name(name) -> str:
+    return normal_name(name if isinstance(name, str) else str(name), "an output name")
+
+
 def from_sympy(expr) -> Graph:
     """A Graph from a SymPy expression, or from ``{output name: expression}``.
 
@@ -254,6 +288,8 @@ def from_sympy(expr) -> Graph:
         ref = _walk(conv, e, done)
         if not is_node(ref):
             raise GraphError(f"the expression {e} is constant: it has no symbols")
-        outs.append(ref if name is None else conv.asm.name(ref, str(name)))
-    taken = set(conv.asm.inputs) | {str(n) for n in named if n is not None}
-    return conv.asm.graph(outs, taken)
+        outs.append(ref if name is None else conv.asm.name(ref, _output_name(name)))
+    taken = set(conv.asm.inputs) | {_output_name(n) for n in named if n is not None}
+    g = conv.asm.graph(outs, taken)
+    g._cache[_MEMO] = (conv.symbols, conv.numbers)
+    return g

@@ -33,7 +33,7 @@ def test_networkx_view_is_read_only_and_edges_run_argument_to_consumer():
     with pytest.raises(nx.NetworkXError):
         d.add_node("z")
     sq = sg.parse("x * x").nx
-    assert sq.edges["x", "a"]["positions"] == (0, 1)
+    assert sq.edges["x", "a"]["positions"] == "0,1"
 
 
 def test_graph_is_immutable():
