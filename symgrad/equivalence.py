@@ -15,11 +15,13 @@ text length, tree size, power degrees, seconds, megabytes) gets the verdict
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import mpmath
 import sympy as sp
@@ -77,7 +79,12 @@ class Equivalence:
 
 # -- exact constants -----------------------------------------------------------------------
 def _exact_number(f: sp.Float) -> sp.Expr:
-    x = float(f)
+    return _exact_float(float(f))
+
+
+@functools.lru_cache(maxsize=4096)
+def _exact_float(x: float) -> sp.Expr:
+    f = sp.Float(x)
     text = repr(x)
     if len(text.replace("-", "").replace(".", "").lstrip("0")) <= 12 or not math.isfinite(x):
         return sp.Rational(text) if math.isfinite(x) else f      # a typed decimal: exactly that
@@ -101,7 +108,7 @@ def exact_constants(expr: sp.Expr) -> sp.Expr:
 
 
 def _literal(a) -> sp.Expr:
-    return sp.Integer(a) if isinstance(a, int) else _exact_number(sp.Float(a))
+    return sp.Integer(a) if isinstance(a, int) else _exact_float(float(a))
 
 
 def exact_values(graph: Graph) -> dict:
@@ -172,7 +179,7 @@ def _pow(b, k):
         return mpmath.mpf(0) if k > 0 else (mpmath.mpf(1) if k == 0 else UNDEF)
     if b < 0 and k != int(k):
         return UNDEF
-    if abs(k) * abs(mpmath.log(abs(b), 2)) > _POW_BITS:
+    if abs(k) > 64 and abs(k) * abs(mpmath.log(abs(b), 2)) > _POW_BITS:
         return TAINT
     return mpmath.power(b, k) if b > 0 else (-1) ** int(k) * mpmath.power(-b, k)
 
@@ -205,6 +212,60 @@ _FUNCS = {
     sp.Eq: lambda a, b: a == b, sp.Ne: lambda a, b: a != b,
     sp.And: lambda *xs: all(xs), sp.Or: lambda *xs: any(xs), sp.Not: lambda a: not a,
 }
+def _guard(f):
+    def g(*args):
+        for a in args:
+            if a is TAINT or a is UNDEF:
+                return a
+        try:
+            return f(*args)
+        except (ZeroDivisionError, ValueError, OverflowError):
+            return UNDEF
+    return g
+
+
+_one = mpmath.mpf(1)
+MP = SimpleNamespace(
+    exp=_exp, log=_log, sin=_trig(mpmath.sin), cos=_trig(mpmath.cos), tan=_trig(mpmath.tan),
+    tanh=mpmath.tanh, sqrt=lambda a: mpmath.sqrt(a) if a >= 0 else UNDEF, abs=abs,
+    sign=lambda a: mpmath.mpf((a > 0) - (a < 0)), pow=_pow, div=lambda a, b: a / b,
+    where=lambda c, a, b: a if c else b, step=lambda a: _one if a > 0 else 0 * _one,
+    relu=lambda a: a if a > 0 else 0 * _one,
+    sigmoid=lambda a: TAINT if abs(a) > _EXP_LIMIT else 1 / (1 + mpmath.exp(-a)),
+    softplus=lambda a: TAINT if abs(a) > _EXP_LIMIT else mpmath.log1p(mpmath.exp(a)),
+    leaky_relu=lambda a, s: a if a > 0 else s * a,
+    elu=lambda a, al: a if a > 0 else al * mpmath.expm1(a),
+    logsumexp=lambda *xs: TAINT if max(abs(x) for x in xs) > _EXP_LIMIT
+    else mpmath.log(mpmath.fsum(mpmath.exp(x) for x in xs)),
+    expm1_neg=lambda a: mpmath.expm1(min(a, 0)),
+)
+"""The mpmath backend of the op table: a submission is evaluated as written."""
+
+
+def run_graph(graph: Graph, env: Mapping, dps: int = 30):
+    """The output of ``graph`` at ``env`` (``{input: mpf}``) with :data:`MP`;
+    ``UNDEF``/``TAINT`` marks propagate."""
+    vals = dict(env)
+    with mpmath.workdps(dps):
+        for name, op, args in graph.program:
+            argv = [vals[a] if is_node(a) else _mp_literal(a) for a in args]
+            vals[name] = _guard(lambda *xs, op=op: op.apply(MP, *xs))(*argv)
+    out = vals[graph.outputs[0]]
+    return out if isinstance(out, _Mark) or not isinstance(out, mpmath.mpf) or mpmath.isfinite(out) \
+        else UNDEF
+
+
+@functools.lru_cache(maxsize=4096)
+def _mp_literal_at(a, dps):
+    with mpmath.workdps(dps):
+        x = _literal(a)
+        return mpmath.mpf(x.p) / x.q if x.is_Rational else _constant(x)
+
+
+def _mp_literal(a):
+    return _mp_literal_at(a, mpmath.mp.dps)
+
+
 KINKS = (sp.Abs, sp.sign, sp.Heaviside, relu, leaky_relu, elu, sp.Max, sp.Min)
 """SymPy heads whose first argument's zero is a kink, sampled on both sides."""
 
@@ -225,36 +286,55 @@ class _Program:
                if e.args and e.func not in _FUNCS and not isinstance(e, ExprCondPair)]
         self.unknown = sorted(set(bad))
 
+        self.code = [self._compile(e) for e in self.rows]
+        self._consts: dict = {}
+
+    def _compile(self, e) -> tuple:
+        if e.is_Symbol:
+            return ("sym", e.name)
+        if not e.args or e.is_NumberSymbol:
+            return ("const", e)
+        args = tuple(self.index[a] for a in e.args)
+        if isinstance(e, ExprCondPair):
+            return ("pair", args)
+        if isinstance(e, sp.Piecewise):
+            return ("pw", args)
+        return ("f", _FUNCS.get(e.func), args)
+
     def run(self, point: Mapping, dps: int) -> list:
         with mpmath.workdps(dps):
+            consts = self._consts.get(dps)
+            if consts is None:
+                consts = self._consts[dps] = {i: _constant(e) for i, e in enumerate(self.rows)
+                                              if self.code[i][0] == "const"}
             vals = []
-            for e in self.rows:
-                vals.append(self._one(e, vals, point))
-            return [vals[i] for i in range(len(vals))]
+            for i, row in enumerate(self.code):
+                vals.append(consts[i] if row[0] == "const" else self._one(row, vals, point))
+            return vals
 
-    def _one(self, e, vals, point):
-        if e.is_Symbol:
-            return mpmath.mpf(point[e.name]) if e.name in point else TAINT
-        if e.is_number and not e.args or isinstance(e, sp.Number) or e.is_NumberSymbol:
-            return _constant(e)
-        if e in (sp.true, sp.false):
-            return bool(e)
-        args = [vals[self.index[a]] for a in e.args]
-        if isinstance(e, ExprCondPair):
+    @staticmethod
+    def _one(row, vals, point):
+        kind = row[0]
+        if kind == "sym":
+            return mpmath.mpf(point[row[1]]) if row[1] in point else TAINT
+        args = [vals[i] for i in row[-1]]
+        if kind == "pair":
             return tuple(args)
-        if isinstance(e, sp.Piecewise):
+        if kind == "pw":
             return _piecewise(*[x for pair in args for x in pair])
-        if any(a is TAINT for a in args) or e.func not in _FUNCS:
+        if row[1] is None or any(a is TAINT for a in args):
             return TAINT
         if any(a is UNDEF for a in args):
             return UNDEF
         try:
-            return _FUNCS[e.func](*args)
-        except (ZeroDivisionError, ValueError, OverflowError):
+            return row[1](*args)
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
             return UNDEF
 
 
 def _constant(e):
+    if e is sp.true or e is sp.false:
+        return e is sp.true
     if e in (sp.nan, sp.zoo, sp.oo, -sp.oo) or not e.is_real:
         return UNDEF
     if e.is_Rational:
@@ -277,7 +357,7 @@ _PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53)
 
 def sample_points(inputs, budget: Budget = Budget()) -> list:
     """The sampling points over the input box: a grid (1-D: 321 points, 2-D:
-    25 x 25) on ``[-box, box]``, a Halton set for more inputs, and points on
+    17 x 17) on ``[-box, box]``, a Halton set for more inputs, and points on
     rays out to ``far``.  Coordinates are offset from round numbers so that
     no point sits exactly on a typical kink or pole."""
     names, n, b = list(inputs), len(inputs), budget.box
@@ -285,7 +365,7 @@ def sample_points(inputs, budget: Budget = Budget()) -> list:
         return [{}]
     shift = 0.0123456789
     if n <= 2:
-        steps = 321 if n == 1 else 25
+        steps = 321 if n == 1 else 17
         axis = [-b + 2 * b * i / (steps - 1) + shift for i in range(steps)]
         grid = [[a] for a in axis] if n == 1 else [[a, c] for a in axis for c in axis]
     else:
@@ -302,9 +382,9 @@ def sample_points(inputs, budget: Budget = Budget()) -> list:
 def _kink_points(prog: _Program, pts: list, vals: list) -> list:
     """Points just either side of each kink crossed between neighbouring grid points."""
     extra = []
-    for row in prog.kinks[:8]:
+    for row in prog.kinks[:6]:
         for i in range(len(pts) - 1):
-            if len(extra) >= 48:
+            if len(extra) >= 16:
                 return extra
             u, v = vals[i][row], vals[i + 1][row]
             if isinstance(u, _Mark) or isinstance(v, _Mark) or isinstance(u, bool) or u * v >= 0:
@@ -312,7 +392,7 @@ def _kink_points(prog: _Program, pts: list, vals: list) -> list:
             lo, hi = pts[i], pts[i + 1]
             if max(abs(lo[k] - hi[k]) for k in lo) > 1.0:
                 continue
-            for _ in range(40):
+            for _ in range(30):
                 mid = {k: (lo[k] + hi[k]) / 2 for k in lo}
                 m = prog.run(mid, 20)[row]
                 if isinstance(m, _Mark) or m == 0:
@@ -329,25 +409,41 @@ def _numbers_differ(e, s, dps: int) -> bool:
     return abs(e - s) > mpmath.mpf(10) ** (5 - dps) * max(abs(e), abs(s), mpmath.mpf(1e-10))
 
 
-def _counterexample(prog: _Program, points: list, budget: Budget, work: dict):
-    """The first confirmed point where expected (root 1) and submitted (root 2) differ."""
+def _counterexample(prog: _Program, points: list, budget: Budget, work: dict, run=None):
+    """The first confirmed point where expected (root -2) and submitted (root -1)
+    differ; ``run(point, dps)`` gives the row values (default ``prog.run``)."""
     nodes, e_row, s_row = prog.roots[:-2], prog.roots[-2], prog.roots[-1]
+    if run is not None:
+        s_row = len(prog.rows)            # the as-written value, appended to the rows
+    run = run or prog.run
     results = []
     for p in points:
-        vals = prog.run(p, budget.dps)
+        vals = run(p, budget.dps)
         work["points"] += 1
         results.append(vals)
         if _differs_at(vals, nodes, e_row, s_row, budget.dps):
-            fine = prog.run(p, 2 * budget.dps)
+            fine = run(p, 2 * budget.dps)
             if _differs_at(fine, nodes, e_row, s_row, 2 * budget.dps) and _stable(vals, fine, e_row, s_row):
                 return p, fine[e_row], fine[s_row]
     grid = [p for p in points if all(abs(v) <= budget.box + 1 for v in p.values())]
     for p in _kink_points(prog, grid, results[:len(grid)]):
-        vals = prog.run(p, 2 * budget.dps)
+        vals = run(p, 2 * budget.dps)
         work["points"] += 1
         if _differs_at(vals, nodes, e_row, s_row, 2 * budget.dps):
             return p, vals[e_row], vals[s_row]
     return None
+
+
+def _as_written(prog: _Program, sub: Graph, node_names: list):
+    """Row values with the submission evaluated as written (its own graph), so
+    ``sqrt(x)**2`` is undefined for x < 0 although SymPy writes it ``x``."""
+    def run(p, dps):
+        vals = prog.run(p, dps)
+        env = {k: mpmath.mpf(v) for k, v in p.items()}
+        env.update((n, vals[i]) for n, i in zip(node_names, prog.roots, strict=False))
+        env.update((k, mpmath.mpf(0)) for k in sub.inputs if k not in env)    # a constant's dummy
+        return vals + [run_graph(sub, env, dps)]
+    return run
 
 
 def _differs_at(vals, nodes, e_row, s_row, dps) -> bool:
@@ -401,6 +497,7 @@ def equivalent(expected, submitted, graph: Graph | None = None, *,
     budget = budget or Budget()
     start = time.perf_counter()
     work = {"points": 0, "tree": 0, "symbolic": "none", "seconds": 0.0}
+    sub_graph = submitted if isinstance(submitted, Graph) else None
     e, s = (exact_constants(_as_sympy(v)) for v in (expected, submitted))
     defs = exact_values(graph) if graph is not None else {}
     names = {symbol(k): v for k, v in defs.items() if k not in graph.inputs} if graph else {}
@@ -409,20 +506,21 @@ def equivalent(expected, submitted, graph: Graph | None = None, *,
         {a.name for a in (e.free_symbols | s.free_symbols)})
     size = _tree_size(e, budget.max_tree) + _tree_size(s, budget.max_tree)
     work["tree"] = size
-    result = _decide(e, s, defs, inputs, size, budget, work)
+    result = _decide(e, s, defs, inputs, size, budget, work, sub_graph)
     work["seconds"] = time.perf_counter() - start
     return Equivalence(*result, work=work)
 
 
-def _decide(e, s, defs, inputs, size, budget, work) -> tuple:
+def _decide(e, s, defs, inputs, size, budget, work, sub_graph) -> tuple:
     if size > 2 * budget.max_tree:
         return ("unchecked", f"the formula is too large to check (over {budget.max_tree} terms); "
                 "write it in a shorter form")
-    node_exprs = [v for k, v in defs.items() if k not in inputs]
-    prog = _Program([*node_exprs, e, s], inputs)
+    node_names = [k for k in defs if k not in inputs]
+    prog = _Program([*[defs[k] for k in node_names], e, s], inputs)
     if prog.unknown:
         return ("unchecked", f"cannot evaluate {', '.join(prog.unknown)}")
-    found = _counterexample(prog, sample_points(inputs, budget), budget, work)
+    run = _as_written(prog, sub_graph, node_names) if sub_graph is not None else None
+    found = _counterexample(prog, sample_points(inputs, budget), budget, work, run)
     if found is not None:
         p, ev, sv = found
         return ("different", "the formulas differ", p, _float(ev), _float(sv))

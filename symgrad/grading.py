@@ -384,11 +384,11 @@ _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def _equivalence(ex, item, sub) -> Equivalence:
     memo = _CACHE.setdefault(ex, {})
-    key = (item.key, sub.to_sympy())
+    key = (item.key, tuple((n, op.name, args) for n, op, args in sub.program), sub.outputs)
     if key not in memo:
         if len(memo) > 256:
             memo.clear()
-        memo[key] = equivalent(item.answer, key[1], ex.graph)
+        memo[key] = equivalent(item.answer, sub, ex.graph)
     return memo[key]
 
 
