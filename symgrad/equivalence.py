@@ -48,7 +48,7 @@ class Budget:
 
     max_tree: int = 600
     max_degree: int = 60
-    seconds: float = 1.2
+    seconds: float = 1.5
     megabytes: int = 200
     box: float = 8.0
     far: float = 1000.0
@@ -571,8 +571,26 @@ def _as_sympy(v) -> sp.Expr:
 def _zero(diff) -> bool:
     d = diff.rewrite(sp.Piecewise) if diff.has(relu, leaky_relu, elu) else diff
     d = sp.piecewise_fold(d) if d.has(sp.Piecewise) else d
-    if sp.expand(d) == 0:
+    if sp.expand(d, trig=True) == 0:
         return True
+    even_sin = lambda e: (e.is_Pow and isinstance(e.base, sp.sin) and e.exp.is_Integer
+                          and e.exp > 0 and e.exp % 2 == 0)
+    if d.has(sp.sin) and sp.expand(d.replace(even_sin, lambda e: (1 - sp.cos(e.base.args[0])**2)
+                                             ** (e.exp // 2)), trig=True) == 0:
+        return True                       # sin**2 = 1 - cos**2, cheaply
+    t = sp.Dummy("t", positive=True)
+    ex = d.rewrite(sp.tanh, sp.exp).rewrite(sp.exp)
+    if ex == 0:
+        return True
+    if not ex.has(sp.I) and not ex.has(sp.Piecewise):
+        free = sorted(ex.free_symbols, key=str)
+        for v in free:                    # exp(k*v) -> t**k: a rational function in t
+            ex2 = sp.powsimp(sp.expand(ex)).replace(lambda e: isinstance(e, sp.exp),
+                                                     lambda e: sp.exp(sp.expand(e.args[0])))
+            sub = ex2.replace(lambda e: isinstance(e, sp.exp) and (e.args[0] / v).is_Rational,
+                              lambda e: t ** (e.args[0] / v))
+            if not sub.has(v) and sp.cancel(sp.together(sub)) == 0:
+                return True
     for form in (d, d.rewrite(sp.exp)):
         if sp.simplify(form) == 0:
             return True

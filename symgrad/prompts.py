@@ -60,7 +60,7 @@ def formula_text(expr) -> str:
 
     >>> import sympy as sp
     >>> formula_text(-sp.Abs(sp.Symbol("y")) * 2 + sp.E)
-    '-2*abs(y) + e'
+    'e - 2*abs(y)'
     """
     return _GrammarPrinter().doprint(expr)
 
