@@ -17,6 +17,7 @@ from typing import Any
 
 import sympy as sp
 
+from .equivalence import exact_constants
 from .errors import InputError
 from .graph import Graph, is_node
 from .ops import SYM
@@ -155,11 +156,12 @@ def _items(kind: str, g: Graph, point: dict, out: str) -> tuple:
             for pos, d in enumerate(_local_expr(op, args)):
                 if is_node(args[pos]):
                     key = f"d{name}/d{args[pos]}"
-                    items.append(Item(key, "local", args[pos], as_expr(d),
+                    items.append(Item(key, "local", args[pos], exact_constants(as_expr(d)),
                                       *label("local", args[pos], name), consumer=name, position=pos))
         return tuple(items)
     grad = g.symbolic_gradient(output=out)
-    return tuple(Item(f"d{out}/d{x}", "derivative", x, grad[x], *label("derivative", x, out))
+    return tuple(Item(f"d{out}/d{x}", "derivative", x, exact_constants(grad[x]),
+                      *label("derivative", x, out))
                  for x in g.inputs)
 
 

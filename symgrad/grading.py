@@ -1,10 +1,13 @@
 """Grading exercise answers, with feedback that names the common mistakes.
 
-Numbers are compared with a tolerance tied to the digits the prompt asks for.
-Formulas are read with symgrad's own parser (never evaluated as Python),
-compared symbolically (SymPy) and numerically at several points.  A wrong
-answer is matched against the values the common mistakes produce, computed by
-re-running reverse accumulation with one edge changed:
+Numbers follow the one tolerance rule of :mod:`symgrad.tolerance`: correct when
+within half a unit in the last asked significant digit.  Formulas are read with
+symgrad's own parser (never evaluated as Python) and accepted only when
+:func:`symgrad.equivalence.equivalent` PROVES them equal to the answer (node
+names stand for their definitions); numbers over the whole input box only
+reject, and a form past the work budget gets "could not check this form".  A
+wrong answer is matched against the values the common mistakes produce,
+computed by re-running reverse accumulation with one edge changed:
 
 * a missing path through a shared node (one consumer's edge dropped),
 * a sign error (the negated answer),
@@ -25,18 +28,20 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from . import tolerance as _tol
+from .equivalence import Budget, Equivalence, equivalent, evaluate
 from .errors import InputError, ParseError
 from .exercise import _local_expr
 from .ops import OPS
 from .practice import edge_pass, local_values
 from .printer import format_number
 from .prompts import formula_text
-from .sympy_io import sympy_values, symbol
 
-__all__ = ["grade", "Verdict", "GradeResult", "MISTAKES"]
+__all__ = ["grade", "Verdict", "GradeResult", "MISTAKES", "equivalent", "Equivalence", "Budget",
+           "mistake_candidates", "read_formula", "item_key"]
 
 MISTAKES = ("missing_path", "sign", "local_derivative", "forward_value", "adjoint_value",
-            "function_value", "unreadable", "missing", "wrong")
+            "function_value", "unreadable", "missing", "unchecked", "wrong")
 """Codes of :attr:`Verdict.mistake` (None when correct)."""
 
 
@@ -78,8 +83,13 @@ class GradeResult:
         return "\n".join(lines + [f"score {self.score:.0%}"])
 
 
-def _norm(key: str) -> str:
-    return str(key).replace("∂", "d").replace(" ", "").lower()
+def item_key(key) -> str:
+    """A submitted key as compared with item keys: ``∂`` reads as ``d``, spaces
+    are dropped, letter case MATTERS (nodes ``A`` and ``a`` are different items)."""
+    return str(key).replace("∂", "d").replace(" ", "")
+
+
+_norm = item_key
 
 
 # -- per-exercise numbers at the check points ------------------------------------------
@@ -118,6 +128,24 @@ def _shared(graph) -> dict:
 def _local_text(graph, consumer: str, pos: int) -> str:
     op, args = graph.op(consumer), graph.args(consumer)
     return formula_text(_local_expr(OPS[op], args)[pos])
+
+
+def mistake_candidates(ex, item, point: int = 0) -> list:
+    """The common mistakes for ``item`` of ``ex``: ``[(code, feedback, value)]``
+    in priority order, ``value`` being what the mistake gives at check point
+    ``point`` (0 is the exercise's point).  A number answer within
+    :func:`symgrad.tolerance.accepts` of ``value`` (and not of the right answer)
+    gets that feedback.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> ex = sg.exercise(kind="backward", seed=7)
+    >>> codes = [c for c, _, _ in mistake_candidates(ex, ex.items[0])]
+    >>> "sign" in codes
+    True
+    """
+    return _candidates(ex, item, _context(ex)[point])
 
 
 def _candidates(ex, item, at: _At) -> list:
@@ -194,6 +222,29 @@ class _Unreadable(Exception):
 
 
 _DUMMY = "_k0"          # makes a constant formula parse (the parser refuses constants)
+MAX_FORMULA = 2000
+"""Longest formula text graded (characters)."""
+_LATEX_HINT = ("it looks like LaTeX; write plain text as in the program, e.g. exp(4*x)/2 or "
+               "-sin(c), not \\frac or \\exp")
+
+
+def _clean(text: str) -> str:
+    text = text.strip().replace("\u2212", "-").replace("\u2013", "-")      # unicode minus, en dash
+    if "\\" in text or "{" in text or "$" in text:
+        raise _Unreadable(f"could not read {text[:40]!r}: {_LATEX_HINT}")
+    return text
+
+
+def _decimal_comma(text: str) -> str:
+    """``0,5`` -> ``0.5``; ``1,000`` is ambiguous (a thousands separator?) and refused."""
+    if text.count(",") != 1 or "." in text:
+        return text
+    whole, frac = text.split(",")
+    if frac.isdigit() and len(frac) == 3 and whole.lstrip("+-").isdigit() and \
+            whole.lstrip("+-0"):
+        raise _Unreadable(f"{text!r} is ambiguous (one thousand, or one point zero?): write "
+                          f"{whole}.{frac} or {whole}{frac}, without a comma")
+    return text.replace(",", ".")
 
 
 def _read_number(raw) -> float:
@@ -207,9 +258,7 @@ def _read_number(raw) -> float:
         except OverflowError:
             raise _Unreadable(f"{raw!r:.30} is not a finite number") from None
     elif isinstance(raw, str):
-        text = raw.strip().replace("−", "-")
-        if text.count(",") == 1 and "." not in text:
-            text = text.replace(",", ".")                        # 0,5 -> 0.5
+        text = _decimal_comma(_clean(raw))
         try:
             v = float(text)
         except ValueError:
@@ -217,7 +266,7 @@ def _read_number(raw) -> float:
     else:
         raise _Unreadable(f"expected a number, got {type(raw).__name__}")
     if not math.isfinite(v):
-        raise _Unreadable(f"{raw!r} is not a finite number")
+        raise _Unreadable(f"{raw!r} is not a finite number; write a number like -0.8223")
     return v
 
 
@@ -237,7 +286,10 @@ def _constant(text: str) -> float:
 def _parse_text(text: str):
     """``text`` as a Graph; a constant gets the input ``_DUMMY`` (times 0)."""
     from .parse import parse
-    text = text.strip().replace("−", "-").replace("^", "**")
+    text = _clean(text).replace("^", "**")
+    if len(text) > MAX_FORMULA:
+        raise _Unreadable(f"the answer is {len(text)} characters long; at most {MAX_FORMULA} "
+                          "are graded")
     try:
         return parse(text)
     except ParseError as err:
@@ -247,6 +299,38 @@ def _parse_text(text: str):
         return parse(f"({text}) + 0*{_DUMMY}")
     except ParseError as err:
         raise _Unreadable(f"could not read the formula: {str(err).splitlines()[0]}") from None
+
+
+def read_formula(text: str, graph=None):
+    """A submitted formula as a Graph, read by symgrad's parser (``^`` is ``**``,
+    the unicode minus is ``-``, a constant formula is allowed).  With ``graph``,
+    its names must be inputs or nodes of ``graph``.
+
+    Raises
+    ------
+    ParseError
+        Unreadable text, LaTeX, over :data:`MAX_FORMULA` characters, or unknown names.
+
+    Examples
+    --------
+    >>> read_formula("2^3 * x").to_sympy()
+    8*x
+    """
+    try:
+        g = _parse_text(text)
+        _check_names(g, graph)
+    except _Unreadable as err:
+        raise ParseError(str(err)) from None
+    return g
+
+
+def _check_names(g, graph) -> None:
+    if graph is None:
+        return
+    unknown = [v for v in g.inputs if v not in graph and v != _DUMMY]
+    if unknown:
+        raise _Unreadable(f"unknown name(s) {', '.join(unknown)}: use the inputs "
+                          f"{', '.join(graph.inputs)} or node names")
 
 
 def _read_formula(ex, raw):
@@ -261,75 +345,87 @@ def _read_formula(ex, raw):
     if not isinstance(raw, str) or not raw.strip():
         raise _Unreadable("expected a formula such as -sin(c) or 2*x")
     g = _parse_text(raw)
-    unknown = [v for v in g.inputs if v not in ex.graph and v != _DUMMY]
-    if unknown:
-        raise _Unreadable(f"unknown name(s) {', '.join(unknown)}: use the inputs "
-                          f"{', '.join(ex.graph.inputs)} or node names")
+    _check_names(g, ex.graph)
     return g
 
 
-def _close(a: float, b: float, tol: float) -> bool:
-    return bool(np.isfinite(a) and np.isfinite(b) and abs(a - b) <= tol)
-
-
 def _tolerance(v: float, digits: int) -> float:
-    return max(abs(v) * 10.0 ** (1 - digits), 10.0 ** (-digits))
+    """The one rule's absolute tolerance (:func:`symgrad.tolerance.tolerance`);
+    kept for callers of the old private name."""
+    return _tol.tolerance(v, digits)
 
 
 def _grade_number(ex, item, raw, at: _At) -> Verdict:
     v = _read_number(raw)
     exp = float(item.answer)
-    tol = _tolerance(exp, ex.digits)
-    if _close(v, exp, tol):
+    if _tol.accepts(exp, v, ex.digits):
         return Verdict(item.key, True, "correct.", None, exp, raw)
     for code, msg, cand in _candidates(ex, item, at):
-        if _close(v, cand, _tolerance(cand, ex.digits)) and not _close(cand, exp, tol):
+        if _tol.accepts(cand, v, ex.digits) and not _tol.accepts(exp, cand, ex.digits):
             return Verdict(item.key, False, msg, code, exp, raw)
     return Verdict(item.key, False, f"not correct ({format_number(v, ex.digits)} is not "
-                   f"{item.text} to {ex.digits} digits); recompute it step by step.", "wrong", exp, raw)
+                   f"{item.text} to {ex.digits} significant digits); recompute it step by step.",
+                   "wrong", exp, raw)
 
 
-def _formula_values(sub, ctx: list) -> list:
-    out = []
-    for at in ctx:
-        with np.errstate(all="ignore"):
-            fw = sub.forward({n: at.vals.get(n, 0.0) for n in sub.inputs})
-        out.append(float(fw[sub.outputs[0]]))
-    return out
+def _formula_values(ex, sub, ctx: list) -> list:
+    points = [{k: at.vals[k] for k in ex.graph.inputs} for at in ctx]
+    return evaluate(sub.to_sympy(), ex.graph, points)
 
 
-def _symbolic_equal(ex, item, sub) -> bool:
-    subs = {symbol(k): v for k, v in sympy_values(ex.graph).items()}
-    subs[symbol(_DUMMY)] = sp.Integer(0)
-    try:
-        diff = (sub.to_sympy() - item.answer).xreplace(subs)
-        return sp.expand(diff) == 0
-    except Exception:   # noqa: BLE001 - SymPy trouble: fall back to the numbers
-        return False
+def _same(xs, ys) -> bool:
+    """Agreement to 1e-6 relative at every check point (feedback only, never acceptance)."""
+    return all(a is not None and b is not None and np.isfinite(a) and np.isfinite(b)
+               and abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1e-9) for a, b in zip(xs, ys, strict=True))
+
+
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _equivalence(ex, item, sub) -> Equivalence:
+    memo = _CACHE.setdefault(ex, {})
+    key = (item.key, tuple((n, op.name, args) for n, op, args in sub.program), sub.outputs)
+    if key not in memo:
+        if len(memo) > 256:
+            memo.clear()
+        memo[key] = equivalent(item.answer, sub, ex.graph)
+    return memo[key]
 
 
 def _grade_formula(ex, item, raw, ctx: list) -> Verdict:
     sub = _read_formula(ex, raw)
-    got = _formula_values(sub, ctx)
-    want = [_expected(item, at) for at in ctx]
-    same = lambda xs, ys: all(_close(a, b, 1e-6 * max(1.0, abs(b))) for a, b in zip(xs, ys))
-    if _symbolic_equal(ex, item, sub) or same(got, want):
-            return Verdict(item.key, True, f"correct: {item.text} = {formula_text(item.answer)}.", None,
+    eq = _equivalence(ex, item, sub)
+    if eq.verdict == "equal":
+        return Verdict(item.key, True, f"correct: {item.text} = {formula_text(item.answer)}.", None,
                        item.answer, raw)
+    if eq.verdict == "unchecked":
+        return Verdict(item.key, False, f"could not check this form: {eq.reason}.", "unchecked",
+                       item.answer, raw)
+    got = _formula_values(ex, sub, ctx)
+    want = [_expected(item, at) for at in ctx]
     per_point = [_candidates(ex, item, at) for at in ctx]
     for i, (code, msg, _) in enumerate(per_point[0]):
         cand = [pp[i][2] for pp in per_point]
-        if same(got, cand) and not same(cand, want):
+        if _same(got, cand) and not _same(cand, want):
             return Verdict(item.key, False, msg, code, item.answer, raw)
-    return Verdict(item.key, False, f"not correct: your formula differs from {item.text} "
-                   f"(checked at {len(ctx)} points).", "wrong", item.answer, raw)
+    at = ", ".join(f"{k} = {format_number(v, 6)}" for k, v in eq.point.items())
+    if eq.submitted_value is None:
+        return Verdict(item.key, False, f"not correct: your formula is undefined at {at}, where "
+                       f"{item.text} is {format_number(eq.expected_value, 6)}.", "wrong", item.answer, raw)
+    return Verdict(item.key, False, f"not correct: at {at} your formula gives "
+                   f"{format_number(eq.submitted_value, 6)}, but {item.text} is "
+                   f"{format_number(eq.expected_value, 6)} (they differ by "
+                   f"{format_number(eq.submitted_value - eq.expected_value, 3)}).", "wrong",
+                   item.answer, raw)
 
 
 def grade(ex, submitted: Mapping) -> GradeResult:
     """Grade the answers ``{item key: number or formula string}`` of exercise ``ex``.
 
-    Keys are the item keys of ``ex.items`` (spaces and ``∂`` vs ``d`` do not
-    matter).  A missing or unreadable answer is a wrong item with a clear
+    Keys are the item keys of ``ex.items`` or their labels (spaces and ``∂``
+    vs ``d`` do not matter; letter case does).  Numbers follow the one
+    tolerance rule (:mod:`symgrad.tolerance`); formulas must be proven equal
+    (:func:`symgrad.equivalence.equivalent`).  A missing or unreadable answer is a wrong item with a clear
     message, never an exception.
 
     Parameters

@@ -58,10 +58,23 @@ def formula_text(expr) -> str:
     """A SymPy expression as text that :func:`symgrad.parse` reads back.
 
     >>> import sympy as sp
-    >>> formula_text(-sp.Abs(sp.Symbol("y")) * 2)
-    '-2*abs(y)'
+    >>> formula_text(-sp.Abs(sp.Symbol("y")) * 2 + sp.E)
+    'e - 2*abs(y)'
     """
-    return sp.sstr(expr, full_prec=False).replace("Abs(", "abs(")
+    return _GrammarPrinter().doprint(expr)
+
+
+class _GrammarPrinter(sp.printing.str.StrPrinter):
+    """SymPy's text in symgrad's grammar: ``abs``, ``e``, floats in full."""
+
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
 
 
 def show_answer(item, digits: int) -> str | float:

@@ -1,0 +1,284 @@
+"""Grading (issue 10): proven equivalence, bounded work, one tolerance rule, readable answers."""
+
+import math
+import time
+import tracemalloc
+
+import pytest
+import sympy as sp
+from hypothesis import given, settings, strategies as st
+
+import symgrad as sg
+from symgrad import tolerance
+from symgrad.equivalence import equivalent
+from symgrad.exercise import exercise_from_graph
+from symgrad.grading import _CACHE, item_key, mistake_candidates
+from symgrad.prompts import formula_text
+
+from corpus import LECTURE
+
+SYM0 = sg.exercise("symbolic", seed=0)            # dd/dx = 16*exp(4*x)
+
+
+def _timed(ex, key, answer):
+    """The verdict, checked to take under 2 s and (a second, traced run) under 200 MB."""
+    _CACHE.pop(ex, None)
+    t0 = time.perf_counter()
+    v = ex.grade({key: answer}).items[key]
+    seconds = time.perf_counter() - t0
+    _CACHE.pop(ex, None)
+    tracemalloc.start()
+    again = ex.grade({key: answer}).items[key]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert again.correct == v.correct
+    assert seconds < 2.0, (answer, seconds)
+    assert peak < 200 * 2**20, (answer, peak)
+    return v
+
+
+# -- issue 10, item 1 and 2 -------------------------------------------------------------------
+def test_issue_10_wrong_formulas_are_wrong():
+    """issue 10 item 1: numeric agreement near the point no longer accepts."""
+    assert SYM0.answers == {"dd/dx": 16 * sp.exp(4 * sp.Symbol("x", real=True))}
+    for bad in ["16*exp(4*x) + relu(x - 5)", "16*exp(4*x) + 1000*relu(x - 3)"]:
+        v = _timed(SYM0, "dd/dx", bad)
+        assert not v.correct and v.mistake == "wrong", v
+
+
+def test_issue_10_huge_power_is_quick():
+    """issue 10 item 2: (x+1)**999999 is rejected fast, without expand."""
+    v = _timed(SYM0, "dd/dx", "(x+1)**999999")
+    assert not v.correct and v.mistake == "wrong"
+    r = equivalent(SYM0.items[0].answer, sg.parse("(x+1)**999999"), SYM0.graph)
+    assert r.verdict == "different" and r.work["symbolic"] == "none"
+
+
+# -- hostile answers: the exact verdict of each --------------------------------------------------
+HOSTILE_FORMULAS = [
+    ("16*exp(4*x) + relu(x - 6)", "wrong"),                       # beyond a kink far away
+    ("16*exp(4*x) + relu(-x - 60)", "wrong"),                     # only for large |x|
+    ("16*exp(4*x) + relu(x - 5000)", "unchecked"),               # never sampled: not accepted
+    ("16*exp(4*x) + x**2*(x - 7)**2*relu(x - 7)", "wrong"),      # vanishes near the point
+    ("16*exp(4*x) + 1", "wrong"),                                 # a constant
+    ("16*exp(4*x) + 1e-9", "wrong"),                              # a tiny constant
+    ("16*abs(exp(4*x))*x/abs(x)", "sign"),                        # a factor -1 at x < 0 (the point)
+    ("16*exp(4*x)*(1 + relu(x - 1)/(x - 1))", "wrong"),           # a factor 2 at x > 1
+    ("16*exp(4*x) + relu(x - 1) - relu(x - 1.000001)", "wrong"),  # a sliver past a kink
+    ("(x+1)**999999", "wrong"),                                   # huge power
+    ("x**x**x**x", "wrong"),                                      # tower
+    ("exp(exp(exp(exp(x))))", "wrong"),                           # tower
+    ("16*exp(4*x)*x**64/x**64", "correct"),                       # a large but exact power
+    ("sqrt(x)**2*16*exp(4*x)/x", "wrong"),                        # undefined for x < 0
+    ("16*exp(4*x)", "correct"),
+    ("16*e**(4*x)", "correct"),
+    ("16*exp(4*x)*(sin(x)**2 + cos(x)**2)", "correct"),
+    ("16\u2212exp(4*x)", "wrong"),                                # unicode minus reads as -
+    ("16*exp(4*x)\u2212 0", "correct"),
+    ("\\frac{16}{1} e^{4x}", "unreadable"),                       # LaTeX
+    ("16 exp(4x)", "unreadable"),
+    ("nan", "unreadable"),
+    ("", "missing"),
+]
+
+
+@pytest.mark.parametrize("answer, verdict", HOSTILE_FORMULAS)
+def test_hostile_formulas(answer, verdict):
+    v = _timed(SYM0, "dd/dx", answer)
+    assert (v.correct and verdict == "correct") or v.mistake == verdict, (answer, v)
+
+
+BACKWARD = sg.exercise("backward", seed=7)
+KEY = BACKWARD.items[0].key
+RIGHT = float(BACKWARD.items[0].answer)
+
+HOSTILE_NUMBERS = [
+    ("nan", "unreadable"), ("inf", "unreadable"), ("-inf", "unreadable"), ("1e999", "unreadable"),
+    ("1,000", "unreadable"), ("", "missing"), ("   ", "missing"), ("\\frac{1}{2}", "unreadable"),
+    ("$-0.5$", "unreadable"), ("2**999999", "unreadable"), ("x", "unreadable"),
+]
+
+
+@pytest.mark.parametrize("answer, verdict", HOSTILE_NUMBERS)
+def test_hostile_numbers(answer, verdict):
+    v = _timed(BACKWARD, KEY, answer)
+    assert not v.correct and v.mistake == verdict, (answer, v)
+    assert v.feedback
+
+
+def test_unicode_minus_and_decimal_comma_numbers():
+    text = f"{RIGHT:.6g}"
+    assert _timed(BACKWARD, KEY, text.replace("-", "\u2212")).correct
+    if "." in text and abs(RIGHT) < 1:
+        assert _timed(BACKWARD, KEY, text.replace(".", ",")).correct
+
+
+# -- the one tolerance rule ----------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-150, 150).filter(lambda v: abs(v) > 1e-3), st.floats(-1, 1))
+def test_numbers_follow_the_one_tolerance_rule(answer_exact, offset):
+    ex = sg.exercise("backward", seed=3, difficulty=2)
+    item = ex.items[0]
+    exact = float(item.answer)
+    submitted = exact + offset * 2 * tolerance.tolerance(exact, ex.digits)
+    v = ex.grade({item.key: submitted}).items[item.key]
+    assert v.correct == tolerance.accepts(exact, submitted, ex.digits)
+
+
+def test_shorter_answers_judged_by_the_same_rule():
+    """issue 10 item 4: no +-1 in the last digit, no waving through of short answers."""
+    ex = exercise_from_graph(sg.parse(LECTURE), {"x": 2.0})
+    c = ex.answers["c"]                                     # -0.82230...
+    assert ex.grade({"c": round(c, 4)}).items["c"].correct
+    assert not ex.grade({"c": round(c, 4) + 0.0001}).items["c"].correct
+    assert not ex.grade({"c": -0.82}).items["c"].correct    # 2 digits where 4 are asked
+
+
+# -- equivalent forms: all accepted ----------------------------------------------------------------
+LECTURE_LOCAL = exercise_from_graph(sg.parse(LECTURE), {"x": 2.0}, kind="local")
+EQUIVALENT_LOCAL = [
+    ("dd/dc", "1/(2*sqrt(c))"), ("dd/dc", "c**(-1/2)/2"), ("dd/dc", "1/(2*d)"),
+    ("dd/dc", "0.5/d"), ("dd/dc", "1/(2*sqrt(a + b))"), ("dd/dc", "1/sqrt(4*c)"),
+    ("de/dc", "-sin(c)"), ("de/dc", "-sin(a + b)"), ("de/dc", "sin(-c)"),
+    ("de/dc", "-sin(x**2 + exp(x**2))"), ("db/da", "b"), ("db/da", "exp(a)"),
+    ("db/da", "exp(x**2)"), ("db/da", "exp(x*x)"), ("da/dx", "2*x"), ("da/dx", "x + x"),
+    ("da/dx", "2*a/x"), ("dc/da", "1"), ("dc/db", "1.0"), ("df/dd", "2 - 1"), ("df/de", "1"),
+    ("de/dc", "-sin(c)*1"),
+]
+
+
+@pytest.mark.parametrize("key, answer", EQUIVALENT_LOCAL)
+def test_lecture_local_derivatives_equivalent_forms(key, answer):
+    v = _timed(LECTURE_LOCAL, key, answer)
+    assert v.correct, (key, answer, v)
+
+
+_x, _a, _c = (sp.Symbol(n, real=True) for n in "xac")
+EQUIVALENT_PAIRS = [
+    ("sigmoid(a)*(1 - sigmoid(a))", "exp(-a)/(1 + exp(-a))**2"),
+    ("sigmoid(a)*(1 - sigmoid(a))", "exp(a)/(1 + exp(a))**2"),
+    ("1 - tanh(a)**2", "4/(exp(a) + exp(-a))**2"),
+    ("tanh(a)", "(exp(a) - exp(-a))/(exp(a) + exp(-a))"),
+    ("tanh(a)", "(exp(2*a) - 1)/(exp(2*a) + 1)"),
+    ("1/(2*sqrt(c))", "c**(-1/2)/2"),
+    ("softplus(a)", "log(1 + exp(a))"),
+    ("sin(2*a)", "2*sin(a)*cos(a)"),
+    ("cos(a)**2", "1 - sin(a)**2"),
+    ("(a + 1)**2", "a**2 + 2*a + 1"),
+    ("exp(a + x)", "exp(a)*exp(x)"),
+    ("log(a**2 + 1)", "2*log(sqrt(a**2 + 1))"),
+]
+UNPROVEN_BUT_TRUE = [("relu(a)", "(a + abs(a))/2"), ("abs(a)", "relu(a) + relu(-a)")]
+
+
+@pytest.mark.parametrize("expected, submitted", UNPROVEN_BUT_TRUE)
+def test_piecewise_identities_are_not_accepted_without_proof(expected, submitted):
+    """Known limit: SymPy does not prove these within the budget; never accepted unproven."""
+    r = equivalent(sg.parse(expected).to_sympy(), sg.parse(submitted))
+    assert r.verdict in ("equal", "unchecked")
+
+
+@pytest.mark.parametrize("expected, submitted", EQUIVALENT_PAIRS)
+def test_equivalent_pairs(expected, submitted):
+    t0 = time.perf_counter()
+    r = equivalent(sg.parse(expected).to_sympy(), sg.parse(submitted))
+    assert r.verdict == "equal", (expected, submitted, r)
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_at_least_30_equivalent_forms():
+    assert len(EQUIVALENT_LOCAL) + len(EQUIVALENT_PAIRS) >= 30
+
+
+# -- published answers read back ---------------------------------------------------------------------
+@settings(max_examples=12, deadline=None)
+@given(kind=st.sampled_from(["local", "symbolic"]), seed=st.integers(0, 10**6),
+       difficulty=st.sampled_from([1, 2, 3]))
+def test_published_answers_read_back(kind, seed, difficulty):
+    ex = sg.exercise(kind=kind, seed=seed, difficulty=difficulty)
+    published = {it["key"]: it["answer"] for it in ex.to_dict()["items"]}
+    for text in published.values():
+        assert "Abs" not in text and "Heaviside" not in text
+        assert not any(len(tok) > 10 for tok in text.replace("(", " ").split() if tok[0].isdigit())
+    r = ex.grade(published)
+    assert r.all_correct, str(r)
+
+
+def test_issue_10_difficulty_3_published_answer_is_exact():
+    ex = sg.exercise(kind="symbolic", seed=0, difficulty=3)
+    text = ex.to_dict()["items"][0]["answer"]
+    assert text == "-sqrt(2)*sin(x - y)*cos(x - y)*abs(y)"
+    assert ex.grade({ex.items[0].key: text}).items[ex.items[0].key].correct
+
+
+# -- case-sensitive keys -----------------------------------------------------------------------------
+def test_issue_10_keys_are_case_sensitive():
+    g = sg.parse("A = x*2\na = A + x\nf = a*A")
+    ex = exercise_from_graph(g, {"x": 1.5})
+    assert {"A", "a"} <= set(ex.answers)
+    r = ex.grade(dict(ex.answers))
+    assert r.all_correct, str(r)
+    swapped = ex.grade({"A": ex.answers["a"], "a": ex.answers["A"]})
+    assert not swapped.items["A"].correct and not swapped.items["a"].correct
+    assert item_key("∂f / ∂A") == "df/dA"
+
+
+# -- feedback rules: each caught on a submission made to trigger exactly it ---------------------------
+def _lecture():
+    return exercise_from_graph(sg.parse(LECTURE), {"x": 2.0})
+
+
+def test_rule_missing_path_through_shared_node():
+    ex = _lecture()
+    c = 58.598150033144236
+    v = ex.grade({"c": 1 / (2 * math.sqrt(c))}).items["c"]       # only the path via d
+    assert (v.mistake, v.correct) == ("missing_path", False)
+    assert "leaves out the path through e" in v.feedback
+    v = ex.grade({"c": -math.sin(c)}).items["c"]                   # only the path via e
+    assert v.mistake == "missing_path" and "through d" in v.feedback
+
+
+def test_rule_sign_error():
+    ex = _lecture()
+    v = ex.grade({"x": -ex.answers["x"]}).items["x"]
+    assert (v.mistake, v.correct) == ("sign", False) and v.feedback.startswith("sign error")
+
+
+def test_rule_wrong_local_derivative():
+    ex = _lecture()
+    c = 58.598150033144236
+    v = ex.grade({"c": math.sin(c) + 1 / (2 * math.sqrt(c))}).items["c"]   # d cos = +sin
+    assert (v.mistake, v.correct) == ("local_derivative", False)
+    assert "∂e/∂c = -sin(c)" in v.feedback
+
+
+def test_rule_forward_value_for_an_adjoint():
+    ex = _lecture()
+    v = ex.grade({"c": ex.values["c"]}).items["c"]
+    assert (v.mistake, v.correct) == ("forward_value", False)
+    assert "forward value of c" in v.feedback
+
+
+def test_candidates_are_public_and_ordered():
+    ex = _lecture()
+    item = next(it for it in ex.items if it.key == "c")
+    codes = [code for code, _, _ in mistake_candidates(ex, item)]
+    assert codes[0] == "forward_value" and "missing_path" in codes and "sign" in codes
+
+
+# -- the budget ----------------------------------------------------------------------------------------
+def test_unprovable_form_is_unchecked_never_correct():
+    x = sp.Symbol("x", real=True)
+    r = equivalent(x, sg.parse("x + relu(x - 5000)"))
+    assert r.verdict == "unchecked" and r.work["symbolic"] == "worker"
+    r = equivalent(x**3, sg.parse("x**3 + 0*(x + 1)**500"))
+    assert r.verdict in ("equal", "unchecked")
+
+
+def test_degree_guard_refuses_before_expand():
+    x = sp.Symbol("x", real=True)
+    big = sp.expand((x + 1) ** 5)
+    r = equivalent((x + 1) ** 70 - big + big, sg.parse("(x + 1)**70 + x - x"))
+    assert r.verdict == "equal" and r.work["symbolic"] in ("structural", "refused", "worker")
+    r = equivalent(sp.Integer(0), sg.parse("(x+1)**200 - (1+x)**200*(sin(x)**2 + cos(x)**2)"))
+    assert r.verdict == "unchecked" and r.work["symbolic"] == "refused"
