@@ -51,9 +51,10 @@ def _code(ch: str) -> str:
     return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}"
 
 
-def visible(s: str) -> str:
+def visible(s: str, keep_lines: bool = False) -> str:
     r"""``s`` with every invisible or line-breaking character written as its
-    Python escape, so a printed name shows exactly what it is.
+    Python escape, so a printed name shows exactly what it is (and text stays
+    valid XML 1.0); ``keep_lines`` keeps newlines and tabs of multi-line text.
 
     >>> visible("x\u202ey"), visible("a\nb"), visible("größe")
     ('x\\u202ey', 'a\\x0ab', 'größe')
@@ -62,7 +63,7 @@ def visible(s: str) -> str:
     for ch in str(s):
         cat = unicodedata.category(ch)
         hidden = cat in _HIDDEN or (cat == "Zs" and ch != " ") or (cat in _MARKS and not out)
-        out.append(_code(ch) if hidden else ch)
+        out.append(_code(ch) if hidden and not (keep_lines and ch in "\n\t") else ch)
     return "".join(out)
 
 

@@ -20,7 +20,7 @@ Every asked value becomes a question whose verdicts agree with ``ex.grade``:
 
 Every text is escaped: node names may hold markup, Cloze or STACK syntax
 (``{ } ~ # [[ ]]``) or control characters; the XML stays well formed and the
-feedback shows the name literally (control characters as ``\\u0001``).
+feedback shows the name literally (control characters as ``\\x01``, :func:`symgrad.escape.visible`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import sympy as sp
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .errors import InputError
+from .escape import visible
 from .graph import is_node
 from .ops import NUM, SYM
 from .practice import edge_pass, local_values, smooth_point
@@ -72,21 +73,6 @@ _RESERVED = frozenset(
     "mod factor expand ratsimp simp print display".split())
 
 # -- text ---------------------------------------------------------------------------------
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_ALL_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-def visible(text: str, keep_lines: bool = False) -> str:
-    r"""``text`` with control characters (and characters XML 1.0 forbids) written
-    visibly as ``\uXXXX``; ``keep_lines`` keeps newlines and tabs.
-
-    >>> visible("a\x01<b>")
-    'a\\u0001<b>'
-    """
-    pattern = _INVISIBLE if keep_lines else _ALL_CONTROLS
-    return pattern.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text))
-
-
 _ENTITIES = str.maketrans({"[": "&#91;", "]": "&#93;", "{": "&#123;", "}": "&#125;",
                            "\\": "&#92;", "$": "&#36;", "~": "&#126;", "@": "&#64;"})
 
