@@ -91,7 +91,10 @@ def _as_number(name: str, v: Any):
                          f"got {type(v).__name__} {v!r}")
     if isinstance(v, (Real, Decimal)):                     # Fraction, Decimal: rounded to float64
         try:
-            return np.float64(float(v))
+            f = float(v)
+            if math.isinf(f) and isinstance(v, Decimal) and v.is_finite():
+                raise OverflowError
+            return np.float64(f)
         except OverflowError:
             raise InputError(f"input {name!r} is too large for a float64, got {str(v):.40}") from None
         except ValueError:                              # Decimal("sNaN")

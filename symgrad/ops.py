@@ -107,7 +107,7 @@ def _m_step(x):
 
 
 def _m_sign(x):
-    return 1.0 if x > 0 else (-1.0 if x < 0 else x * 0.0)     # 0 -> 0, nan -> nan
+    return 1.0 if x > 0 else (-1.0 if x < 0 else (0.0 if x == 0 else x))   # +-0 -> 0.0 (numpy), nan -> nan
 
 
 def _m_logsumexp(*xs):
