@@ -2,7 +2,8 @@
 
 This is the reference interpreter: readable, op-table driven, numpy semantics
 (IEEE nan/inf instead of exceptions).  Scalars are evaluated as ``numpy.float64``
-and returned as Python floats; arrays broadcast elementwise.
+and returned as Python floats; arrays broadcast elementwise.  Everything is
+float64: literals too (``10**400`` is inf, not an integer), as in the lowered code.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def evaluate(graph: Graph, inputs: dict, *, strict: bool = False) -> dict:
                 raise DomainError(f"input {name!r} is not finite ({_show(v)}); strict=False allows it")
     with np.errstate(all="ignore"):
         for name, op, args in graph.program:
-            vals = [values[a] if is_node(a) else a for a in args]
+            vals = [values[a] if is_node(a) else float(a) for a in args]   # literals as floats
             out = _scalar(op.apply(NUM, *vals))
             values[name] = out
             if strict and not _all_finite(out) and all(map(_all_finite, vals)):

@@ -284,6 +284,19 @@ def test_integer_literals_compute_as_floats():
     check_tiers(g, {"x": 2.0}, out)
 
 
+def test_constant_rows_compute_in_floats_too():
+    """A row of literals only: 10**400 overflows to inf (not int64 wrap-around to 0),
+    2**-1 is 0.5 (numpy refuses negative integer powers of integers)."""
+    g = sg.Graph({"a": ("pow", (10, 400)), "b": ("pow", (2, -1)), "f": ("add", ("a", "x")),
+                  "h": ("mul", ("b", "x"))}, outputs=["f", "h"], inputs=["x"])
+    for _ in range(lower.HOT_AFTER + 2):
+        fw = g.forward(x=1.0)
+        assert (fw["a"], fw["f"], fw["b"], fw["h"]) == (math.inf, math.inf, 0.5, 0.5)
+    for out in ("f", "h"):
+        check_tiers(g, {"x": 1.0}, out)
+        check_public(lower_copy(g), {"x": -0.0}, out)
+
+
 def test_draw_of_an_overflowing_graph_works(tmp_path):
     g = sg.parse(TOWER)
     proc = subprocess.run([sys.executable, "-m", "symgrad", "draw", TOWER, "--at", "x=2",
