@@ -84,7 +84,10 @@ def _namespace(backend) -> dict:
 
 
 _NS = {"math": _namespace(MATH), "num": _namespace(NUM)}
-FALLBACK = (ArithmeticError, ValueError)        # math's way of saying nan/inf
+# math's way of saying nan/inf; numpy's under np.errstate(all="raise")
+# (FloatingPointError) or with warnings as errors (RuntimeWarning, e.g. an
+# underflow under errstate(all="warn")): the reference then runs, quietly.
+FALLBACK = (ArithmeticError, ValueError, RuntimeWarning)
 
 
 def lowered(graph: Graph) -> "Lowered":
