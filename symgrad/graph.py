@@ -153,7 +153,7 @@ class Assembler:
         """The node ``op(*args)`` (refs and literals), shared with an identical
         earlier one; ``name`` names it (see :meth:`name`)."""
         args = tuple([normal_literal(a) for a in args])
-        key = (op, tuple([literal_key(a) for a in args]))
+        key = (op, tuple([a if type(a) is str else literal_key(a) for a in args]))
         ref = self._key.get(key)
         if ref is None:
             spec = OPS.get(op)
