@@ -31,10 +31,16 @@ __all__ = ["CHUNK", "needed", "code_forward", "code_reverse", "code_grad", "loop
 CHUNK = 2_000           # lines per compiled function
 
 def lit(v) -> str:
-    """A literal argument as Python source (parenthesized: it may be negative)."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return "nan" if v != v else ("inf" if v > 0 else "(-inf)")
-    return f"({float(v)!r})" if isinstance(v, float) else f"({int(v)!r})"
+    """A literal argument as Python source: always a float (the lowered code computes
+    in floats only, issue 11), formatted by ``float.__repr__`` of a float made here,
+    never by the user's object; parenthesized, as it may be negative.  -0.0 stays
+    -0.0 (CPython keeps 0.0 and -0.0 apart among a function's constants)."""
+    f = float.__float__(float(v))
+    if f != f:
+        return "nan"
+    if f in (math.inf, -math.inf):
+        return "inf" if f > 0 else "(-inf)"
+    return f"({float.__repr__(f)})"
 
 
 def expr(template: str, refs: list, sep: str, nary: bool, y: str = "") -> str:
@@ -155,9 +161,12 @@ def code_grad(low, out: int, ns):
             else:
                 body.append(f"g{a} = {name[a]} {sign or '+'} {contrib}")
             name[a] = f"g{a}"
-    result = ", ".join(f"{x!r}: {name.get(s, '0.0')}" for x, s in zip(low.inputs, low.input_slots, strict=True))
+    # The inputs' names are never written into the source: the result's keys are
+    # read from the tuple K in the function's globals (issue 11).
+    result = ", ".join(f"K[{i}]: {name.get(s, '0.0')}" for i, s in enumerate(low.input_slots))
     body.append("return {" + result + "}")
-    extra = {"as_float": _as_float, "FLOAT": {float}, "take": _taker(low.inputs)}
+    extra = {"as_float": _as_float, "FLOAT": {float}, "take": _taker(low.inputs),
+             "K": tuple(low.inputs)}
     return compile_lines([body], "d", {**ns, **extra})
 
 
@@ -204,10 +213,11 @@ def _lambda(op, args, ns, template):
 
 def _row_key(op, args):
     """(op, number of arguments) without literals, else (op, pattern): literals by
-    type and repr, so 2 and 2.0, 0.0 and -0.0 get their own functions."""
+    the bits of the float the code holds (:func:`lit`), so 0.0 and -0.0 get their
+    own functions."""
     if all(type(a) is int for a in args):
         return op.name, len(args)
-    return op.name, tuple(None if type(a) is int else (type(a[0]).__name__, repr(a[0])) for a in args)
+    return op.name, tuple(None if type(a) is int else lit(a[0]) for a in args)
 
 
 _OP_FUNCTIONS: dict = {}         # (backend, "f"/"d", op, literal pattern) -> function, all graphs

@@ -2,12 +2,15 @@
 
 This is the reference interpreter: readable, op-table driven, numpy semantics
 (IEEE nan/inf instead of exceptions).  Scalars are evaluated as ``numpy.float64``
-and returned as Python floats; arrays broadcast elementwise.
+and returned as Python floats; arrays broadcast elementwise.  Everything is
+float64: literals too (``10**400`` is inf, not an integer), as in the lowered code.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from decimal import Decimal
 from numbers import Real
 from typing import Any
 
@@ -18,7 +21,13 @@ from .graph import Graph, is_node
 from .lower import FALLBACK, lowered
 from .ops import NUM
 
-__all__ = ["forward", "NodeValues", "read_inputs", "evaluate", "run_forward"]
+__all__ = ["forward", "NodeValues", "read_inputs", "evaluate", "run_forward", "MAX_ELEMENTS"]
+
+#: The most elements a batch may have: inputs whose broadcast shape holds more
+#: (``x`` of shape (10**5, 1) with ``y`` of shape (1, 10**5) asks for 10**10
+#: elements a node) are an InputError before anything is allocated.  Raise it
+#: here (``symgrad.forward.MAX_ELEMENTS = 10**9``) for bigger batches.
+MAX_ELEMENTS = 10**8
 
 
 class NodeValues(Mapping):
@@ -81,11 +90,19 @@ def _as_number(name: str, v: Any):
     if isinstance(v, (bool, np.bool_)) or isinstance(v, (str, bytes)):
         raise InputError(f"input {name!r} must be a real number or an array of them, "
                          f"got {type(v).__name__} {v!r}")
-    if isinstance(v, Real):
+    if isinstance(v, (Real, Decimal)):                     # Fraction, Decimal: rounded to float64
         try:
-            return np.float64(v)
+            f = float(v)
+            if math.isinf(f) and isinstance(v, Decimal) and v.is_finite():
+                raise OverflowError
+            return np.float64(f)
         except OverflowError:
-            raise InputError(f"input {name!r} is too large for a float64, got {v!r:.40}") from None
+            raise InputError(f"input {name!r} is too large for a float64, got {str(v):.40}") from None
+        except ValueError:                              # Decimal("sNaN")
+            raise InputError(f"input {name!r} has no float64 value, got {str(v):.40}") from None
+    if isinstance(v, np.ma.MaskedArray):
+        raise InputError(f"input {name!r} is a masked array; symgrad does not honour masks: pass "
+                         "v.compressed() (the unmasked values) or v.filled(value)")
     try:
         arr = np.asarray(v)
     except Exception as exc:  # ragged lists etc.
@@ -124,11 +141,17 @@ def read_inputs(graph: Graph, values: Mapping | None, kwargs: Mapping) -> tuple[
     shapes = [np.shape(v) for v in out.values() if isinstance(v, np.ndarray)]
     if not shapes:
         return out, None
+    desc = lambda: ", ".join(f"{k}: {np.shape(v)}" for k, v in out.items() if isinstance(v, np.ndarray))
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError:
-        desc = ", ".join(f"{k}: {np.shape(v)}" for k, v in out.items() if isinstance(v, np.ndarray))
-        raise InputError(f"input shapes do not broadcast together ({desc})") from None
+        raise InputError(f"input shapes do not broadcast together ({desc()})") from None
+    size = math.prod(shape)
+    if size == 0:
+        raise InputError(f"an empty batch: the inputs ({desc()}) hold no samples; pass at least one")
+    if size > MAX_ELEMENTS:
+        raise InputError(f"the inputs ({desc()}) broadcast to shape {shape}, {size:,} elements a node, "
+                         f"more than symgrad.forward.MAX_ELEMENTS = {MAX_ELEMENTS:,}")
     return out, shape
 
 
@@ -159,7 +182,7 @@ def evaluate(graph: Graph, inputs: dict, *, strict: bool = False) -> dict:
                 raise DomainError(f"input {name!r} is not finite ({_show(v)}); strict=False allows it")
     with np.errstate(all="ignore"):
         for name, op, args in graph.program:
-            vals = [values[a] if is_node(a) else a for a in args]
+            vals = [values[a] if is_node(a) else float(a) for a in args]   # literals as floats
             out = _scalar(op.apply(NUM, *vals))
             values[name] = out
             if strict and not _all_finite(out) and all(map(_all_finite, vals)):

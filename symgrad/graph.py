@@ -12,6 +12,7 @@ import contextlib
 import gc
 import importlib
 import string
+import struct
 import unicodedata
 from operator import itemgetter
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,13 +58,26 @@ def normal_name(name: Any, what: str = "a node name") -> str:
 
 def normal_literal(a):
     """A literal as stored: ints stay ints while exactly representable as float64
-    (|a| <= 2**53), larger ones become floats, so every backend sees a machine number."""
+    (|a| <= 2**53), larger ones become floats, so every backend sees a machine number;
+    a float subclass (``numpy.float64``) becomes a float."""
+    if isinstance(a, float) and type(a) is not float:
+        return float(a)
     if type(a) is int and abs(a) > 2**53:
         try:
             return float(a)
         except OverflowError:
             raise GraphError(f"the number {a!r:.30}... is too large for a float64") from None
     return a
+
+
+def literal_key(a):
+    """How a literal is told apart in hash-consing (a node ref is its own key): by
+    type and bits, so ``x*0.0`` and ``x*-0.0`` stay two nodes (IEEE: 1/0.0 = inf,
+    1/-0.0 = -inf), as do ``x**2`` and ``x**2.0`` (they print differently); every
+    nan literal of one bit pattern is one literal (nan != nan otherwise)."""
+    if type(a) is float:
+        return float, struct.pack("<d", a)
+    return type(a), a
 
 
 def postorder(roots: Iterable[str], args_of) -> list[str]:
@@ -174,13 +188,14 @@ class Assembler:
     def node(self, op: str, args: Sequence, name: str | None = None) -> str:
         """The node ``op(*args)`` (refs and literals), shared with an identical
         earlier one; ``name`` names it (see :meth:`name`)."""
-        key = (op, tuple([normal_literal(a) for a in args]))
+        args = tuple([normal_literal(a) for a in args])
+        key = (op, tuple([a if type(a) is str else literal_key(a) for a in args]))
         ref = self._key.get(key)
         if ref is None:
             spec = OPS.get(op)
             if spec is None or not spec.accepts(len(args)):
                 check_call(op, args)                      # raises the detailed GraphError
-            ref = self._key[key] = self._new(op, key[1])
+            ref = self._key[key] = self._new(op, args)
             if name is not None:
                 self._claim(ref, name)
             return ref

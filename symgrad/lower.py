@@ -44,7 +44,7 @@ The first :data:`HOT_AFTER` evaluations of a graph run the instruction loop
 >>> print(lowered(g).forward_pass("math").source)
 def _c0(V):
     v0 = V[0]
-    v1 = V[1] = pow(v0, (2))
+    v1 = V[1] = pow(v0, (2.0))
     v2 = V[2] = exp(v1)
     v3 = V[3] = v1 + v2
     v4 = V[4] = sqrt(v3)
@@ -84,7 +84,10 @@ def _namespace(backend) -> dict:
 
 
 _NS = {"math": _namespace(MATH), "num": _namespace(NUM)}
-FALLBACK = (ArithmeticError, ValueError)        # math's way of saying nan/inf
+# math's way of saying nan/inf; numpy's under np.errstate(all="raise")
+# (FloatingPointError) or with warnings as errors (RuntimeWarning, e.g. an
+# underflow under errstate(all="warn")): the reference then runs, quietly.
+FALLBACK = (ArithmeticError, ValueError, RuntimeWarning)
 
 
 def lowered(graph: Graph) -> "Lowered":

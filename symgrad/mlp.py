@@ -328,6 +328,8 @@ class Net:
     def feed(self, x, y=None, weights: Mapping | None = None) -> dict:
         """The graph's input mapping for samples ``x`` (and targets ``y``)."""
         x = self._rows("x", x, self.sizes[0])
+        if x.size == 0:
+            raise InputError(f"x holds no samples (shape {x.shape}); pass at least one")
         feed = {f"x{i}": x[..., i - 1] for i in range(1, self.sizes[0] + 1)}
         if self.loss is None:
             if y is not None:

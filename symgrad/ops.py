@@ -40,7 +40,9 @@ def _softplus(x):
 def _logsumexp(*xs):
     top = functools.reduce(np.maximum, xs)
     top = np.where(np.isfinite(top), top, 0.0)
-    return top + np.log(sum(np.exp(x - top) for x in xs))
+    # left to right, starting from the first term: builtin sum() is compensated
+    # for floats since Python 3.12, which would break bit-exactness (issue 11)
+    return top + np.log(functools.reduce(operator.add, [np.exp(x - top) for x in xs]))
 
 
 def _dpow(a, k):
@@ -48,9 +50,9 @@ def _dpow(a, k):
     return np.where(np.equal(k, 0), 0.0, k * np.power(a, np.subtract(k, 1)))
 
 
-def _dpow_k(out, a):
-    """d a**k / dk = a**k log a; 0 where a**k == 0 (limit for k > 0)."""
-    return np.where(np.equal(out, 0), 0.0, out * np.log(a))
+def _dpow_k(out, a, k):
+    """d a**k / dk = a**k log a; 0 where a == 0 and k >= 0, as PyTorch."""
+    return np.where(np.equal(a, 0) & np.greater_equal(k, 0), 0.0, out * np.log(a))
 
 
 NUM = SimpleNamespace(
@@ -105,7 +107,7 @@ def _m_step(x):
 
 
 def _m_sign(x):
-    return 1.0 if x > 0 else (-1.0 if x < 0 else x * 0.0)     # 0 -> 0, nan -> nan
+    return 1.0 if x > 0 else (-1.0 if x < 0 else (0.0 if x == 0 else x))   # +-0 -> 0.0 (numpy), nan -> nan
 
 
 def _m_logsumexp(*xs):
@@ -113,24 +115,33 @@ def _m_logsumexp(*xs):
     for x in xs[1:]:
         top = x if (x > top or x != x) else top              # np.maximum: nan wins
     top = top if math.isfinite(top) else 0.0
-    return top + _m_log(sum(_m_exp(x - top) for x in xs))
+    total = _m_exp(xs[0] - top)
+    for x in xs[1:]:                                         # not sum(): see _logsumexp
+        total += _m_exp(x - top)
+    return top + _m_log(total)
 
 
 MATH = SimpleNamespace(
     exp=_m_exp, log=_m_log, sin=_exact(np.sin), cos=_exact(np.cos), tan=_exact(np.tan),
     tanh=lambda x: float(np.tanh(x)), sqrt=math.sqrt, abs=abs, sign=_m_sign, pow=_m_pow,
     div=operator.truediv, where=lambda c, a, b: a if c else b, step=_m_step,
-    relu=lambda x: 0.0 if x < 0.0 else x, sigmoid=_m_sigmoid,
+    relu=lambda x: x if x > 0.0 or x != x else 0.0, sigmoid=_m_sigmoid,   # relu(-0.0) = 0.0
     leaky_relu=lambda x, s: x if x > 0 else s * x,
     elu=lambda x, al: x if x > 0 else al * float(np.expm1(0.0 if x >= 0.0 else x)),
     softplus=lambda x: (0.0 if x <= 0 else x) + float(np.log1p(_m_exp(-abs(x)))),
     logsumexp=_m_logsumexp, expm1_neg=lambda x: float(np.expm1(0.0 if x >= 0.0 else x)),
     dpow=lambda a, k: 0.0 if k == 0 else k * _m_pow(a, k - 1),
-    dpow_k=lambda out, a: 0.0 if out == 0 else out * _m_log(a),
+    dpow_k=lambda out, a, k: 0.0 if a == 0 and k >= 0 else out * _m_log(a),
 )
 
 def _sym_where(cond, a, b):
     return sp.Piecewise((a, cond), (b, True))
+
+
+def _sym_dpow_k(out, a, k):
+    """d a**k / dk = a**k log a, and 0 where a == 0 and k >= 0 (as the numeric side
+    and PyTorch).  SymPy drops the first piece where it can tell a != 0."""
+    return sp.Piecewise((0, sp.And(sp.Eq(a, 0), k >= 0)), (out * sp.log(a), True))
 
 
 SYM = SimpleNamespace(
@@ -141,7 +152,7 @@ SYM = SimpleNamespace(
     sigmoid=lambda x: 1 / (1 + sp.exp(-x)), softplus=lambda x: sp.log(1 + sp.exp(x)),
     logsumexp=lambda *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
     expm1_neg=lambda x: sp.exp(x) - 1,
-    dpow=lambda a, k: k * a ** (k - 1), dpow_k=lambda out, a: out * sp.log(a),
+    dpow=lambda a, k: k * a ** (k - 1), dpow_k=_sym_dpow_k,
 )
 
 
@@ -219,12 +230,12 @@ _OPS = [
     Op("neg", 1, lambda m, a: -a, lambda m, y, a: (-1,),
        Form("-{0}", NEG, (MUL,)), Form("-{0}", NEG, (MUL,)), doc="-a",
        code="-{0}", dcode=("-1",)),
-    Op("pow", 2, lambda m, a, k: m.pow(a, k), lambda m, y, a, k: (m.dpow(a, k), m.dpow_k(y, a)),
+    Op("pow", 2, lambda m, a, k: m.pow(a, k), lambda m, y, a, k: (m.dpow(a, k), m.dpow_k(y, a, k)),
        Form("{0}**{1}", POW, (POW + 1, POW)), Form("{0}^{{{1}}}", POW, (POW + 1, 0)),
-       kink="d(a**0)/da = 0 everywhere, also at a = 0 (as PyTorch); d(a**k)/dk = 0 where a**k = 0",
+       kink="d(a**0)/da = 0 everywhere, also at a = 0 (as PyTorch); d(a**k)/dk = 0 where a = 0 and k >= 0 (as PyTorch)",
        domain=("positive", "real"), valid="a base > 0 (or an integer exponent; 0 only to a power > 0)",
        doc="a ** k (k a constant or a node)",
-       code="pow({0}, {1})", dcode=("dpow({0}, {1})", "dpow_k({y}, {0})")),
+       code="pow({0}, {1})", dcode=("dpow({0}, {1})", "dpow_k({y}, {0}, {1})")),
     Op("sum", -1, lambda m, *xs: functools.reduce(lambda s, t: s + t, xs),
        lambda m, y, *xs: (1,) * len(xs),
        Form("{0}", ADD, (ADD,), " + "), Form("{0}", ADD, (ADD,), " + "), doc="n-ary sum",

@@ -31,7 +31,7 @@ def adjoints(graph: Graph, values: dict, output: str, *, strict: bool = False) -
             seed = adj.get(name)
             if seed is None:
                 continue
-            vals = [values[a] if is_node(a) else a for a in args]
+            vals = [values[a] if is_node(a) else float(a) for a in args]   # literals as floats
             local = op.partials(NUM, values[name], *vals)
             for a, d in zip(args, local, strict=True):
                 if is_node(a):                        # a node, not a literal

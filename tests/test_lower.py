@@ -21,8 +21,9 @@ from symgrad.forward import evaluate, read_inputs
 from symgrad.lower import lowered
 from symgrad.ops import OPS
 from symgrad.reverse import adjoints
+from test_numbers import assert_same_bits
 
-LITERALS = (2, 3, -1, 0.5, 1.5, -2.0, 0, 1e-3)
+LITERALS = (2, 3, -1, 0.5, 1.5, -2.0, 0, 1e-3, 0.0, -0.0, 2.0)
 
 
 @st.composite
@@ -47,7 +48,7 @@ def row_graphs(draw, ops=tuple(OPS), max_nodes=10, max_inputs=3):
     return sg.Graph(rows, outputs=[nodes[-1]], inputs=inputs)
 
 
-VALUES = st.one_of(st.floats(-3, 3), st.sampled_from((0.0, 1.0, -1.0, 0.5, 40.0, 800.0)))
+VALUES = st.one_of(st.floats(-3, 3), st.sampled_from((0.0, -0.0, 1.0, -1.0, 0.5, 40.0, 800.0)))
 
 
 def reference(graph, at, output=None):
@@ -59,8 +60,8 @@ def reference(graph, at, output=None):
 
 def same(a, b, exact=True):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if exact:
-        np.testing.assert_array_equal(a, b)
+    if exact:                      # bit for bit: -0.0 is not 0.0 (assert_array_equal says it is)
+        assert_same_bits(a, b)
     else:
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
 
