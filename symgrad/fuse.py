@@ -88,7 +88,11 @@ class Layer:
         for s, r in zip(self.sums, rows):
             G[s] = r
         dA2 = dA.reshape(J, -1)
-        if not M.get("skip", frozenset()) >= set(self.prev):     # unless only unwanted inputs read
+        if M.get("skip", frozenset()) >= set(self.prev):        # only unwanted inputs read:
+            for h in self.prev:                                   # no dX, but the adjoints stay
+                if G[h] is None:                                  # summable (``touched``: the
+                    G[h] = 0.0                                    # code after adds to them)
+        else:
             dX = _buffer(M, X.shape)
             np.matmul(W.T, dA2, out=dX.reshape(K, -1))
             parts = list(dX)                 # row objects: identity marks a sole contribution

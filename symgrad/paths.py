@@ -72,6 +72,7 @@ def run_paths(graph: Graph, inputs: Mapping, output: str, shape: tuple | None,
     return out
 
 
+_NO_FIT = "the inputs do not fit the fused layers (a weight or bias is an array)"
 _TOO_BIG = f"compiled for graphs of up to {CODE_LIMIT} operations only (larger ones run the loop)"
 
 
@@ -139,16 +140,24 @@ def _fused(name, graph, ins, output, shape) -> PathResult:
     if not low.layers():
         return PathResult(name, note="no fusable layers in this graph")
     vals, G, M = low.run_arrays(_batch(ins, shape), output)
-    if not any(L.first in M for L in low.layers()):
-        return PathResult(name, note="the inputs do not fit the fused layers (a weight is an array)")
+    if not all(L.first in M for L in low.layers()):         # a layer raised NoFuse: generic ran
+        return PathResult(name, note=_NO_FIT)
     scalar = shape is None
     values = {n: _unbatch(vals[n], scalar) for n in low.names}
     segments = "compiled code" if low.mode == "code" else "instruction loop"
     return PathResult(name, f"fused layers + {segments}", values, _named(low, G, scalar))
 
 
+def _fits(low: Lowered, ins: Mapping) -> bool:
+    """Every layer's weights and input biases are scalars (else a layer raises NoFuse)."""
+    value = dict(zip(low.input_slots, ins.values(), strict=True))
+    return all(np.ndim(value[s]) == 0 for L in low.layers()
+               for s in (*L.weights, *(t for terms in L.bias for t in terms if type(t) is int)) if s in value)
+
+
 def _mean_gradient(name, graph, ins, output, shape) -> PathResult:
     low = _fresh(graph, "code", HOT_AFTER + 1)
     value, grads = low.mean_gradient(_batch(ins, shape), output)
-    ran = "fused layers, weights averaged in them" if low._pool else "the generic program, averaged"
+    fused = low._pool and _fits(low, ins)           # buffers were taken, and no layer refused
+    ran = "fused layers, weights averaged in them" if fused else "the generic program, averaged"
     return PathResult(name, ran, means={output: value, **grads})
