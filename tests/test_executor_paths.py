@@ -33,7 +33,10 @@ def layered_graphs(draw, max_layers=3, max_width=4):
     fusion (``mul(h, w)``, ``mul(h, h2)``, a weight used twice), activations may
     differ per neuron or be missing, extra nodes read any earlier node (several
     consumers of one activation, of a sum before its activation, of a weight or a
-    raw input), and up to three outputs sum drawn nodes."""
+    raw input); the first output sums the nodes nobody reads, up to two more sum
+    drawn nodes.  In a quarter of the
+    graphs raw inputs also serve as a layer's "weight" (``mul(x1, h)``) or bias:
+    with array samples those layers cannot fuse, and the whole graph runs generic."""
     rows, made = {}, {}
     inputs = [f"x{i}" for i in range(1, draw(st.integers(1, 3)) + 1)]
     weights: list = []
@@ -54,38 +57,52 @@ def layered_graphs(draw, max_layers=3, max_width=4):
     def pick(pool):                                           # recent nodes more often
         return draw(st.sampled_from(pool[-6:] + pool[:2]))
 
-    avail = list(inputs)
+    avail, outs = list(inputs), []
+    array_params = draw(st.integers(0, 3)) == 0               # raw inputs as a layer's weights/biases
     for _ in range(draw(st.integers(1, max_layers))):
-        prev = [pick(avail) for _ in range(draw(st.integers(1, max_width)))]
+        if outs and draw(st.integers(0, 2)):                  # read exactly the layer below
+            prev = list(outs)                                 # (an MLP: its dX is reused)
+        else:
+            prev = [pick(avail) for _ in range(draw(st.integers(1, max_width)))]
         act = draw(st.sampled_from(ACTS))
         mixed = draw(st.integers(0, 4)) == 0                  # activations differ per neuron
+        bare = draw(st.integers(0, 7)) == 0                   # no activations: the sums are read
+        pre = draw(st.integers(0, 5)) == 0                    # a sum read besides its activation
         outs = []
         for _ in range(draw(st.integers(1, max_width))):
             terms = []
             for h in prev:
-                kind = draw(st.integers(0, 15))
-                w = weight()
+                kind = draw(st.integers(0, 31))               # mul(h, w), mul(h, h2): not a layer's
+                w = weight()                                  # term, or h an array "weight"
+                if h in inputs and not array_params:
+                    kind = 2
                 terms.append(node("mul", (h, w) if kind == 0 else (h, pick(avail)) if kind == 1 else (w, h)))
             for _ in range(draw(st.integers(0, 2))):          # biases: weight, literal, raw input
-                terms.append(draw(st.sampled_from((weight(), 0.5, -1.25, draw(st.sampled_from(inputs))))))
+                kind = draw(st.integers(0, 9))                # (an array bias: the layer cannot fuse)
+                terms.append(weight() if kind < 6 else 0.5 if kind < 9 or not array_params
+                             else draw(st.sampled_from(inputs)))
             s = node("sum", tuple(terms))
             a = draw(st.sampled_from(ACTS)) if mixed else act
-            if draw(st.integers(0, 9)) == 0:                  # no activation: the sum is read
+            if bare:
                 outs.append(s)
                 continue
             param = {"leaky_relu": (0.2,), "elu": (1.0,)}.get(a, ())
             outs.append(node(a, (s, *param)))
-            if draw(st.integers(0, 9)) == 0:                  # the sum read besides its activation
-                outs.append(node("sin", (s,)))
+            if pre and draw(st.booleans()):
+                avail.append(node("sin", (s,)))
         avail += outs
+        if draw(st.integers(0, 2)) == 0:                      # a skip connection from this layer
+            avail.append(node("pow", (draw(st.sampled_from(outs)), 2)))
         for _ in range(draw(st.integers(0, 2))):              # skip connections and shared nodes
             op = draw(st.sampled_from(EXTRA))
-            pool = avail + weights
+            pool = weights[-2:] + avail                       # weights: now and then
             args = {"square": lambda: ("pow", (pick(pool), 2)), "sin": lambda: ("sin", (pick(pool),)),
                     "tanh": lambda: ("tanh", (pick(pool),))}.get(op, lambda: (op, (pick(pool), pick(pool))))()
             avail.append(node(*args))
-    outputs = []
-    for k in range(draw(st.integers(1, 3))):
+    read = {a for _, args in rows.values() for a in args}
+    sinks = tuple(n for n in avail if n not in read and n in rows)      # every node matters to out0
+    outputs = [node("sum", sinks or (avail[-1],), name="out0")]
+    for k in range(1, draw(st.integers(1, 3))):
         chosen = [pick(avail) for _ in range(draw(st.integers(1, 3)))]
         outputs.append(node("sum", tuple(chosen), name=f"out{k}"))
     outputs = list(dict.fromkeys(outputs))
@@ -154,14 +171,15 @@ def test_skip_connection_across_fused_layers_regression():
     assert fd.ok and fd["w1_1_1"].values["reverse"] == pytest.approx(float(np.ravel(adj["w1_1_1"])[0]))
 
 
-def shapes(graph) -> set:
-    """The hard shapes a graph has (for the coverage test): fused layers chained
-    through an activation that another node reads too (``"skip"``), a layer
-    left partly unfused (``"partial"``), several outputs, a fused layer reading a
-    raw input (``"raw"``)."""
+def shapes(graph, output="out0") -> set:
+    """The hard shapes a graph has (for the coverage test): a fused layer reading
+    exactly the outputs of another, one of which another node that ``output``
+    depends on reads too (``"skip"``), a layer left partly unfused
+    (``"partial"``), several outputs, a fused layer reading a raw input (``"raw"``)."""
     low = lowered(graph)
     layers = low.layers()
     found = set()
+    need = {o for o, _, _ in codegen.needed(low.rows, low.slot[output])}
     readers: dict = {}
     for o, _, args in low.rows:
         for a in args:
@@ -169,9 +187,9 @@ def shapes(graph) -> set:
                 readers.setdefault(a, set()).add(o)
     fused_rows = set().union(*(L.rows for L in layers)) if layers else set()
     for L in layers:
-        for M in layers:
-            shared = set(L.outs) & set(M.prev)
-            if any(readers[h] - set(M.muls) for h in shared):
+        for M in layers:                                      # M reads exactly L's outputs
+            if M.prev == (L.outs if L.act is not None else L.sums) and \
+                    any((readers[h] - set(M.muls)) & need for h in M.prev):
                 found.add("skip")
         if set(L.prev) & {low.slot[x] for x in graph.inputs}:
             found.add("raw")
