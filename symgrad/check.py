@@ -8,10 +8,16 @@ difference, and reports the largest relative error
 point is non-smooth (an argument of a kinked op such as relu or abs is at 0, or
 a finite difference straddles one) and where values are non-finite.
 Finite differences that straddle a kink are reported but do not fail the check.
+
+With ``paths=True`` it also runs every tier of the lowered executor
+(:mod:`symgrad.paths`: fast grad, compiled code, instruction loop, fused layers,
+mean gradient) and compares each node's value and adjoint with the reference
+interpreters, in a second table of the same report.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import weakref
 from collections.abc import Mapping, Sequence
@@ -23,6 +29,7 @@ import numpy as np
 from .errors import InputError
 from .forward import evaluate, read_inputs
 from .graph import Graph, is_node
+from .paths import PATHS, run_paths
 from .reverse import adjoints
 from .symbolic import evaluate_shared, symbolic_gradient
 
@@ -30,6 +37,7 @@ __all__ = ["check", "CheckReport", "Row", "finite_differences", "kink_notes", "c
 
 _EPS_STEP = 0.025 * np.finfo(float).eps ** (1 / 5)  # five-point stencil: h ~ 2e-5 * scale
 _FD_BUDGET = 2**23                              # floats held per batched FD pass (64 MB)
+_SHOWN = 24                                     # executor-path rows printed in full
 _COMPILED: "weakref.WeakKeyDictionary[Graph, dict]" = weakref.WeakKeyDictionary()
 
 
@@ -67,17 +75,20 @@ class CheckReport:
     shape: tuple | None = None
     title: str = "gradient check"
     label: str = "input"
+    paths: "CheckReport | None" = None     # the executor paths' report (check(paths=True))
+    shown: tuple | None = None             # names of the rows str() prints besides failing ones
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.rows)
+        return all(r.ok for r in self.rows) and (self.paths is None or self.paths.ok)
 
     @property
     def failed(self) -> tuple:
-        """``("x: reverse vs finite differences (rel. error 3.1e-02)", ...)``."""
+        """``("x: reverse vs finite differences (rel. error 3.1e-02)", ...)``, then
+        the executor paths' (``"adjoint of a: reference vs fused (...)"``)."""
         ref = self.methods[0]
         return tuple(f"{r.name}: {ref} vs {m} (rel. error {r.error:.1e})"
-                     for r in self.rows for m in r.failed)
+                     for r in self.rows for m in r.failed) + (self.paths.failed if self.paths else ())
 
     @property
     def max_error(self) -> float:
@@ -90,7 +101,7 @@ class CheckReport:
         raise KeyError(f"no row {name!r}; rows: {', '.join(r.name for r in self.rows)}")
 
     def __str__(self) -> str:
-        return _table(self)
+        return _table(self) + ("\n" + _table(self.paths) if self.paths is not None else "")
 
     def __repr__(self) -> str:
         return (f"<CheckReport {'ok' if self.ok else 'FAILED'}: {len(self.rows)} inputs, "
@@ -98,7 +109,7 @@ class CheckReport:
 
 
 def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
-          rtol: float = 1e-5, **inputs) -> CheckReport:
+          rtol: float = 1e-5, paths: bool = False, **inputs) -> CheckReport:
     """Check the gradient of ``output`` three ways at a point (or a batch).
 
     Parameters
@@ -112,12 +123,26 @@ def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None 
         The node to differentiate (default: the only output).
     rtol
         Largest accepted relative error ``|a - b| / max(1, |a|, |b|)``.
+    paths
+        Also compare every executor path of the lowered program with the
+        reference interpreters (:mod:`symgrad.paths`): the fast scalar grad,
+        compiled code, the instruction loop, fused layers (with compiled or looped
+        segments) and the mean gradient, each forced in turn on a fresh lowering.
+        Every node's value and adjoint (the mean gradient: the output's mean and
+        the inputs' mean adjoints) must agree within ``rtol``; nan agrees with
+        nan.  At a scalar point the array paths run on 0-d arrays; with arrays
+        the fast grad does not apply.  Paths that do not apply are listed in the
+        notes of ``report.paths``.  Being keyword-only, ``paths`` cannot be an
+        input name passed as a keyword (pass such inputs in ``values``).
 
     Returns
     -------
     CheckReport
         Per input: reverse, symbolic and finite-difference values, the largest
         relative error and ``ok``; ``.ok``, ``.failed`` and ``.notes`` overall.
+        With ``paths``, ``.paths`` is a second report, one row per node value and
+        adjoint, one column per path that ran; a disagreement fails the check and
+        is named in ``.failed`` as ``"adjoint of a: reference vs fused (...)"``.
 
     Raises
     ------
@@ -137,11 +162,15 @@ def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None 
     gradient check: ok (rtol 1e-05)
     input  reverse  symbolic  finite differences  rel. error  ok
     x      -182.87  -182.87   -182.87             ...         yes
+    >>> sg.check(g, x=2.0, paths=True).paths.methods
+    ('reference', 'fast grad', 'code', 'loop', 'mean gradient')
     """
     if not isinstance(graph, Graph):
         raise TypeError(f"check() needs a symgrad Graph such as sg.parse('x**2'), "
                         f"got {type(graph).__name__}")
     check_rtol(rtol)
+    if not isinstance(paths, bool):
+        raise InputError(f"paths must be True or False, got {paths!r}")
     out = graph.default_output(output)
     ins, shape = read_inputs(graph, values, inputs)
     with np.errstate(all="ignore"):
@@ -153,8 +182,46 @@ def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None 
         fd, straddle = finite_differences(graph, ins, out, graph.inputs)
     notes = kink_notes(graph, vals) + _nonfinite_notes(vals)
     columns = {"reverse": reverse, "symbolic": symbolic, "finite differences": fd}
-    return compare(graph.inputs, columns, rtol=rtol, excuse={"finite differences": straddle},
-                   notes=notes, shape=shape)
+    path_report = path_check(graph, ins, shape, out, vals, adj, rtol=rtol) if paths else None
+    report = compare(graph.inputs, columns, rtol=rtol, excuse={"finite differences": straddle},
+                     notes=notes, shape=shape)
+    return dataclasses.replace(report, paths=path_report)
+
+
+def path_check(graph: Graph, ins: Mapping, shape: tuple | None, output: str, vals: Mapping,
+               adj: Mapping, *, rtol: float) -> CheckReport:
+    """The executor paths (:func:`symgrad.paths.run_paths`) against the reference
+    values ``vals`` and adjoints ``adj``: a report with a row per node value
+    (``"value of a"``), adjoint (``"adjoint of a"``) and mean (``"mean of f"``,
+    ``"mean adjoint of x"``), a column per path that ran."""
+    results = run_paths(graph, ins, output, shape)
+    ran = [r for r in results.values() if r.ran]
+    columns = {"reference": {}, **{r.name: {} for r in ran}}
+    names = []
+    for n in graph.nodes:
+        quantities = (("value of", vals[n], "values"),) * (not graph.is_input(n)) + \
+            (("adjoint of", adj.get(n, 0.0), "adjoints"),)
+        for label, ref, part in quantities:
+            key = f"{label} {n}"
+            names.append(key)
+            columns["reference"][key] = _scalar(ref)
+            for r in ran:
+                got = getattr(r, part)
+                if got is not None and n in got:
+                    columns[r.name][key] = _scalar(0.0 if got[n] is None else got[n])
+    for n in (output, *graph.inputs):
+        key = f"mean of {n}" if n == output else f"mean adjoint of {n}"
+        names.append(key)
+        columns["reference"][key] = float(np.mean(vals[n] if n == output else adj.get(n, 0.0)))
+        for r in ran:
+            if r.means is not None and n in r.means:
+                columns[r.name][key] = r.means[n]
+    notes = [f"{r.name}: ran {r.ran}" if r.ran else f"{r.name}: not run, {r.note}" for r in results.values()]
+    report = compare(names, columns, rtol=rtol, notes=notes, shape=shape, title="executor paths",
+                     label="node", equal_nan=True)
+    if len(names) > _SHOWN:          # a big graph: its output and the failures
+        report = dataclasses.replace(report, shown=(f"value of {output}", f"mean of {output}"))
+    return report
 
 
 def check_rtol(rtol) -> None:
@@ -254,28 +321,32 @@ def _nonfinite_notes(values: Mapping) -> list[str]:
     return [f"non-finite: the value of node(s) {shown} is nan or inf at this point"]
 
 
-def _rel_error(a, b):
+def _rel_error(a, b, equal_nan=False):
     a, b = np.asarray(a, float), np.asarray(b, float)
     with np.errstate(all="ignore"):
         err = np.abs(a - b) / np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
-    same_inf = np.isinf(a) & (a == b)
-    return np.where(same_inf, 0.0, np.where(np.isnan(err), np.inf, err))
+    same = (np.isinf(a) & (a == b)) | (equal_nan & np.isnan(a) & np.isnan(b))
+    return np.where(same, 0.0, np.where(np.isnan(err), np.inf, err))
 
 
 def compare(names: Sequence[str], columns: Mapping, *, rtol: float,
             excuse: Mapping | None = None, notes: Sequence[str] = (),
             shape: tuple | None = None, title: str = "gradient check",
-            label: str = "input") -> CheckReport:
+            label: str = "input", equal_nan: bool = False) -> CheckReport:
     """A :class:`CheckReport` comparing ``columns`` (``{method: {name: value}}``,
     the first method is the reference) row by row; ``excuse[method][name]`` masks
-    samples where that method is not expected to agree (a straddled kink)."""
+    samples where that method is not expected to agree (a straddled kink).  A
+    method without an entry for a name is not compared there (printed ``-``);
+    ``equal_nan`` counts nan against nan as agreement."""
     methods = tuple(columns)
     rows = []
     for name in names:
         ref = columns[methods[0]][name]
         errs, failed, note = {}, [], ""
         for m in methods[1:]:
-            e = _rel_error(ref, columns[m][name])
+            if name not in columns[m]:
+                continue
+            e = _rel_error(ref, columns[m][name], equal_nan)
             mask = (excuse or {}).get(m, {}).get(name)
             if mask is not None and np.any(mask):
                 e = np.where(mask, 0.0, e)
@@ -285,12 +356,14 @@ def compare(names: Sequence[str], columns: Mapping, *, rtol: float,
                 failed.append(m)
         total = np.maximum.reduce(np.broadcast_arrays(*errs.values())) if errs else np.zeros(())
         worst = np.unravel_index(int(np.argmax(total)), np.shape(total)) if np.ndim(total) else None
-        rows.append(Row(name, {m: columns[m][name] for m in methods}, float(np.max(total)),
+        rows.append(Row(name, {m: columns[m].get(name) for m in methods}, float(np.max(total)),
                         tuple(failed), note, worst))
     return CheckReport(methods, tuple(rows), rtol, tuple(notes), shape, title, label)
 
 
 def _fmt(v, worst) -> str:
+    if v is None:
+        return "-"
     if np.ndim(v) and worst is not None:
         v = np.broadcast_to(v, np.shape(v))[worst] if np.ndim(v) == len(worst) else np.ravel(v)[0]
     return f"{float(v):.6g}"
@@ -298,8 +371,9 @@ def _fmt(v, worst) -> str:
 
 def _table(report: CheckReport) -> str:
     head = [report.label, *report.methods, "rel. error", "ok"]
+    rows = [r for r in report.rows if report.shown is None or not r.ok or r.name in report.shown]
     body = [[r.name, *[_fmt(r.values[m], r.worst) for m in report.methods], f"{r.error:.1e}",
-             "yes" if r.ok else "NO"] + ([f"({r.note})"] if r.note else []) for r in report.rows]
+             "yes" if r.ok else "NO"] + ([f"({r.note})"] if r.note else []) for r in rows]
     widths = [max(len(row[i]) for row in [head, *body] if i < len(row)) for i in range(len(head))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() + \
         ("  " + cells[-1] if len(cells) > len(widths) else "")
@@ -307,4 +381,6 @@ def _table(report: CheckReport) -> str:
     batch = f", worst of {int(np.prod(report.shape))} samples shown" if report.shape else ""
     lines = [f"{report.title}: {status} (rtol {report.rtol:g}{batch})", line(head),
              *map(line, body)]
+    if len(rows) < len(report.rows):
+        lines.append(f"... and {len(report.rows) - len(rows)} more rows, all agreeing")
     return "\n".join(lines + [f"note: {n}" for n in report.notes])

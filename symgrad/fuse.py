@@ -88,12 +88,17 @@ class Layer:
         for s, r in zip(self.sums, rows):
             G[s] = r
         dA2 = dA.reshape(J, -1)
-        if not M.get("skip", frozenset()) >= set(self.prev):     # unless only unwanted inputs read
+        if M.get("skip", frozenset()) >= set(self.prev):        # only unwanted inputs read:
+            for h in self.prev:                                   # no dX, but the adjoints stay
+                if G[h] is None:                                  # summable (``touched``: the
+                    G[h] = 0.0                                    # code after adds to them)
+        else:
             dX = _buffer(M, X.shape)
             np.matmul(W.T, dA2, out=dX.reshape(K, -1))
-            for h, r in zip(self.prev, dX):
+            parts = list(dX)                 # row objects: identity marks a sole contribution
+            for h, r in zip(self.prev, parts):
                 _add(G, h, r)
-            M["dX", self.prev] = (dX, [G[h] for h in self.prev])    # the layer below may reuse dX
+            M["dX", self.prev] = (dX, parts)    # the layer below may reuse dX (see _gather)
         mean = M.get("mean")
         if mean:                  # averaged over the samples here: the mean is linear
             dW = ((dA2 @ X.reshape(K, -1).T) / dA2.shape[1]).ravel().tolist()
@@ -192,7 +197,14 @@ def _blocked(M, f, *mats):
 
 def _gather(G, slots, shape, M):
     """The adjoints of ``slots`` as a matrix: the layer above's dX itself when these
-    are exactly its rows (no copy)."""
+    are exactly its rows (no copy).
+
+    ``dX`` is each slot's complete adjoint only if its row was the slot's sole
+    contribution.  Adjoints are never updated in place (every contribution binds
+    ``G[s]`` to a new object: ``p + c``), and the layer above stored the row
+    objects it contributed, so ``G[s] is row`` holds exactly when nothing was
+    summed into ``G[s]`` before that row (another consumer processed earlier, a
+    skip connection) or after it (a consumer processed later)."""
     cached = M.get(("dX", slots))
     if cached is not None and all(G[s] is r for s, r in zip(slots, cached[1])):
         return cached[0]

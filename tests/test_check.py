@@ -150,3 +150,125 @@ def test_input_names_that_clash_with_generated_code(name):
     v = sp.Symbol(name)
     report = sg.check(sg.from_sympy(sp.sin(v) ** 2 + sp.exp(v)), {name: 0.4})
     assert report.ok, str(report)
+
+
+# -- rtol is the bound, not a multiple of it (issue 11 mutant) ---------------------------
+@pytest.mark.parametrize("factor, ok", [(0.5, True), (0.99, True), (2.0, False), (50.0, False)])
+def test_rtol_is_the_exact_bound(monkeypatch, factor, ok):
+    """A symbolic column off by ``factor * rtol`` (relative) passes exactly when factor < 1:
+    a check that compared against 10x or 100x its rtol would pass 2x and 50x."""
+    real = check_module._compiled
+    rtol = 1e-5
+
+    def skewed(graph, out):
+        fn = real(graph, out)
+        return lambda *v: {k: val * (1 + factor * rtol) for k, val in fn(*v).items()}
+
+    monkeypatch.setattr(check_module, "_compiled", skewed)
+    report = sg.check(sg.parse("exp(x)"), x=1.0, rtol=rtol)        # |gradient| > 1: error ~ factor*rtol
+    assert report["x"].error == pytest.approx(factor * rtol, rel=1e-3)
+    assert report.ok is ok and (report["x"].failed == () if ok else report["x"].failed == ("symbolic",))
+
+
+def test_compare_uses_rtol_itself():
+    cols = {"a": {"x": 10.0, "y": 10.0}, "b": {"x": 10.0 * (1 + 3e-6), "y": 10.0 * (1 + 3e-4)}}
+    report = check_module.compare(["x", "y"], cols, rtol=1e-5)
+    assert report["x"].ok and not report["y"].ok
+    assert not check_module.compare(["x"], cols, rtol=1e-6)["x"].ok
+
+
+# -- executor paths (check(paths=True)) ---------------------------------------------------
+def test_paths_report_on_the_lecture_graph():
+    report = sg.check(sg.parse(LECTURE), x=2.0, paths=True)
+    assert report.ok and report.paths.ok and report.paths.title == "executor paths"
+    assert report.paths.methods == ("reference", "fast grad", "code", "loop", "mean gradient")
+    assert report.paths["adjoint of c"].values["code"] == report.paths["adjoint of c"].values["reference"]
+    assert report.paths["adjoint of x"].values["fast grad"] == pytest.approx(-182.87, abs=0.01)
+    assert report.paths["value of f"].values["fast grad"] is None          # the fast grad gives adjoints only
+    assert report.paths["mean adjoint of x"].values["mean gradient"] == pytest.approx(-182.87, abs=0.01)
+    text = str(report)
+    assert "executor paths: ok" in text and "note: fused: not run, no fusable layers" in text
+    assert "note: code: ran compiled code (math)" in text
+    assert sg.check(sg.parse(LECTURE), x=2.0).paths is None                 # off by default
+
+
+def test_paths_report_on_a_batch_with_fused_layers():
+    net = sg.mlp([2, 3, 2, 1], activation="tanh", seed=1)
+    rng = np.random.default_rng(0)
+    report = sg.check(net.graph, net.feed(rng.normal(size=(4, 2)), rng.normal(size=(4, 1))), paths=True)
+    assert report.ok, str(report)
+    paths = report.paths
+    assert {"fused", "fused loop", "mean gradient"} <= set(paths.methods) and "fast grad" not in paths.methods
+    assert any(n.startswith("fast grad: not run, scalar points only") for n in paths.notes)
+    assert "note: fused: ran fused layers + compiled code" in str(paths)
+    assert "more rows, all agreeing" in str(paths)                          # a big graph: brief table
+
+
+def test_a_broken_path_is_reported_with_path_and_node(monkeypatch):
+    """Perturb the instruction loop's reverse sweep: the check names the loop and
+    every node whose adjoint it got wrong, and nothing else."""
+    from symgrad import lower
+    real = lower.loop_reverse
+
+    def broken(rows, ns):
+        run = real(rows, ns)
+
+        def perturbed(V, G):
+            run(V, G)
+            G[0] = G[0] * 1.01                    # the first input's adjoint, 1% off
+        return perturbed
+
+    monkeypatch.setattr(lower, "loop_reverse", broken)
+    g = sg.parse("x * y + sin(x)")
+    report = sg.check(g, x=1.0, y=2.0, paths=True)
+    assert not report.ok and all(r.ok for r in report.rows)              # reverse/symbolic/FD fine
+    assert report.paths["adjoint of x"].failed == ("loop",)
+    assert [r.name for r in report.paths.rows if not r.ok] == ["adjoint of x"]
+    assert report.failed == (f"adjoint of x: reference vs loop (rel. error {report.paths['adjoint of x'].error:.1e})",)
+    assert "executor paths: FAILED: adjoint of x: reference vs loop" in str(report)
+
+
+def test_a_broken_fused_layer_is_reported(monkeypatch):
+    from symgrad import fuse
+    real = fuse.Layer.forward
+
+    def off(self, V, M):
+        real(self, V, M)
+        V[self.sums[0]] = V[self.sums[0]] + 1e-3          # one pre-activation slightly off
+    monkeypatch.setattr(fuse.Layer, "forward", off)
+    net = sg.mlp([2, 2, 1], activation="tanh", seed=0)
+    report = sg.check(net.graph, net.feed(np.ones((3, 2)), np.zeros((3, 1))), paths=True)
+    bad = {(r.name, m) for r in report.paths.rows for m in r.failed}
+    assert ("value of a1_1", "fused") in bad and ("value of a1_1", "fused loop") in bad
+    assert all(m in ("fused", "fused loop") for _, m in bad)
+    assert not report.ok and any(f.startswith("value of a1_1: reference vs fused") for f in report.failed)
+
+
+def test_paths_at_a_point_where_the_scalar_backend_falls_back():
+    report = sg.check(sg.parse("log(x) + y"), x=0.0, y=1.0, paths=True)
+    assert report.paths.ok                          # nan/inf agree with the reference's
+    assert "fast grad" not in report.paths.methods and "mean gradient" in report.paths.methods
+    assert any("fast grad: not run, nan/inf ahead" in n for n in report.paths.notes)
+
+
+def test_paths_rtol_is_the_exact_bound(monkeypatch):
+    from symgrad import lower
+    real = lower.loop_reverse
+    for factor, ok in ((0.5, True), (3.0, False)):
+        def skew(rows, ns, factor=factor):
+            run = real(rows, ns)
+
+            def perturbed(V, G):
+                run(V, G)
+                G[0] = G[0] * (1 + factor * 1e-5)
+            return perturbed
+        monkeypatch.setattr(lower, "loop_reverse", skew)
+        report = sg.check(sg.parse("3 * x * y"), x=1.0, y=2.0, paths=True, rtol=1e-5)
+        assert report.paths["adjoint of x"].ok is ok
+
+
+def test_paths_argument_is_validated():
+    with pytest.raises(sg.InputError, match="paths must be True or False"):
+        sg.check(sg.parse("x"), x=1.0, paths="yes")
+    g = sg.parse("paths * 2")                       # an input called paths: pass it in the mapping
+    assert sg.check(g, {"paths": 1.5}, paths=True).ok
