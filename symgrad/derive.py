@@ -17,6 +17,7 @@ of its arguments, computed once per op shape (cached) from the op table.
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -148,28 +149,23 @@ class Derivation:
 
     def text(self, **settings) -> str:
         """Plain Unicode text; see :class:`symgrad.text.TextPrinter`."""
-        from .text import TextPrinter
-        return TextPrinter(**settings).derivation(self)
+        return _printer("text", settings).derivation(self)
 
     def markdown(self, **settings) -> str:
         """Markdown; see :class:`symgrad.text.MarkdownPrinter`."""
-        from .text import MarkdownPrinter
-        return MarkdownPrinter(**settings).derivation(self)
+        return _printer("markdown", settings).derivation(self)
 
     def latex(self, **settings) -> str:
         """The body of an ``align*`` environment; see :class:`symgrad.latex.LatexPrinter`."""
-        from .latex import LatexPrinter
-        return LatexPrinter(**settings).derivation(self)
+        return _printer("latex", settings).derivation(self)
 
     def document(self, **settings) -> str:
         """A standalone LaTeX document (function, nodes, forward, backward)."""
-        from .latex import LatexPrinter
-        return LatexPrinter(**settings).document(self)
+        return _printer("latex", settings).document(self)
 
     def pdf(self, path, **settings) -> str:
         """Write the document as a PDF to ``path`` with pdflatex; returns the path."""
-        from .latex import LatexPrinter, compile_pdf
-        return compile_pdf(LatexPrinter(**settings).document(self), path)
+        return _lazy("compile_pdf")(_printer("latex", settings).document(self), path)
 
     def __str__(self) -> str:
         return self.text()
@@ -183,6 +179,21 @@ class Derivation:
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
+
+
+# The printers read derivations, so this module may not import them: the
+# Derivation's printing methods reach them through this lazy registry.
+_LAZY = {"text": "symgrad.text:TextPrinter", "markdown": "symgrad.text:MarkdownPrinter",
+         "latex": "symgrad.latex:LatexPrinter", "compile_pdf": "symgrad.latex:compile_pdf"}
+
+
+def _lazy(key: str):
+    module, _, attr = _LAZY[key].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _printer(kind: str, settings: dict):
+    return _lazy(kind)(**settings)
 
 
 def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
