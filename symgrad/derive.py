@@ -17,11 +17,13 @@ of its arguments, computed once per op shape (cached) from the op table.
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from .errors import InputError
@@ -29,8 +31,8 @@ from .escape import warn_confusables
 from .forward import evaluate, read_inputs
 from .graph import Graph, is_node
 from .ops import OPS, SYM, Op
-from .reverse import adjoints
 from .sympy_io import as_expr, literal
+from .sweep import Interpretation, Numbers, sweep
 from .symbolic import symbol
 
 __all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder",
@@ -147,28 +149,23 @@ class Derivation:
 
     def text(self, **settings) -> str:
         """Plain Unicode text; see :class:`symgrad.text.TextPrinter`."""
-        from .text import TextPrinter
-        return TextPrinter(**settings).derivation(self)
+        return _printer("text", settings).derivation(self)
 
     def markdown(self, **settings) -> str:
         """Markdown; see :class:`symgrad.text.MarkdownPrinter`."""
-        from .text import MarkdownPrinter
-        return MarkdownPrinter(**settings).derivation(self)
+        return _printer("markdown", settings).derivation(self)
 
     def latex(self, **settings) -> str:
         """The body of an ``align*`` environment; see :class:`symgrad.latex.LatexPrinter`."""
-        from .latex import LatexPrinter
-        return LatexPrinter(**settings).derivation(self)
+        return _printer("latex", settings).derivation(self)
 
     def document(self, **settings) -> str:
         """A standalone LaTeX document (function, nodes, forward, backward)."""
-        from .latex import LatexPrinter
-        return LatexPrinter(**settings).document(self)
+        return _printer("latex", settings).document(self)
 
     def pdf(self, path, **settings) -> str:
         """Write the document as a PDF to ``path`` with pdflatex; returns the path."""
-        from .latex import LatexPrinter, compile_pdf
-        return compile_pdf(LatexPrinter(**settings).document(self), path)
+        return _lazy("compile_pdf")(_printer("latex", settings).document(self), path)
 
     def __str__(self) -> str:
         return self.text()
@@ -182,6 +179,21 @@ class Derivation:
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
+
+
+# The printers read derivations, so this module may not import them: the
+# Derivation's printing methods reach them through this lazy registry.
+_LAZY = {"text": "symgrad.text:TextPrinter", "markdown": "symgrad.text:MarkdownPrinter",
+         "latex": "symgrad.latex:LatexPrinter", "compile_pdf": "symgrad.latex:compile_pdf"}
+
+
+def _lazy(key: str):
+    module, _, attr = _LAZY[key].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _printer(kind: str, settings: dict):
+    return _lazy(kind)(**settings)
 
 
 def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
@@ -287,7 +299,10 @@ def _printed_size(generic: sp.Expr) -> int:
 
 
 def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list:
-    """The backward steps for ``out``, in reverse topological order.
+    """The backward steps for ``out``, in reverse topological order: the chain
+    rule sweep (:func:`symgrad.sweep.sweep`) read by :class:`_Chain`, which
+    records each consumer's term; the numbers come from the same sweep with
+    :class:`symgrad.sweep.Numbers`.
 
     In symbolic mode an adjoint is also written out in full (a SymPy expression
     in the node symbols) while its printed size stays within
@@ -295,47 +310,73 @@ def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list
     it is built; a larger adjoint, and every adjoint below it, is left as the
     chain rule in the consumers' named adjoints (``expr`` None), so the output
     stays linear in the graph."""
-    adj = None if symbolic else adjoints(graph, vals, out)
-    locals_: dict[str, list] = {}                 # node -> [(consumer, generic, names)]
-    reached = {out}
-    for name, op, args in reversed(graph.program):
-        if name not in reached:
-            continue
+    numbers = None
+    if not symbolic:
+        with np.errstate(all="ignore"):
+            numbers = sweep(graph.program, out, Numbers(vals), np.float64(1.0))
+    steps = sweep(graph.program, out, _Chain(out, numbers), [], settle_leaves=True)
+    return [steps[n] for n in reversed(graph.nodes) if n in steps]
+
+
+class _Chain(Interpretation):
+    """The derivation's reading of the sweep: an adjoint is the list of its
+    consumers' :class:`Term` records, and settling it gives the node's
+    :class:`BackwardStep` (whose number or expression seeds the node's own terms).
+
+    A node used at several positions of one consumer gets one term, the sum of
+    its partials there (the later positions' edges are dropped)."""
+
+    def __init__(self, out: str, numbers: dict | None) -> None:
+        self.out, self.numbers = out, numbers
+        self.full: dict[str, tuple | None] = {}     # symbolic: node -> (adjoint, text size) or None
+
+    def partials(self, name, op, args):
         shape, names = _shape(args)
-        for a, d in zip(names, _generic_partials(op.name, shape), strict=True):
-            locals_.setdefault(a, []).append((name, d, names))
-            reached.add(a)
-    full: dict[str, tuple | None] = {}
-    steps = []
-    for node in reversed(graph.nodes):
-        if node not in reached:
-            continue
-        uses = locals_.get(node, ())
-        if symbolic:
-            full[node] = _written_out(node, out, uses, full)
-            terms = tuple(Term(c, node, full[c] and full[c][0], d, names) for c, d, names in uses)
-            steps.append(BackwardStep(node, out, terms, None, full[node] and full[node][0]))
-        else:
-            terms = tuple(Term(c, node, float(adj[c]), d, names) for c, d, names in uses)
-            steps.append(BackwardStep(node, out, terms, float(adj[node])))
-    return steps
+        generic = _generic_partials(op.name, shape)
+        seen: set = set()
+        local = []
+        for s in shape:
+            if isinstance(s, int) and s not in seen:
+                seen.add(s)
+                local.append((generic[s], names))
+            else:
+                local.append(None)              # a literal, or a node's later position
+        return local
+
+    def term(self, seed, d, name, pos, arg):
+        value = seed.value if self.numbers is not None else seed.expr
+        return Term(name, arg, value, *d)
+
+    def first(self, term, arg):
+        return [term]
+
+    def add(self, total, term, arg):
+        total.append(term)
+        return total
+
+    def settle(self, name, total):
+        terms = tuple(total)
+        if self.numbers is not None:
+            return BackwardStep(name, self.out, terms, float(self.numbers[name]))
+        full = self.full[name] = _written_out(name, self.out, terms, self.full)
+        return BackwardStep(name, self.out, terms, None, full and full[0])
 
 
-def _written_out(node: str, out: str, uses, full: dict) -> tuple[sp.Expr, int] | None:
+def _written_out(node: str, out: str, terms: tuple, full: dict) -> tuple[sp.Expr, int] | None:
     """``(adjoint in node symbols, its text length)`` if every consumer's adjoint is
     written out and the estimated and actual text are at most :data:`EXPAND_CHARS`
     characters; else None.  ``full`` maps consumers to the same pairs (or None)."""
     if node == out:
         return sp.Integer(1), 1
     size = 0
-    for c, d, names in uses:
-        if full[c] is None:
+    for t in terms:
+        if full[t.consumer] is None:
             return None
-        size += full[c][1] + _printed_size(d) + sum(map(len, names)) + 5
+        size += full[t.consumer][1] + _printed_size(t.generic) + sum(map(len, t.names)) + 5
         if size > EXPAND_CHARS:
             return None
-    total = sp.Add(*[full[c][0] * d.xreplace({placeholder(k): symbol(n) for k, n in enumerate(names)})
-                     for c, d, names in uses])
+    total = sp.Add(*[t.seed * t.generic.xreplace({placeholder(k): symbol(n) for k, n in enumerate(t.names)})
+                     for t in terms])
     n = len(str(total))
     return (total, n) if n <= EXPAND_CHARS else None
 

@@ -4,10 +4,12 @@ r"""LaTeX printer of a :class:`~symgrad.derive.Derivation`, documents and PDFs.
 
     \frac{\partial f}{\partial c} &= \frac{\partial f}{\partial e} \frac{\partial e}{\partial c} + ...
 
-Op results come from each op's ``latex`` Form (parenthesized by
-:func:`~symgrad.printer.parenthesize`), local derivatives from SymPy's LaTeX
-printer (``\exp`` for the exponential) with ``symbol_names`` from
-:class:`LatexNames`, which typesets node names: ``w1_0_1`` as ``w^{1}_{0,1}``,
+The layout of a step is :class:`symgrad.printer.Printer`'s; this module gives
+the hooks.  Every op prints from its ``latex`` Form (parenthesized by
+:func:`~symgrad.printer.parenthesize`), in a forward step and inside a local
+derivative alike: ``e = \cos\left(c\right)`` and ``-\sin\left(c\right)``
+(SymPy's LaTeX printer lays out the arithmetic, whose forms are the same).
+Node names come from :class:`LatexNames`, which typesets them: ``w1_0_1`` as ``w^{1}_{0,1}``,
 ``a1_2`` as ``a^{1}_{2}``, ``yhat1`` as ``\hat{y}_{1}``, ``x1`` as ``x_{1}``,
 ``alpha`` as ``\alpha``.
 """
@@ -20,15 +22,15 @@ import shutil
 import subprocess
 import tempfile
 
-import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter, translate
 
-from .derive import ForwardStep, is_placeholder
+from .derive import ForwardStep
 from .errors import SymgradError
 from .escape import greek_word, latex_math_text, latex_text
 from .graph import is_node
 from .ops import ATOM, MUL, NEG, Form
-from .printer import format_number, sympy_prec
+from .printer import SympyForms, format_number
 from .text import TextPrinter
 
 __all__ = ["LatexPrinter", "LatexNames", "compile_pdf", "preamble"]
@@ -95,22 +97,17 @@ def _greek_alone(name: str, i: int) -> str:
     return "\x00" if word is None or touching else word
 
 
-class _SympyLatex(_SympyLatexPrinter):
-    r"""SymPy's LaTeX printer, writing the exponential as ``\exp\left(..\right)``
-    like the op table."""
+class _SympyLatex(SympyForms, _SympyLatexPrinter):
+    r"""SymPy's LaTeX printer with symgrad's LaTeX forms of the ops and node names
+    (:class:`~symgrad.printer.SympyForms`); a SymPy function that is no op
+    (``sign``) is written in the same call style, ``\operatorname{sign}\left(x\right)``."""
 
-    def _print(self, expr, **kwargs):
-        # A power of a function with its own _latex (symgrad's relu, ...): SymPy
-        # passes exp=..., which such methods may not take; write the power here.
-        if "exp" in kwargs and hasattr(expr, "_latex"):
-            exp = kwargs.pop("exp")
-            s = super()._print(expr, **kwargs)
-            return s if exp is None else f"{s}^{{{exp}}}"
-        return super()._print(expr, **kwargs)
-
-    def _print_ExpBase(self, expr, exp=None):
-        s = rf"\exp\left({self._print(expr.args[0])}\right)"
-        return s if exp is None else rf"{s}^{{{exp}}}"
+    def _print_Function(self, expr, exp=None):
+        if hasattr(self, "_print_" + expr.func.__name__) and not isinstance(expr, AppliedUndef):
+            return super()._print_Function(expr, exp)
+        args = ", ".join(self._print(a) for a in expr.args)
+        s = rf"{self._hprint_Function(expr.func.__name__)}\left({args}\right)"
+        return self._power(s, exp)
 
 
 class LatexPrinter(TextPrinter):
@@ -132,6 +129,10 @@ class LatexPrinter(TextPrinter):
     times = r" \times "
     chain_times = " "
     paren = (r"\left(", r"\right)")
+    align = "&"
+    row_sep = " \\\\\n"
+    continued = r"&\qquad "
+    sympy_printer = _SympyLatex
 
     def __init__(self, **settings) -> None:
         super().__init__(**settings)
@@ -153,59 +154,19 @@ class LatexPrinter(TextPrinter):
             return s, NEG if s.startswith("-") else MUL
         return s, NEG if s.startswith("-") else ATOM
 
-    def expr(self, generic: sp.Expr, names: tuple) -> tuple[str, int]:
-        hit = self._cache.get(generic)
-        if hit is None:
-            symbols = {s: (s.name if is_placeholder(s) else self.name(s.name))
-                       for s in generic.free_symbols}
-            s = _SympyLatex({"symbol_names": symbols}).doprint(generic)
-            hit = self._cache[generic] = (s, sympy_prec(generic))
-        s, prec = hit
-        for k, n in enumerate(names):
-            s = s.replace(f"\x01{k}\x02", self.name(n))
-        return s, prec
-
     def partial(self, out: str, node: str) -> str:
         return rf"\frac{{\partial {self.name(out)}}}{{\partial {self.name(node)}}}"
 
     def quantity(self, q: tuple) -> str:
         return f"{q[0]}_{{{','.join(map(str, q[1:]))}}}"
 
-    # -- layout ---------------------------------------------------------------------
-    def forward_line(self, step) -> str:
-        line = f"{self.name(step.node)} &= {self.rhs(step)}"
-        return line if step.value is None else f"{line} = {self.number(step.value)[0]}"
-
-    def _wrapped(self, parts: list[str]) -> list[str]:
-        """A sum of ``parts`` in lines of ``per_line`` terms (continuations signed)."""
-        n = max(1, int(self._settings["per_line"]))
-        lines = []
-        for i in range(0, len(parts), n):
-            s = self.signed_sum(parts[i:i + n])
-            if i:
-                s = ("- " + s[1:].lstrip()) if s.startswith("-") else "+ " + s
-            lines.append(s)
-        return lines
-
-    def backward_line(self, step) -> str:
-        left, chain, subst, value = self.backward_parts(step)
-        if not step.terms:
-            return f"{left} &= {value}"
-        if len(chain) <= 2:
-            tail = f" = {value}" if value else ""
-            return f"{left} &= {' + '.join(chain)} = {self.signed_sum(subst)}{tail}"
-        rows = [f"{left} &= {line}" if i == 0 else rf"&\qquad {line}"
-                for i, line in enumerate(self._wrapped(chain))]
-        rows += [f"&= {line}" if i == 0 else rf"&\qquad {line}"
-                 for i, line in enumerate(self._wrapped(subst))]
-        if value:
-            rows.append(f"&= {value}")
-        return " \\\\\n".join(rows)
+    def per_line(self) -> int:
+        return int(self._settings["per_line"])
 
     def input_lines(self, d) -> list[str]:
         if not d.point or d.symbolic:
             return []
-        return [f"{self.name(k)} &= {self.number(v)[0]}" for k, v in d.point.items()]
+        return [self.equation(self.name(k), [self.number(v)[0]]) for k, v in d.point.items()]
 
     def derivation(self, d) -> str:
         """The forward then the backward steps, as the body of an ``align*``."""
@@ -225,9 +186,7 @@ class LatexPrinter(TextPrinter):
                 size[n] = 10**6
         if size[output] > 120:
             return None
-        expr = g.to_sympy(output)
-        symbols = {s: self.name(s.name) for s in expr.free_symbols}
-        return _SympyLatex({"symbol_names": symbols}).doprint(expr)
+        return _SympyLatex(self).doprint(g.to_sympy(output))
 
     def node_table(self, d) -> str:
         """The graph's nodes in topological order: definition and consumers."""

@@ -6,21 +6,30 @@ Lines look like the lecture's::
     ∂f/∂c = ∂f/∂e * ∂e/∂c + ∂f/∂d * ∂d/∂c = 1 * (-sin(c)) + 1 * 1/(2*sqrt(c)) = -0.82228
 
 Node names print as they are, except characters that would be invisible or
-break the line (:func:`symgrad.escape.visible`: ``\u202e``); op results come from each op's ``text`` Form and
-local derivatives from SymPy's ``str`` printer (cached per op shape).
+break the line (:func:`symgrad.escape.visible`: ``\u202e``).  The layout of a
+step is :class:`symgrad.printer.Printer`'s; this module gives the hooks: each
+op's ``text`` Form (in forward steps and inside local derivatives alike),
+``∂f/∂c`` for a derivative and ``*`` for a product.
 """
 
 from __future__ import annotations
 
-import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from .derive import is_placeholder
 from .escape import markdown_fence, markdown_inline, visible
 from .ops import Form
-from .printer import Printer, format_number, sympy_prec
+from .printer import Printer, SympyForms, format_number
 
 __all__ = ["TextPrinter", "MarkdownPrinter"]
+
+
+class _Str(SympyForms, StrPrinter):
+    """SymPy's ``str`` printer (``full_prec=False``) with symgrad's text forms of
+    the ops and node names (:class:`~symgrad.printer.SympyForms`)."""
+
+    def __init__(self, printer) -> None:
+        super().__init__(printer, {"full_prec": False})
 
 
 class TextPrinter(Printer):
@@ -39,22 +48,18 @@ class TextPrinter(Printer):
     """
 
     _default_settings = {"digits": None, "indent": "  ", "headings": True}
+    sympy_printer = _Str
 
     def name(self, node: str) -> str:
         return visible(node)
 
+    def symbol(self, s) -> str:
+        """A node's symbol by its name; a local derivative's placeholder stays
+        for :meth:`~symgrad.printer.Printer.expr` to replace."""
+        return s.name if is_placeholder(s) else self.name(s.name)
+
     def form(self, op) -> Form:
         return op.text
-
-    def expr(self, generic: sp.Expr, names: tuple) -> tuple[str, int]:
-        hit = self._cache.get(generic)
-        if hit is None:
-            s = _Str(self.name).doprint(generic)
-            hit = self._cache[generic] = (s, sympy_prec(generic))
-        s, prec = hit
-        for k, n in enumerate(names):
-            s = s.replace(f"\x01{k}\x02", self.name(n))
-        return s, prec
 
     def partial(self, out: str, node: str) -> str:
         return f"∂{self.name(out)}/∂{self.name(node)}"
@@ -62,18 +67,6 @@ class TextPrinter(Printer):
     def quantity(self, q: tuple) -> str:
         sub = ",".join(map(str, q[1:]))
         return f"{q[0]}_{sub}" if len(q) == 2 else f"{q[0]}_{{{sub}}}"
-
-    # -- layout -------------------------------------------------------------------
-    def forward_line(self, step) -> str:
-        rhs = f"{self.name(step.node)} = {self.rhs(step)}"
-        return rhs if step.value is None else f"{rhs} = {self.number(step.value)[0]}"
-
-    def backward_line(self, step) -> str:
-        left, chain, subst, value = self.backward_parts(step)
-        if not step.terms:
-            return f"{left} = {value}"
-        tail = f" = {value}" if value else ""
-        return f"{left} = {' + '.join(chain)} = {self.signed_sum(subst)}{tail}"
 
     def heading_name(self, node: str) -> str:
         """A node name inside a heading (Markdown escapes it)."""
@@ -134,15 +127,3 @@ class MarkdownPrinter(TextPrinter):
 
     def heading_name(self, node: str) -> str:
         return markdown_inline(node)
-
-
-class _Str(StrPrinter):
-    """SymPy's ``str`` printer (``full_prec=False``) writing node symbols by their
-    printed names; placeholders stay for :meth:`TextPrinter.expr` to replace."""
-
-    def __init__(self, name) -> None:
-        super().__init__({"full_prec": False})
-        self._name = name
-
-    def _print_Symbol(self, expr) -> str:
-        return expr.name if is_placeholder(expr) else self._name(expr.name)

@@ -71,7 +71,7 @@ def test_lecture_latex_pins():
     assert lines[10] == (
         r"\frac{\partial f}{\partial c} &= \frac{\partial f}{\partial e} \frac{\partial e}"
         r"{\partial c} + \frac{\partial f}{\partial d} \frac{\partial d}{\partial c} = "
-        r"1 \times \left(- \sin{\left(c \right)}\right) + 1 \times \frac{1}{2 \sqrt{c}} = -0.82228 \\")
+        r"1 \times \left(-\sin\left(c\right)\right) + 1 \times \frac{1}{2 \sqrt{c}} = -0.82228 \\")
     assert lines[12] == (
         r"\frac{\partial f}{\partial a} &= \frac{\partial f}{\partial c} \frac{\partial c}"
         r"{\partial a} + \frac{\partial f}{\partial b} \frac{\partial b}{\partial a} = "
@@ -184,6 +184,6 @@ def test_wrapped_continuation_keeps_its_minus_sign():
     (catches the mutant that prints every continuation line with "+")."""
     body = sg.derive(sg.parse("f = x*x - exp(x) - sin(x)"), x=1.0).latex(per_line=1)
     rows = body.split("\\\\\n")
-    start = rows.index(r"&= -1 \times \cos{\left(x \right)} ")
+    start = rows.index(r"&= -1 \times \cos\left(x\right) ")
     assert rows[start + 1:start + 4] == [r"&\qquad - 1 \times \exp\left(x\right) ",
                                          r"&\qquad + 1 \times 2 x ", "&= -1.2586"]
