@@ -308,3 +308,156 @@ def test_huge_graph_through_every_printer(chain, case_id, run, expected):
     else:
         assert expected[1](run(chain))
     assert time.perf_counter() - start < 30
+
+
+# -- Hardening II (issue 11): the other doors, the numeric corners, work out of proportion ----
+# One case per item of the issue with its exact outcome; the fuller tests of each item live
+# in test_executor_paths, test_hostile_names, test_numbers, test_names, test_derive, test_dot.
+
+def _skip_connection_error():
+    """Item 0: f = h2_1 + h2_2 + h1_1**2 over fused layers, batched, vs the reference."""
+    from symgrad.forward import evaluate
+    from symgrad.reverse import adjoints
+    x = [sg.variable(f"x{i}") for i in (1, 2)]
+    w = {(l, i, j): sg.variable(f"w{l}_{i}_{j}") for l in (1, 2) for i in range(3) for j in (1, 2)}
+    h1 = [sg.tanh(w[1, 0, j] + w[1, 1, j] * x[0] + w[1, 2, j] * x[1]) for j in (1, 2)]
+    h2 = [sg.tanh(w[2, 0, j] + w[2, 1, j] * h1[0] + w[2, 2, j] * h1[1]) for j in (1, 2)]
+    g = sg.Graph(h2[0] + h2[1] + h1[0] ** 2)
+    rng = np.random.default_rng(0)
+    feed = {n: rng.normal(size=5) if n.startswith("x") else float(rng.normal()) for n in g.inputs}
+    fast = g.backward(feed)
+    worst = 0.0
+    for k in range(5):
+        point = {n: (v[k] if isinstance(v, np.ndarray) else v) for n, v in feed.items()}
+        ref = adjoints(g, evaluate(g, point), g.outputs[0])
+        worst = max(worst, max(abs(float(np.ravel(fast[n])[k]) - float(ref.get(n, 0.0))) for n in g.nodes))
+    return worst
+
+
+class _EvilName(str):
+    def __repr__(self):                  # code built from repr() would run this text
+        return "__import__('os')._exit(3)"
+
+
+def _latex_of(name):
+    return sg.derive(sg.Graph(sg.variable(name) * 2), {name: 1.0}).latex()
+
+
+def _svg_of(name):
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = f"{d}/g.svg"
+        sg.draw(sg.Graph(sg.variable(name) + 1), {name: 1.0}, path=path)
+        return open(path, encoding="utf-8").read()
+
+
+def _tower(n=10):
+    t = "x"
+    for _ in range(n):
+        t = f"({t})**x"
+    return sg.parse(f"{t}*3/({t})")
+
+
+def _doubling(lines):
+    return "\n".join(["v1 = sin(x)*cos(x)"] + [f"v{i} = sin(v{i - 1})*cos(v{i - 1})"
+                                               for i in range(2, lines + 1)])
+
+
+def _random_rows(n, seed=0):
+    import random
+    rng = random.Random(seed)
+    lines, names = [], ["x", "y"]
+    for i in range(n):
+        a, b, c = (rng.choice(names) for _ in range(3))
+        lines.append(f"n{i} = {a}*{b} + sin({c})")
+        names.append(f"n{i}")
+    return "\n".join(lines)
+
+
+def _draw_refused(n):
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        sg.draw(sg.parse(_random_rows(n)), path=f"{d}/g.svg")
+
+
+def _lse():
+    return sg.Graph(sg.logsumexp(*map(sg.variable, "xyz")))
+
+
+def _masked():
+    return sg.parse("x*2").forward(x=np.ma.masked_array([1.0, 2.0], mask=[0, 1]))
+
+
+def _empty_backprop():
+    net = sg.mlp([2, 2, 1], seed=0)
+    return net.backprop(np.zeros((0, 2)), np.zeros((0, 1)))
+
+
+HARDENING_II = [
+    ("ii_0_skip_connection_fused", _skip_connection_error, ok(lambda r: r < 1e-12)),
+    ("ii_1_latex_input", lambda: _latex_of(r"\input{/etc/hostname}"),
+     ok(lambda r: r"\input{" not in r and r"\textbackslash{}input\{/etc/hostname\}" in r)),
+    ("ii_1_latex_def_loop", lambda: _latex_of(r"\def\a{\a}\a"),
+     ok(lambda r: r"\def" not in r and r"\textbackslash{}def\textbackslash{}a" in r)),
+    ("ii_2_dot_html_label", lambda: _svg_of('<x> URL="javascript:alert(1)" label=<y>'),
+     ok(lambda r: "xlink:href" not in r and "javascript:alert(1)" in r)),
+    ("ii_2_dot_trailing_backslash", lambda: _svg_of("x\\"), ok(lambda r: "<svg" in r)),
+    ("ii_3_numpy_str_names", lambda: [sg.parse("x*y + sin(x)").grad({np.str_("x"): 1.0, np.str_("y"): 2.0})
+                                      for _ in range(3)],
+     ok(lambda r: all(g == pytest.approx({"x": 2.0 + math.cos(1.0), "y": 1.0}, rel=1e-15) for g in r))),
+    ("ii_3_hostile_repr", lambda: [sg.Graph(sg.variable(_EvilName("q")) * 3).grad(q=2.0) for _ in range(3)],
+     ok(lambda r: r == [{"q": 3.0}] * 3)),
+    ("ii_4_mathscr", lambda: sg.derive(sg.parse("sin(xscr)"), xscr=1.0).document(),
+     ok(lambda r: r"\mathscr" not in r)),
+    ("ii_4_non_ascii_latex", lambda: _latex_of("größe"), ok(lambda r: r'gr\"{o}\ss{}e' in r)),
+    ("ii_5_int_tower_forward", lambda: float(_tower().forward(x=2.0)[_tower().outputs[0]]),
+     ok(math.isnan)),
+    ("ii_5_int_tower_grad", lambda: _tower().grad(x=2.0)["x"], ok(math.isnan)),
+    ("ii_6_signed_zero_literals", lambda: sg.parse("1/(x*0.0) - 1/(x*-0.0)").forward(x=1.0)["e"],
+     ok(lambda r: r == math.inf)),
+    ("ii_6_relu_minus_zero", lambda: (sg.parse("relu(x)").forward(x=-0.0)["a"],
+                                      sg.parse("relu(x)").forward(x=np.array([-0.0]))["a"][0]),
+     ok(lambda r: all(v == 0.0 and not np.signbit(v) for v in r))),
+    ("ii_7_pow_exponent_at_zero", lambda: sg.parse("x**y").grad(x=0.0, y=0.0),
+     ok(lambda r: r == {"x": 0.0, "y": 0.0})),
+    ("ii_8_logsumexp_same_bits", lambda: (_lse().forward(x=0.1, y=0.2, z=0.3)["a"],
+                                           _lse().forward(x=np.array([0.1]), y=np.array([0.2]),
+                                                          z=np.array([0.3]))["a"][0]),
+     ok(lambda r: float(r[0]).hex() == float(r[1]).hex())),
+    ("ii_9_sigmoid_errstate_raise", lambda: _under_raise(lambda: sg.parse("sigmoid(x)").forward(x=-1000.0)["a"]),
+     ok(lambda r: r == 0.0)),
+    ("ii_9_empty_batch", lambda: sg.parse("x*2").forward(x=np.array([])), err(InputError, "an empty batch")),
+    ("ii_9_empty_backprop", _empty_backprop, err(InputError, "holds no samples")),
+    ("ii_10_symbolic_derive_linear", lambda: len(sg.derive(sg.parse(_doubling(24)), symbolic=True).text()),
+     ok(lambda r: r < 20_000)),
+    ("ii_11_draw_layout_budget", lambda: _draw_refused(450), err(sg.SymgradError, "Graphviz would need about")),
+    ("ii_12_huge_broadcast", lambda: sg.parse("x*y").forward(x=np.ones((10**5, 1)), y=np.ones((1, 10**5))),
+     err(InputError, "more than symgrad.forward.MAX_ELEMENTS = 100,000,000")),
+    ("ii_small_long_unknown_function", lambda: sg.parse("q" * 1_999_000 + "(x)"),
+     err(ParseError, "unknown function")),
+    ("ii_small_decimal_input", lambda: sg.parse("x*2").forward(x=__import__("decimal").Decimal("1.5"))["a"],
+     ok(lambda r: r == 3.0)),
+    ("ii_small_masked_array", _masked, err(InputError, "masked")),
+    ("ii_small_sympy_round_trip", lambda: (lambda x, y: sg.from_sympy(x * sp.sin(y) + sp.pi).to_sympy()
+                                           == x * sp.sin(y) + sp.pi)(*sp.symbols("x y")),
+     ok(lambda r: r is True)),
+    ("ii_small_nfkc_names", lambda: sg.parse("\ufb01 * fi + e\u0301 * \u00e9").inputs, ok(lambda r: r == ("fi", "é"))),
+]
+
+
+def _under_raise(thunk):
+    import warnings
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return thunk()
+
+
+@pytest.mark.parametrize("case_id, thunk, expected", HARDENING_II, ids=[c[0] for c in HARDENING_II])
+def test_hardening_ii(case_id, thunk, expected):
+    test_catalogue(case_id, thunk, expected)
+
+
+def test_hardening_ii_long_name_is_cut_in_the_message():
+    with pytest.raises(ParseError) as info:
+        sg.parse("q" * 1_999_000 + "(x)")
+    assert "unknown function" in str(info.value) and len(str(info.value)) < 400
