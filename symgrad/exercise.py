@@ -247,7 +247,7 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
         g, point, out, items, meta = _mlp_exercise(rng, level)
     else:
         if kind in ("local", "symbolic"):
-            level = {**level, "ops": tuple(s for s in level["ops"] if writable(s[0]))}
+            level = {**level, "ops": tuple(s for s in level["ops"] if writable(*s))}
         g, point, out = random_graph(rng, level)
         items = _items(kind, g, point, out)
     shown = (difficulty == 1) if show_forward is None else bool(show_forward)

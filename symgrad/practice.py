@@ -167,15 +167,17 @@ def _random_point(rng: random.Random, names) -> dict:
     return {n: rng.choice(_COORDS) for n in names}
 
 
-def writable(op_name: str) -> bool:
-    """True if the op and its derivative are formulas a student can type (no
-    Piecewise/Heaviside/sign), for the formula kinds."""
-    op, u = OPS[op_name], sp.Symbol("u", real=True)
-    args = [u, *[literal(v) for _, v in op.params]][:max(op.arity, 1)]
-    if op.arity == 2 and not op.params:
-        args = [u, sp.Symbol("w", real=True)]
-    exprs = [op.apply(SYM, *args), *op.partials(SYM, op.apply(SYM, *args), *args)]
-    return not any(as_expr(e).has(sp.Piecewise, sp.Heaviside, sp.sign, sp.Abs) for e in exprs)
+def writable(op_name: str, pattern: tuple) -> bool:
+    """True if the op, used with ``pattern`` (node slots ``_N``, the rest literals),
+    and its derivatives with respect to the node slots are formulas a student can
+    type (no Piecewise/Heaviside/sign), for the formula kinds.  (``x**2`` is
+    writable although the exponent's partial of ``x**y`` is piecewise at 0.)"""
+    op = OPS[op_name]
+    syms = iter(sp.symbols("u w v", real=True))
+    args = [next(syms) if slot == _N else literal(slot) for slot in pattern]
+    out = op.apply(SYM, *args)
+    local = [d for d, slot in zip(op.partials(SYM, out, *args), pattern, strict=True) if slot == _N]
+    return not any(as_expr(e).has(sp.Piecewise, sp.Heaviside, sp.sign, sp.Abs) for e in [out, *local])
 
 
 def random_graph(rng: random.Random, level: dict, attempts: int = 400):
