@@ -31,6 +31,27 @@ class _Str(SympyForms, StrPrinter):
     def __init__(self, printer) -> None:
         super().__init__(printer, {"full_prec": False})
 
+    # A convention at a point (pow's exponent partial at base 0) reads as Python does.
+    def _print_Piecewise(self, expr) -> str:
+        *branches, (last, _) = expr.args
+        text = self._print(last)
+        for value, cond in reversed(branches):
+            text = f"{self._print(value)} if {self._print(cond)} else {text}"
+        return f"({text})"
+
+    def _print_Equality(self, expr) -> str:
+        return f"{self._print(expr.lhs)} == {self._print(expr.rhs)}"
+
+    def _print_Unequality(self, expr) -> str:
+        return f"{self._print(expr.lhs)} != {self._print(expr.rhs)}"
+
+    def _print_And(self, expr) -> str:
+        return " and ".join(self.parenthesize(a, 0) if a.is_Boolean and not a.is_Relational
+                            else self._print(a) for a in expr.args)
+
+    def _print_Or(self, expr) -> str:
+        return " or ".join(self._print(a) for a in expr.args)
+
 
 class TextPrinter(Printer):
     """Plain Unicode text, one step per line.
