@@ -26,7 +26,8 @@ from . import sym_functions as _symf
 from .errors import GraphError
 
 __all__ = ["Op", "Form", "OPS", "NUM", "SYM", "ADD", "NEG", "MUL", "POW", "ATOM", "TEXT_FUNCTIONS",
-           "register", "unregister", "derived", "Derived"]
+           "register", "unregister", "derived", "Derived", "sympy_heads",
+           "on_change"]
 
 ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 100      # binding strength, printers only
 
@@ -206,6 +207,21 @@ OPS: dict[str, Op] = {op.name: op for op in _OPS}
 # the table: they compare the table's version with the one they were built at.
 
 _VERSION = [0]
+_HOOKS: list = []
+
+
+def on_change(hook: Callable[[], None]) -> Callable[[], None]:
+    """Call ``hook()`` whenever :func:`register`/:func:`unregister` change the table:
+    for a module's own cache keyed by op name (``functools.lru_cache``'s
+    ``cache_clear``).  Returns ``hook``."""
+    _HOOKS.append(hook)
+    return hook
+
+
+def _changed() -> None:
+    _VERSION[0] += 1
+    for hook in _HOOKS:
+        hook()
 
 
 def derived(build: Callable[[], object]) -> Callable[[], object]:
@@ -252,6 +268,27 @@ class Derived(Mapping):
 
 TEXT_FUNCTIONS: Mapping[str, Op] = Derived(lambda: {n: op for n, op in OPS.items() if op.call})
 """Functions callable by name in text (``op.call``), in table order: the grammar's list."""
+
+
+@derived
+def sympy_heads() -> dict:
+    """``{SymPy function class: op}`` for each function op whose SymPy formula is one
+    function of its arguments (``sin(x)``, ``Abs(x)``, ``leaky_relu(x, slope)``):
+    read off the table by applying each op to SymPy symbols.  (``sigmoid`` and
+    ``softplus`` are formulas of other heads; ``add``/``mul``/``pow`` are SymPy's
+    arithmetic.)
+
+    >>> sympy_heads()[sp.cos].name, sympy_heads()[sp.Abs].name
+    ('cos', 'abs')
+    """
+    heads = {}
+    for op in OPS.values():
+        if op.call and op.arity >= 1:
+            xs = sp.symbols(f"h0:{op.arity}", real=True)
+            e = op.apply(SYM, *xs)
+            if isinstance(e, sp.Function) and e.args == xs:
+                heads.setdefault(type(e), op)
+    return heads
 
 
 def register(op: Op, convention) -> None:
@@ -301,7 +338,7 @@ def register(op: Op, convention) -> None:
         raise GraphError(f"op {op.name!r}: partials gave {len(local)} derivatives for {n} arguments")
     OPS[op.name] = op
     CONVENTIONS[op.name] = convention
-    _VERSION[0] += 1
+    _changed()
 
 
 def unregister(name: str) -> None:
@@ -317,7 +354,7 @@ def unregister(name: str) -> None:
         raise GraphError(f"cannot unregister {name!r}: only ops added by register() can be removed")
     del OPS[name]
     CONVENTIONS.pop(name, None)
-    _VERSION[0] += 1
+    _changed()
 
 
 _BUILTIN = frozenset(OPS)

@@ -15,31 +15,10 @@ import sympy as sp
 
 from .errors import GraphError
 from .graph import Assembler, Graph, is_node, normal_name
-from .ops import OPS, SYM, derived
+from .ops import OPS, SYM, derived, sympy_heads
 
 __all__ = ["from_sympy", "to_sympy", "sympy_values", "literal", "as_expr", "symbol",
            "sympy_heads", "sympy_patterns"]
-
-
-def _probe(op, wild: bool = False) -> tuple:
-    """``(args, op.apply(SYM, *args))`` on fresh symbols (or Wilds), one per argument."""
-    n = op.arity if op.arity >= 0 else 2
-    args = [sp.Wild(f"_w{i}") if wild else sp.Dummy(f"_s{i}", real=True) for i in range(n)]
-    return args, op.apply(SYM, *args)
-
-
-@derived
-def sympy_heads() -> dict:
-    """``{SymPy function class: op}`` for the ops whose SymPy form is one function of
-    their arguments (``sin(x)``, ``Abs(x)``, ``leaky_relu(x, slope)``): found by
-    applying each op of the table to SymPy symbols and reading the head."""
-    heads = {}
-    for op in OPS.values():
-        if op.call and op.arity >= 0:
-            args, e = _probe(op)
-            if isinstance(e, sp.Function) and list(e.args) == args:
-                heads.setdefault(e.func, op)
-    return heads
 
 
 @derived
@@ -50,7 +29,8 @@ def sympy_patterns() -> dict:
     heads, found = sympy_heads(), {}
     for op in OPS.values():
         if op.call and op.arity >= 0 and op not in heads.values():
-            wilds, pattern = _probe(op, wild=True)
+            wilds = [sp.Wild(f"_w{i}") for i in range(op.arity)]
+            pattern = op.apply(SYM, *wilds)
             if pattern.has(*wilds) and pattern.func not in (sp.Symbol, sp.Wild):
                 found.setdefault(pattern.func, []).append((op, pattern, wilds))
     return found
