@@ -92,10 +92,6 @@ def _piece(v):
     return f"({s})" if s.startswith("-") else s
 
 
-def _text(v) -> str:
-    return v.text if isinstance(v, Code) else _piece(v)
-
-
 def _binary(symbol: str, level: int):
     def op(a, b):
         left = a._pieces if isinstance(a, Code) and level != _OTHER and a._level == level \

@@ -12,7 +12,6 @@ PyTorch).  No other module branches on op names: dispatch is ``OPS[name]``.
 from __future__ import annotations
 
 import functools
-import math
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
