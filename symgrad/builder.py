@@ -21,9 +21,9 @@ import numpy as np
 
 from .errors import GraphError
 from .graph import Assembler, Graph, check_call, is_node, no_gc, normal_literal, normal_name
-from .ops import NUM, OPS
+from .ops import NUM, OPS, Derived
 
-__all__ = ["Expr", "variable", "build_graph", "OP_FUNCTIONS"]
+__all__ = ["Expr", "variable", "build_graph", "OP_FUNCTIONS", "exports", "exported"]
 
 
 class Expr:
@@ -51,21 +51,27 @@ class Expr:
             return f"variable({self.name!r})"
         return f"<Expr {self.op}/{len(self.args)}>"
 
-    def __add__(self, o): return _apply("add", self, o)
-    def __radd__(self, o): return _apply("add", o, self)
-    def __sub__(self, o): return _apply("sub", self, o)
-    def __rsub__(self, o): return _apply("sub", o, self)
-    def __mul__(self, o): return _apply("mul", self, o)
-    def __rmul__(self, o): return _apply("mul", o, self)
-    def __truediv__(self, o): return _apply("div", self, o)
-    def __rtruediv__(self, o): return _apply("div", o, self)
-    def __pow__(self, o): return _apply("pow", self, o)
-    def __rpow__(self, o): return _apply("pow", o, self)
-    def __neg__(self): return _apply("neg", self)
     def __pos__(self): return self
 
     def __bool__(self):
         raise TypeError("a symgrad expression has no truth value (it is not evaluated)")
+
+
+_OPERATORS = {"add": "add", "sub": "sub", "mul": "mul", "truediv": "div", "pow": "pow"}
+"""Python's binary operators on handles -> the ops they build (and ``-x``: neg)."""
+
+
+def _operator(op: str, swap: bool):
+    if swap:
+        return lambda self, o: _apply(op, o, self)
+    return lambda self, o: _apply(op, self, o)
+
+
+for _dunder, _op in _OPERATORS.items():
+    setattr(Expr, f"__{_dunder}__", _operator(_op, False))
+    setattr(Expr, f"__r{_dunder}__", _operator(_op, True))
+Expr.__neg__ = lambda self: _apply("neg", self)
+del _dunder, _op
 
 
 def variable(name: str) -> Expr:
@@ -137,7 +143,36 @@ def _function(op_name: str):
     return fn
 
 
-OP_FUNCTIONS = {name: _function(name) for name in OPS}
+_MADE: dict = {}          # op name -> (Op, its builder function): one function per op
+
+
+def _functions() -> dict:
+    out = {}
+    for name, op in OPS.items():
+        made = _MADE.get(name)
+        if made is None or made[0] is not op:
+            made = _MADE[name] = (op, _function(name))
+        out[name] = made[1]
+    return out
+
+
+OP_FUNCTIONS: Mapping = Derived(_functions)
+"""``{op name: builder function}`` for every op of the table."""
+
+
+def exports() -> dict:
+    """The builder functions ``symgrad`` exports: every op that Python's operators
+    on handles do not build (``sg.exp``, ``sg.relu``, ``sg.sum``, ...)."""
+    made = set(_OPERATORS.values()) | {"neg"}
+    return {name: f for name, f in OP_FUNCTIONS.items() if name not in made}
+
+
+def exported(name: str):
+    """``symgrad.<name>`` for an op registered after import (module ``__getattr__``)."""
+    f = exports().get(name)
+    if f is None:
+        raise AttributeError(f"module 'symgrad' has no attribute {name!r}")
+    return f
 
 
 def _build_exprs(outputs: Sequence[Expr], names: Sequence[str | None]):

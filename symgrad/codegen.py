@@ -1,8 +1,8 @@
 """Code generation for the lowered executor (:mod:`symgrad.lower`).
 
 From a lowered program's rows (``(out slot, Op, args)``, slots as ints and
-literals as 1-tuples), written with each op's ``code``/``dcode`` templates of the
-op table:
+literals as 1-tuples), written with each op's formulas run on the code backend
+(:mod:`symgrad.codeform`):
 
 * :func:`code_forward` / :func:`code_reverse`: straight-line Python, one line a
   node, values and adjoints in lists ``V``/``G`` indexed by slot, compiled in
@@ -25,6 +25,8 @@ import types
 
 import numpy as np
 
+from .codeform import apply_code, partial_code
+
 __all__ = ["CHUNK", "needed", "code_forward", "code_reverse", "code_grad", "loop_forward",
            "loop_reverse", "compile_lines", "fn", "lit", "expr"]
 
@@ -43,10 +45,9 @@ def lit(v) -> str:
     return f"({float.__repr__(f)})"
 
 
-def expr(template: str, refs: list, sep: str, nary: bool, y: str = "") -> str:
-    if nary:
-        return template.format(sep.join(refs), y=y)
-    return template.format(*refs, y=y)
+def expr(op, refs: list) -> str:
+    """The code of ``op`` applied to ``refs`` (derived from its formula: :mod:`symgrad.codeform`)."""
+    return apply_code(op, refs)
 
 
 
@@ -79,7 +80,7 @@ def code_forward(rows, ns):
         body, local = [], set()
         for o, op, args in rows[start:start + CHUNK]:
             refs = [_ref(a, local, body) for a in args]
-            body.append(f"v{o} = V[{o}] = {expr(op.code, refs, op.code_sep, op.arity < 0)}")
+            body.append(f"v{o} = V[{o}] = {expr(op, refs)}")
             local.add(o)
         chunks.append(body)
     return compile_lines(chunks or [[]], "V", ns)
@@ -90,10 +91,8 @@ _USED = re.compile(r"\bv(\d+)\b")
 
 def _local(op, j: int, refs: list, y: str) -> str:
     """The code of d op / d argument j, filled with the argument references and the
-    result ``y`` (an n-ary op has one partial template, reading its own argument)."""
-    if op.arity < 0:
-        return op.dcode[0].format(refs[j], y=y)
-    return op.dcode[j].format(*refs, y=y)
+    result ``y`` (derived from its formula: :mod:`symgrad.codeform`)."""
+    return partial_code(op, j, refs, y)
 
 
 def code_reverse(rows, ns, seen=None):
@@ -142,7 +141,7 @@ def code_grad(low, out: int, ns):
             f"{ins}{',' if len(low.input_slots) == 1 else ''} = vals" if ins else "pass"]
     for o, op, args in reversed(rows):
         refs = [f"v{a}" if type(a) is int else lit(a[0]) for a in args]
-        body.append(f"v{o} = {expr(op.code, refs, op.code_sep, op.arity < 0)}")
+        body.append(f"v{o} = {expr(op, refs)}")
     body.append(f"g{out} = 1.0")
     name = {out: f"g{out}"}                            # slot -> the variable holding its adjoint
     for o, op, args in rows:
@@ -240,8 +239,8 @@ def loop_forward(rows, ns):
         key = ("f",) + _row_key(op, args)
         f = cache.get(key)
         if f is None:
-            params, refs = _lambda(op, args, ns, op.code)
-            f = cache[key] = fn(params, expr(op.code, refs, op.code_sep, op.arity < 0), ns)
+            params, refs = _lambda(op, args, ns, None)
+            f = cache[key] = fn(params, expr(op, refs), ns)
         slots = args if key[2] == len(args) else tuple(a for a in args if type(a) is int)
         prog.append((o, f, slots[0] if len(slots) == 1 else -1, slots))
 

@@ -30,7 +30,7 @@ from .errors import InputError
 from .escape import warn_confusables
 from .forward import evaluate, read_inputs
 from .graph import Graph, is_node
-from .ops import OPS, SYM, Op
+from .ops import OPS, SYM, Op, on_change
 from .sympy_io import as_expr, literal
 from .sweep import Interpretation, Numbers, sweep
 from .symbolic import symbol
@@ -71,6 +71,9 @@ def _generic_partials(op_name: str, shape: tuple) -> tuple:
         if isinstance(s, int):
             local[s] += as_expr(d)
     return tuple(local)
+
+
+on_change(_generic_partials.cache_clear)      # keyed by op name: forget after ops.register()
 
 
 def _shape(args: tuple) -> tuple[tuple, tuple]:

@@ -221,6 +221,8 @@ def _guard(f):
             return f(*args)
         except (ZeroDivisionError, ValueError, OverflowError):
             return UNDEF
+        except TypeError:        # a guard's mark met the arithmetic of an op's composed formula
+            return TAINT
     return g
 
 

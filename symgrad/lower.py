@@ -5,7 +5,7 @@ The reference interpreters (:func:`symgrad.forward.evaluate`,
 ``apply``/``partials`` per node per call; they stay the specification (and run
 strict mode).  This module instead turns the program, once per graph (cached in
 ``graph._cache``), into code made by :mod:`symgrad.codegen` from the op table's
-``code``/``dcode`` templates:
+formulas (run on the code backend, :mod:`symgrad.codeform`):
 
 * for ``grad`` on floats, up to :data:`FAST_LIMIT` operations: one function, the
   output's ancestors forward and backward on locals;
@@ -62,11 +62,13 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .codeform import partial_code
 from .codegen import (code_forward, code_grad, code_reverse, expr, fn, lit, loop_forward,
                       loop_reverse, needed)
 from .fuse import LazyValues, NoFuse, find_layers, release
 from .graph import Graph, is_node, no_gc
-from .ops import MATH, NUM
+from .mathns import MATH
+from .ops import NUM
 
 __all__ = ["lowered", "Lowered", "FALLBACK", "CODE_LIMIT", "FAST_LIMIT", "HOT_AFTER"]
 
@@ -296,11 +298,12 @@ def _matrix_fns(op, extra):
     template that is one numpy ufunc of the argument (``tanh({0})``) is marked
     ``.ufunc``: the layer then writes it into its own buffer, without temporaries."""
     refs = ["a0"] + [lit(e[0]) for e in extra]
-    value = fn(["a0"], expr(op.code, refs, op.code_sep, op.arity < 0), _NS["num"])
-    call = re.fullmatch(r"(\w+)\(\{0\}\)", op.code)
+    src = expr(op, refs)
+    value = fn(["a0"], src, _NS["num"])
+    call = re.fullmatch(r"(\w+)\(a0\)", src)
     func = _NS["num"].get(call.group(1)) if call else None
     value.ufunc = func if isinstance(func, np.ufunc) and func.nin == 1 else None
-    d = op.dcode[0].format(*refs, y="y")
+    d = partial_code(op, 0, refs, "y")
     return value, (None if d == "1" else fn(["y", "a0"], d, _NS["num"]))
 
 

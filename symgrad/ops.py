@@ -12,8 +12,8 @@ PyTorch).  No other module branches on op names: dispatch is ``OPS[name]``.
 from __future__ import annotations
 
 import functools
-import math
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
@@ -22,8 +22,11 @@ import numpy as np
 import sympy as sp
 
 from . import sym_functions as _symf
+from .errors import GraphError
 
-__all__ = ["Op", "Form", "OPS", "NUM", "SYM", "MATH", "ADD", "NEG", "MUL", "POW", "ATOM", "TEXT_FUNCTIONS"]
+__all__ = ["Op", "Form", "OPS", "NUM", "SYM", "ADD", "NEG", "MUL", "POW", "ATOM", "TEXT_FUNCTIONS",
+           "register", "unregister", "derived", "Derived", "sympy_heads",
+           "on_change"]
 
 ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 100      # binding strength, printers only
 
@@ -66,73 +69,6 @@ NUM = SimpleNamespace(
     dpow=_dpow, dpow_k=_dpow_k,
 )
 
-
-# -- the scalar backend of the lowered code (symgrad.lower) --------------------
-# Python floats: arithmetic and sqrt are IEEE correctly rounded, so Python gives
-# numpy's bits; transcendental functions call numpy's own kernel on the float
-# (~0.1 us, bit for bit the reference's value; libm's math.exp differs in the last
-# bit on ~4% of inputs).  Where numpy would return nan/inf with a warning, these
-# raise (ValueError, ArithmeticError) and the lowered scalar program falls back to
-# the numpy reference interpreter, so IEEE results stay exactly the same.
-
-def _exact(f, lo=-math.inf, hi=math.inf):
-    """numpy's kernel ``f`` on a float, raising outside ``lo < x < hi`` (and on nan)."""
-    def g(x):
-        if not lo < x < hi:
-            raise ValueError(f"{f.__name__}({x}) is left to numpy")
-        return float(f(x))
-    g.__name__ = f.__name__
-    return g
-
-
-def _m_pow(a, k):
-    if k == 2:                              # numpy's power squares: a * a, bit for bit
-        return a * a
-    if k == 1:
-        return a
-    math.pow(a, k)                          # raises wherever numpy would warn (overflow, domain)
-    return float(np.power(a, k))
-
-
-_m_exp, _m_log = _exact(np.exp, hi=709.0), _exact(np.log, lo=0.0)
-
-
-def _m_sigmoid(x):
-    e = _m_exp(-abs(x))
-    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
-
-
-def _m_step(x):
-    return 1.0 if x > 0 else (0.0 if x <= 0 else x)          # nan stays nan
-
-
-def _m_sign(x):
-    return 1.0 if x > 0 else (-1.0 if x < 0 else (0.0 if x == 0 else x))   # +-0 -> 0.0 (numpy), nan -> nan
-
-
-def _m_logsumexp(*xs):
-    top = xs[0]
-    for x in xs[1:]:
-        top = x if (x > top or x != x) else top              # np.maximum: nan wins
-    top = top if math.isfinite(top) else 0.0
-    total = _m_exp(xs[0] - top)
-    for x in xs[1:]:                                         # not sum(): see _logsumexp
-        total += _m_exp(x - top)
-    return top + _m_log(total)
-
-
-MATH = SimpleNamespace(
-    exp=_m_exp, log=_m_log, sin=_exact(np.sin), cos=_exact(np.cos), tan=_exact(np.tan),
-    tanh=lambda x: float(np.tanh(x)), sqrt=math.sqrt, abs=abs, sign=_m_sign, pow=_m_pow,
-    div=operator.truediv, where=lambda c, a, b: a if c else b, step=_m_step,
-    relu=lambda x: x if x > 0.0 or x != x else 0.0, sigmoid=_m_sigmoid,   # relu(-0.0) = 0.0
-    leaky_relu=lambda x, s: x if x > 0 else s * x,
-    elu=lambda x, al: x if x > 0 else al * float(np.expm1(0.0 if x >= 0.0 else x)),
-    softplus=lambda x: (0.0 if x <= 0 else x) + float(np.log1p(_m_exp(-abs(x)))),
-    logsumexp=_m_logsumexp, expm1_neg=lambda x: float(np.expm1(0.0 if x >= 0.0 else x)),
-    dpow=lambda a, k: 0.0 if k == 0 else k * _m_pow(a, k - 1),
-    dpow_k=lambda out, a, k: 0.0 if a == 0 and k >= 0 else out * _m_log(a),
-)
 
 def _sym_where(cond, a, b):
     return sp.Piecewise((a, cond), (b, True))
@@ -193,14 +129,6 @@ class Op:
     domain: tuple = ("real",)
     valid: str = "finite arguments"
     doc: str = ""
-    # Code templates for the lowered executor (symgrad.lower): a Python expression
-    # over the arguments "{0}", "{1}" (n-ary: all arguments joined by code_sep as
-    # "{0}") whose names resolve in a backend (MATH for floats, NUM for arrays);
-    # dcode holds one local partial per argument, "{y}" being the output (n-ary:
-    # one template, "{0}" the argument).  The same formulas as apply/partials.
-    code: str = ""
-    dcode: tuple = ()
-    code_sep: str = ", "
 
     def accepts(self, n: int) -> bool:
         return n >= 1 if self.arity < 0 else n == self.arity
@@ -215,82 +143,217 @@ def _fn(name, apply, partials, latex, arity=1, **kw):
 
 _OPS = [
     Op("add", 2, lambda m, a, b: a + b, lambda m, y, a, b: (1, 1),
-       Form("{0} + {1}", ADD, (ADD, ADD)), Form("{0} + {1}", ADD, (ADD, ADD)), doc="a + b",
-       code="{0} + {1}", dcode=("1", "1")),
+       Form("{0} + {1}", ADD, (ADD, ADD)), Form("{0} + {1}", ADD, (ADD, ADD)), doc="a + b"),
     Op("sub", 2, lambda m, a, b: a - b, lambda m, y, a, b: (1, -1),
-       Form("{0} - {1}", ADD, (ADD, ADD + 1)), Form("{0} - {1}", ADD, (ADD, ADD + 1)), doc="a - b",
-       code="{0} - {1}", dcode=("1", "-1")),
+       Form("{0} - {1}", ADD, (ADD, ADD + 1)), Form("{0} - {1}", ADD, (ADD, ADD + 1)), doc="a - b"),
     Op("mul", 2, lambda m, a, b: a * b, lambda m, y, a, b: (b, a),
-       Form("{0}*{1}", MUL, (MUL, MUL + 1)), Form(r"{0} {1}", MUL, (MUL, MUL + 1)), doc="a * b",
-       code="{0} * {1}", dcode=("{1}", "{0}")),
+       Form("{0}*{1}", MUL, (MUL, MUL + 1)), Form(r"{0} {1}", MUL, (MUL, MUL + 1)), doc="a * b"),
     Op("div", 2, lambda m, a, b: m.div(a, b), lambda m, y, a, b: (m.div(1, b), -m.div(y, b)),
        Form("{0}/{1}", MUL, (MUL, MUL + 1)), Form(r"\frac{{{0}}}{{{1}}}", ATOM, (0, 0)),
-       domain=("real", "nonzero"), valid="a nonzero divisor", doc="a / b",
-       code="div({0}, {1})", dcode=("div(1, {1})", "-div({y}, {1})")),
+       domain=("real", "nonzero"), valid="a nonzero divisor", doc="a / b"),
     Op("neg", 1, lambda m, a: -a, lambda m, y, a: (-1,),
-       Form("-{0}", NEG, (MUL,)), Form("-{0}", NEG, (MUL,)), doc="-a",
-       code="-{0}", dcode=("-1",)),
+       Form("-{0}", NEG, (MUL,)), Form("-{0}", NEG, (MUL,)), doc="-a"),
     Op("pow", 2, lambda m, a, k: m.pow(a, k), lambda m, y, a, k: (m.dpow(a, k), m.dpow_k(y, a, k)),
        Form("{0}**{1}", POW, (POW + 1, POW)), Form("{0}^{{{1}}}", POW, (POW + 1, 0)),
        kink="d(a**0)/da = 0 everywhere, also at a = 0 (as PyTorch); d(a**k)/dk = 0 where a = 0 and k >= 0 (as PyTorch)",
        domain=("positive", "real"), valid="a base > 0 (or an integer exponent; 0 only to a power > 0)",
-       doc="a ** k (k a constant or a node)",
-       code="pow({0}, {1})", dcode=("dpow({0}, {1})", "dpow_k({y}, {0}, {1})")),
+       doc="a ** k (k a constant or a node)"),
     Op("sum", -1, lambda m, *xs: functools.reduce(lambda s, t: s + t, xs),
        lambda m, y, *xs: (1,) * len(xs),
-       Form("{0}", ADD, (ADD,), " + "), Form("{0}", ADD, (ADD,), " + "), doc="n-ary sum",
-       code="{0}", dcode=("1",), code_sep=" + "),
+       Form("{0}", ADD, (ADD,), " + "), Form("{0}", ADD, (ADD,), " + "), doc="n-ary sum"),
     _fn("exp", lambda m, a: m.exp(a), lambda m, y, a: (y,), r"\exp\left({0}\right)",
-        code="exp({0})", dcode=("{y}",), valid="x <= 709.78 (exp overflows float64 above)"),
+        valid="x <= 709.78 (exp overflows float64 above)"),
     _fn("log", lambda m, a: m.log(a), lambda m, y, a: (m.div(1, a),), r"\log\left({0}\right)",
-        domain=("positive",), valid="x > 0", code="log({0})", dcode=("div(1, {0})",)),
+        domain=("positive",), valid="x > 0"),
     _fn("sqrt", lambda m, a: m.sqrt(a), lambda m, y, a: (m.div(1, 2 * y),), r"\sqrt{{{0}}}",
-        domain=("positive",), valid="x >= 0", kink="sqrt'(0) = inf",
-        code="sqrt({0})", dcode=("div(1, 2 * {y})",)),
-    _fn("sin", lambda m, a: m.sin(a), lambda m, y, a: (m.cos(a),), r"\sin\left({0}\right)",
-        code="sin({0})", dcode=("cos({0})",)),
-    _fn("cos", lambda m, a: m.cos(a), lambda m, y, a: (-m.sin(a),), r"\cos\left({0}\right)",
-        code="cos({0})", dcode=("-sin({0})",)),
+        domain=("positive",), valid="x >= 0", kink="sqrt'(0) = inf"),
+    _fn("sin", lambda m, a: m.sin(a), lambda m, y, a: (m.cos(a),), r"\sin\left({0}\right)"),
+    _fn("cos", lambda m, a: m.cos(a), lambda m, y, a: (-m.sin(a),), r"\cos\left({0}\right)"),
     _fn("tan", lambda m, a: m.tan(a), lambda m, y, a: (1 + y * y,), r"\tan\left({0}\right)",
-        valid="x != pi/2 + k pi",
-        code="tan({0})", dcode=("1 + {y} * {y}",)),
-    _fn("tanh", lambda m, a: m.tanh(a), lambda m, y, a: (1 - y * y,), r"\tanh\left({0}\right)",
-        code="tanh({0})", dcode=("1 - {y} * {y}",)),
+        valid="x != pi/2 + k pi"),
+    _fn("tanh", lambda m, a: m.tanh(a), lambda m, y, a: (1 - y * y,), r"\tanh\left({0}\right)"),
     _fn("sigmoid", lambda m, a: m.sigmoid(a), lambda m, y, a: (y * (1 - y),),
-        r"\sigma\left({0}\right)", doc="1 / (1 + exp(-x)), stable for any x",
-        code="sigmoid({0})", dcode=("{y} * (1 - {y})",)),
+        r"\sigma\left({0}\right)", doc="1 / (1 + exp(-x)), stable for any x"),
     _fn("relu", lambda m, a: m.relu(a), lambda m, y, a: (m.step(a),),
-        r"\operatorname{{relu}}\left({0}\right)", kink="relu'(0) = 0, as PyTorch and JAX",
-        code="relu({0})", dcode=("step({0})",)),
+        r"\operatorname{{relu}}\left({0}\right)", kink="relu'(0) = 0, as PyTorch and JAX"),
     _fn("leaky_relu", lambda m, a, s: m.leaky_relu(a, s),
         lambda m, y, a, s: (m.where(a > 0, 1, s), m.where(a > 0, 0, a)),
         r"\operatorname{{leaky\_relu}}\left({0}\right)", arity=2, params=(("slope", 0.01),),
-        domain=("real", "param"), kink="leaky_relu'(0) = slope, as PyTorch",
-        code="where({0} > 0, {0}, {1} * {0})", dcode=("where({0} > 0, 1, {1})", "where({0} > 0, 0, {0})")),
+        domain=("real", "param"), kink="leaky_relu'(0) = slope, as PyTorch"),
     _fn("elu", lambda m, a, al: m.elu(a, al),
         lambda m, y, a, al: (m.where(a > 0, 1, y + al), m.where(a > 0, 0, m.expm1_neg(a))),
         r"\operatorname{{elu}}\left({0}\right)", arity=2, params=(("alpha", 1.0),),
-        domain=("real", "param"), kink="elu'(0) = alpha, as PyTorch",
-        code="where({0} > 0, {0}, {1} * expm1_neg({0}))",
-        dcode=("where({0} > 0, 1, {y} + {1})", "where({0} > 0, 0, expm1_neg({0}))")),
+        domain=("real", "param"), kink="elu'(0) = alpha, as PyTorch"),
     _fn("softplus", lambda m, a: m.softplus(a), lambda m, y, a: (m.sigmoid(a),),
-        r"\operatorname{{softplus}}\left({0}\right)", doc="log(1 + exp(x)), stable for any x",
-        code="softplus({0})", dcode=("sigmoid({0})",)),
+        r"\operatorname{{softplus}}\left({0}\right)", doc="log(1 + exp(x)), stable for any x"),
     _fn("abs", lambda m, a: m.abs(a), lambda m, y, a: (m.sign(a),), r"\left|{0}\right|",
-        kink="abs'(0) = 0, as PyTorch and JAX",
-        code="abs({0})", dcode=("sign({0})",)),
+        kink="abs'(0) = 0, as PyTorch and JAX"),
     Op("logsumexp", -1, lambda m, *xs: m.logsumexp(*xs),
        lambda m, y, *xs: tuple(m.exp(x - y) for x in xs),
        Form("logsumexp({0})", ATOM, (0,), ", "),
        Form(r"\log\sum e^{{\left({0}\right)}}", ATOM, (0,), ", "),
-       doc="log(sum(exp(x_i))), stable (softmax cross-entropy)",
-       code="logsumexp({0})", dcode=("exp({0} - {y})",)),
+       doc="log(sum(exp(x_i))), stable (softmax cross-entropy)"),
     Op("identity", 1, lambda m, a: a, lambda m, y, a: (1,),
-       Form("{0}", ATOM, (0,)), Form("{0}", ATOM, (0,)), doc="a copy: a named alias of a node",
-       code="{0}", dcode=("1",)),
+       Form("{0}", ATOM, (0,)), Form("{0}", ATOM, (0,)), doc="a copy: a named alias of a node"),
 ]
 
 OPS: dict[str, Op] = {op.name: op for op in _OPS}
 
-# Functions callable by name in text, in the order the grammar documents them.
-TEXT_FUNCTIONS: dict[str, Op] = {name: op for name, op in OPS.items() if op.call}
+
+# -- everything else is derived from the table ----------------------------------------------
+# Derived tables (the grammar's functions, the SymPy mapping, the builder functions,
+# ...) are computed on first use and again after register()/unregister() changed
+# the table: they compare the table's version with the one they were built at.
+
+_VERSION = [0]
+_HOOKS: list = []
+
+
+def on_change(hook: Callable[[], None]) -> Callable[[], None]:
+    """Call ``hook()`` whenever :func:`register`/:func:`unregister` change the table:
+    for a module's own cache keyed by op name (``functools.lru_cache``'s
+    ``cache_clear``).  Returns ``hook``."""
+    _HOOKS.append(hook)
+    return hook
+
+
+def _changed() -> None:
+    _VERSION[0] += 1
+    for hook in _HOOKS:
+        hook()
+
+
+def derived(build: Callable[[], object]) -> Callable[[], object]:
+    """``build()`` computed once, and again after the op table changes: the way
+    every module derives its own table from :data:`OPS`."""
+    box = [(-1, None)]
+
+    def get():
+        seen, value = box[0]
+        if seen != _VERSION[0]:
+            version = _VERSION[0]
+            value = build()
+            box[0] = (version, value)
+        return value
+    get.__name__ = getattr(build, "__name__", "derived")
+    get.__doc__ = build.__doc__
+    return get
+
+
+class Derived(Mapping):
+    """A read-only mapping derived from :data:`OPS` by ``build()`` (see :func:`derived`)."""
+
+    def __init__(self, build: Callable[[], dict]):
+        self._get = derived(build)
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self._get()
+
+    def get(self, key, default=None):
+        return self._get().get(key, default)
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __repr__(self) -> str:
+        return f"Derived({self._get()!r})"
+
+
+TEXT_FUNCTIONS: Mapping[str, Op] = Derived(lambda: {n: op for n, op in OPS.items() if op.call})
+"""Functions callable by name in text (``op.call``), in table order: the grammar's list."""
+
+
+@derived
+def sympy_heads() -> dict:
+    """``{SymPy function class: op}`` for each function op whose SymPy formula is one
+    function of its arguments (``sin(x)``, ``Abs(x)``, ``leaky_relu(x, slope)``):
+    read off the table by applying each op to SymPy symbols.  (``sigmoid`` and
+    ``softplus`` are formulas of other heads; ``add``/``mul``/``pow`` are SymPy's
+    arithmetic.)
+
+    >>> sympy_heads()[sp.cos].name, sympy_heads()[sp.Abs].name
+    ('cos', 'abs')
+    """
+    heads = {}
+    for op in OPS.values():
+        if op.call and op.arity >= 1:
+            xs = sp.symbols(f"h0:{op.arity}", real=True)
+            e = op.apply(SYM, *xs)
+            if isinstance(e, sp.Function) and e.args == xs:
+                heads.setdefault(type(e), op)
+    return heads
+
+
+def register(op: Op, convention) -> None:
+    """Add ``op`` to the table, with its row of :data:`symgrad.conventions.CONVENTIONS`.
+
+    This is all it takes to add an op: the parser, the builder functions and
+    ``symgrad.<name>``, the code generator, the SymPy bridge both ways, the
+    printers, the grader and the strategies read the table (their derived
+    tables are rebuilt on next use).  The formulas may use the functions the
+    backends share (``m.exp``, ``m.div``, ``m.where``, ... of :data:`NUM`,
+    :data:`SYM`, :data:`symgrad.mathns.MATH`).  :func:`unregister` undoes it.
+
+    Raises
+    ------
+    GraphError
+        If ``op`` is not an :class:`Op`, its name is not an identifier or is
+        taken (an op, or the constants ``e``/``pi``), ``convention`` is not a
+        :class:`symgrad.conventions.Convention`, or its formulas do not give
+        one partial per argument.
+
+    Examples
+    --------
+    >>> from symgrad.conventions import Convention
+    >>> half = Op("half", 1, lambda m, a: m.div(a, 2), lambda m, y, a: (0.5,),
+    ...           Form("half({0})", ATOM, (0,)), Form("{0}/2", MUL, (MUL,)), call=True)
+    >>> register(half, Convention("all reals", (((1.0,), 0.5, 0.5),)))
+    >>> import symgrad as sg
+    >>> sg.parse("half(x)").grad(x=3.0)
+    {'x': 0.5}
+    >>> unregister("half")
+    """
+    from .conventions import Convention, CONVENTIONS
+    if not isinstance(op, Op):
+        raise GraphError(f"register() takes an Op, got {type(op).__name__}")
+    if not (isinstance(op.name, str) and op.name.isidentifier()) or op.name in OPS \
+            or op.name in ("e", "pi"):
+        raise GraphError(f"cannot register op {op.name!r}: the name must be a new identifier "
+                         f"(taken: {', '.join(OPS)}, e, pi)")
+    if not isinstance(convention, Convention):
+        raise GraphError(f"op {op.name!r}: the conventions row must be a Convention, "
+                         f"got {type(convention).__name__}")
+    n = 2 if op.arity < 0 else op.arity
+    xs = [np.float64(0.5 + i) for i in range(n)]
+    with np.errstate(all="ignore"):
+        local = op.partials(NUM, op.apply(NUM, *xs), *xs)
+    if len(local) != n:
+        raise GraphError(f"op {op.name!r}: partials gave {len(local)} derivatives for {n} arguments")
+    OPS[op.name] = op
+    CONVENTIONS[op.name] = convention
+    _changed()
+
+
+def unregister(name: str) -> None:
+    """Remove an op added by :func:`register` (and its conventions row).
+
+    Raises
+    ------
+    GraphError
+        If ``name`` is not a registered op, or is one of the built-in ops.
+    """
+    from .conventions import CONVENTIONS
+    if name not in OPS or name in _BUILTIN:
+        raise GraphError(f"cannot unregister {name!r}: only ops added by register() can be removed")
+    del OPS[name]
+    CONVENTIONS.pop(name, None)
+    _changed()
+
+
+_BUILTIN = frozenset(OPS)

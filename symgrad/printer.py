@@ -27,6 +27,7 @@ from sympy.printing.precedence import precedence
 from .errors import InputError
 from .graph import is_node
 from .ops import ADD, ATOM, MUL, NEG, OPS, POW, SYM, Form, Op
+from .ops import sympy_heads as _ops_sympy_heads
 
 __all__ = ["Printer", "SympyForms", "parenthesize", "sympy_prec", "render_form", "format_number",
            "sympy_heads", "op_computing"]
@@ -76,26 +77,7 @@ def format_number(v: float, digits: int) -> str:
     return "0" if s == "-0" else s
 
 
-@functools.lru_cache(maxsize=None)
-def sympy_heads() -> dict[type, Op]:
-    """``{SymPy function class: op}`` for each op whose SymPy formula is one
-    function applied to its arguments, read off the op table by applying each
-    op to symbols: ``sin``, ``exp``, ``Abs``, ``relu``, ...  (``sigmoid`` and
-    ``softplus`` are formulas of other heads; ``add``/``mul``/``pow`` are
-    SymPy's arithmetic, whose layout is the same as their forms.)
-
-    >>> sympy_heads()[sp.cos].name, sympy_heads()[sp.Abs].name
-    ('cos', 'abs')
-    """
-    heads: dict[type, Op] = {}
-    for op in OPS.values():
-        if op.arity < 1:
-            continue
-        xs = sp.symbols(f"h0:{op.arity}", real=True)
-        e = op.apply(SYM, *xs)
-        if isinstance(e, sp.Function) and e.args == xs:
-            heads.setdefault(type(e), op)
-    return heads
+sympy_heads = _ops_sympy_heads     # derived from the op table (symgrad.ops), kept current by register()
 
 
 @functools.lru_cache(maxsize=None)

@@ -65,10 +65,15 @@ def formula_text(expr) -> str:
 
 
 class _GrammarPrinter(sp.printing.str.StrPrinter):
-    """SymPy's text in symgrad's grammar: ``abs``, ``e``, floats in full."""
+    """SymPy's text in symgrad's grammar: the op table's functions by their op names
+    (``Abs(x)`` is ``abs(x)``), ``e``, floats in full."""
 
-    def _print_Abs(self, expr):
-        return f"abs({self._print(expr.args[0])})"
+    def _print(self, expr, **kwargs):
+        from .sympy_io import sympy_heads
+        op = sympy_heads().get(type(expr))
+        if op is not None:
+            return f"{op.name}({', '.join(self._print(a) for a in expr.args)})"
+        return super()._print(expr, **kwargs)
 
     def _print_Exp1(self, expr):
         return "e"

@@ -41,12 +41,26 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from .graph import Graph, is_node
-from .ops import ATOM, NEG, OPS, TEXT_FUNCTIONS
+from .ops import ATOM, NEG, OPS, TEXT_FUNCTIONS, derived
+from .reader import BINOPS
 
 __all__ = ["expressions", "graphs", "points", "mlps", "samples", "smooth_at", "DEFAULT_OPS"]
 
-DEFAULT_OPS = ("add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "sin", "cos",
-               "tan", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "abs")
+
+@derived
+def _default_ops() -> tuple:
+    """The ops text can write with a fixed number of arguments: the grammar's operators
+    (``+ - * / **`` and unary minus) and its function calls, in table order.  Built-in:
+    ``("add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "sin", "cos",
+    "tan", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "abs")``."""
+    written = {item[1] for item, _ in BINOPS.values()} | {"neg"}
+    return tuple(n for n, op in OPS.items() if op.arity >= 0 and (op.call or n in written))
+
+
+def __getattr__(name: str):
+    if name == "DEFAULT_OPS":       # derived from the op table (and kept up to date by register)
+        return _default_ops()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 _POW_EXPONENTS = (2, 3, 0.5, -1, 1.5, -2)
 
 
@@ -122,10 +136,10 @@ def expressions(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | N
     turns into one node with several consumers.
     """
     variables = _check_names(variables)
-    ops = tuple(DEFAULT_OPS if ops is None else ops)
-    bad = [o for o in ops if o not in OPS or o in ("sum", "logsumexp", "identity")]
+    ops = tuple(_default_ops() if ops is None else ops)
+    bad = [o for o in ops if o not in _default_ops()]
     if bad or not ops:
-        raise InvalidArgument(f"unknown or unsupported ops {bad!r}; choose from {DEFAULT_OPS}")
+        raise InvalidArgument(f"unknown or unsupported ops {bad!r}; choose from {_default_ops()}")
     if not isinstance(max_depth, int) or not 0 <= max_depth <= 12:
         raise InvalidArgument(f"max_depth must be an int in 0..12, got {max_depth!r}")
 

@@ -25,9 +25,8 @@ import sympy as sp
 
 from .errors import GraphError
 from .graph import Graph, is_node
-from .ops import NUM, SYM
-from .sym_functions import elu, leaky_relu, relu
-from .sympy_io import literal, sympy_values
+from .ops import NUM, SYM, Derived
+from .sympy_io import literal, sympy_heads, sympy_values
 
 __all__ = ["symbolic_gradient", "symbolic_adjoints", "shared_size", "evaluate_shared", "symbol"]
 
@@ -268,17 +267,24 @@ def _piecewise(*pairs):
     return value
 
 
-_NUMERIC = {
+_SYMPY_NUMERIC = {      # SymPy's own arithmetic and the functions partials produce
     sp.Add: lambda *xs: functools.reduce(np.add, xs), sp.Mul: lambda *xs: functools.reduce(np.multiply, xs),
-    sp.Pow: np.power, sp.exp: np.exp, sp.log: np.log, sp.sin: np.sin, sp.cos: np.cos,
-    sp.tan: np.tan, sp.tanh: np.tanh, sp.sinh: np.sinh, sp.cosh: np.cosh, sp.Abs: np.abs,
+    sp.Pow: np.power, sp.sinh: np.sinh, sp.cosh: np.cosh,
     sp.sign: np.sign, sp.Heaviside: lambda x, h0=0.5: np.heaviside(x, h0),
     sp.StrictGreaterThan: np.greater, sp.GreaterThan: np.greater_equal,
     sp.StrictLessThan: np.less, sp.LessThan: np.less_equal, sp.Equality: np.equal,
     sp.Unequality: np.not_equal, sp.Max: lambda *xs: functools.reduce(np.maximum, xs),
     sp.Min: lambda *xs: functools.reduce(np.minimum, xs),
-    relu: NUM.relu, leaky_relu: NUM.leaky_relu, elu: NUM.elu,
 }
+
+_NUMERIC = Derived(lambda: {**_SYMPY_NUMERIC, **{
+    head: functools.partial(_apply_num, op) for head, op in sympy_heads().items()}})
+"""SymPy function class -> numpy function: the table's own functions (exp, relu,
+Abs, ...) run their op's formula on NUM; the rest is SymPy's arithmetic."""
+
+
+def _apply_num(op, *args):
+    return op.apply(NUM, *args)
 
 
 def sympy_numeric(expr: sp.Expr, env: Mapping):

@@ -15,13 +15,60 @@ import sympy as sp
 
 from .errors import GraphError
 from .graph import Assembler, Graph, is_node, normal_name
-from .ops import SYM
-from .sym_functions import elu, leaky_relu, relu
+from .ops import OPS, SYM, derived, sympy_heads
 
-__all__ = ["from_sympy", "to_sympy", "sympy_values", "literal", "as_expr", "symbol"]
+__all__ = ["from_sympy", "to_sympy", "sympy_values", "literal", "as_expr", "symbol",
+           "sympy_heads", "sympy_patterns"]
 
-_FUNCS = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
-          sp.tanh: "tanh", sp.Abs: "abs"}
+
+@derived
+def sympy_patterns() -> dict:
+    """``{SymPy head: [(op, pattern, wilds)]}`` for the function ops whose SymPy form
+    is a compound (sigmoid ``1/(1 + exp(-x))``, softplus ``log(1 + exp(x))``,
+    sqrt ``x**(1/2)``): the op applied to Wilds, matched against expressions."""
+    heads, found = sympy_heads(), {}
+    for op in OPS.values():
+        if op.call and op.arity >= 0 and op not in heads.values():
+            wilds = [sp.Wild(f"_w{i}") for i in range(op.arity)]
+            pattern = op.apply(SYM, *wilds)
+            if pattern.has(*wilds) and pattern.func not in (sp.Symbol, sp.Wild):
+                found.setdefault(pattern.func, []).append((op, pattern, wilds))
+    return found
+
+
+def _fixed(pattern: sp.Basic, e: sp.Basic) -> bool:
+    """Cheap test before a match: the pattern's Wild-free arguments are ``e``'s."""
+    if pattern.is_Add or pattern.is_Mul or len(pattern.args) != len(e.args):
+        return len(pattern.args) <= len(e.args) if (pattern.is_Add or pattern.is_Mul) else False
+    return all(p.has(sp.Wild) or p == a for p, a in zip(pattern.args, e.args))
+
+
+def _op_form(e: sp.Expr):
+    """``(op name, argument expressions, params)`` if ``e`` is one op of the table
+    (by its SymPy head or its compound pattern), else None."""
+    for op, pattern, wilds in sympy_patterns().get(e.func, ()):
+        if not _fixed(pattern, e):
+            continue
+        m = e.match(pattern)
+        if m is None or any(w not in m for w in wilds):
+            continue
+        args = [m[w] for w in wilds]
+        if op.apply(SYM, *args) == e and _params_ok(op, args):
+            return _split(op, args)
+    op = sympy_heads().get(e.func)
+    if op is not None and len(e.args) == op.arity and _params_ok(op, list(e.args)):
+        return _split(op, list(e.args))
+    return _activation(e)
+
+
+def _params_ok(op, args) -> bool:
+    return all(_number(p) is not None for p in args[len(args) - len(op.params):]) if op.params \
+        else True
+
+
+def _split(op, args):
+    k = len(args) - len(op.params)
+    return op.name, args[:k], tuple(_number(p) for p in args[k:])
 
 
 def symbol(name: str) -> sp.Symbol:
@@ -129,20 +176,16 @@ class _FromSympy:
             self.symbols.setdefault(normal_name(expr.name), expr)
             return ref
         get = lambda e: done[e]
+        form = _op_form(expr)
+        if form is not None:
+            op, args, params = form
+            return self.asm.node(op, [*map(get, args), *params])
         if expr.is_Add:
             return self._add(expr, get)
         if expr.is_Mul:
             return self._mul(expr, get)
         if expr.is_Pow:
             return self._pow(expr, get)
-        if isinstance(expr, sp.exp):
-            return self.asm.node("exp", [get(expr.args[0])])
-        if expr.func in _FUNCS and len(expr.args) == 1:
-            return self.asm.node(_FUNCS[expr.func], [get(expr.args[0])])
-        pattern = _activation(expr)
-        if pattern is not None:
-            op, arg, params = pattern
-            return self.asm.node(op, [get(arg), *params])
         raise _unsupported(expr)
 
     def _fold(self, op, first, rest):
@@ -173,8 +216,6 @@ class _FromSympy:
 
     def _pow(self, expr, get):
         base, k = expr.args
-        if k == sp.Rational(1, 2):
-            return self.asm.node("sqrt", [get(base)])
         if _reciprocal(expr):
             return self.asm.node("div", [1, get(1 / expr)])
         return self.asm.node("pow", [get(base), get(k)])
@@ -182,37 +223,35 @@ class _FromSympy:
 
 def _unsupported(expr) -> GraphError:
     known = ", ".join(sorted({"+", "*", "**", "Max(x, 0)", "Piecewise (relu, leaky_relu, elu)"}
-                             | set(_FUNCS.values())))
+                             | {op.name for op in sympy_heads().values()}
+                             | {op.name for forms in sympy_patterns().values() for op, _, _ in forms}))
     return GraphError(f"cannot convert SymPy {type(expr).__name__} {str(expr)[:80]!r}: "
                       f"supported are numbers, symbols and {known}")
 
 
 def _activation(e: sp.Expr):
-    """``(op, argument, params)`` if ``e`` is relu, leaky_relu or elu: symgrad's
-    SymPy functions, ``Max(a, 0)`` or ``Piecewise((a, a > 0), (g(a), True))``."""
-    if isinstance(e, (relu, leaky_relu, elu)):
-        return type(e).__name__, e.args[0], tuple(_number(p) for p in e.args[1:])
+    """``(op, [argument], params)`` if ``e`` is SymPy's own spelling of relu,
+    leaky_relu or elu: ``Max(a, 0)`` or ``Piecewise((a, a > 0), (g(a), True))``."""
     if isinstance(e, sp.Max) and len(e.args) == 2 and 0 in e.args:
-        return "relu", (e.args[0] if e.args[1] == 0 else e.args[1]), ()
+        return "relu", [e.args[0] if e.args[1] == 0 else e.args[1]], ()
     if not (isinstance(e, sp.Piecewise) and len(e.args) == 2 and e.args[1].cond == sp.true):
         return None
     (a, cond), (low, _) = e.args
     if not (isinstance(cond, sp.StrictGreaterThan) and cond.lhs == a and cond.rhs == 0):
         return None
     if low == 0:
-        return "relu", a, ()
+        return "relu", [a], ()
     ratio = sp.simplify(low / a)
     if ratio.is_number:
-        return "leaky_relu", a, (_number(ratio),)
+        return "leaky_relu", [a], (_number(ratio),)
     alpha = sp.expand(low).coeff(sp.exp(a))
     if alpha.is_number and sp.expand(alpha * (sp.exp(a) - 1) - low) == 0:
-        return "elu", a, (_number(alpha),)
+        return "elu", [a], (_number(alpha),)
     return None
 
 
 def _supported(e: sp.Expr) -> bool:
-    return (e.is_Add or e.is_Mul or e.is_Pow or e.is_Symbol or isinstance(e, sp.exp)
-            or (e.func in _FUNCS and len(e.args) == 1) or _activation(e) is not None)
+    return e.is_Add or e.is_Mul or e.is_Pow or e.is_Symbol or _op_form(e) is not None
 
 
 def _reciprocal(f: sp.Expr) -> bool:
@@ -239,6 +278,9 @@ def _walk(conv: _FromSympy, root: sp.Expr, done: dict):
 
 def _children(e: sp.Expr) -> list:
     """The sub-expressions ``convert`` will ask for, in left-to-right order."""
+    form = _op_form(e)
+    if form is not None:
+        return list(form[1])
     if e.is_Add:
         return [(-t if i and t.could_extract_minus_sign() else t)
                 for i, t in enumerate(e.as_ordered_terms())]
@@ -248,12 +290,8 @@ def _children(e: sp.Expr) -> list:
             return [rest]
         return [1 / f if _reciprocal(f) else f for f in e.as_ordered_factors()]
     if e.is_Pow:
-        base, k = e.args
-        if k == sp.Rational(1, 2):
-            return [base]
-        return [1 / e] if _reciprocal(e) else [base, k]
-    pattern = _activation(e)
-    return [pattern[1]] if pattern is not None else list(e.args)
+        return [1 / e] if _reciprocal(e) else list(e.args)
+    return list(e.args)
 
 
 def _output_name(name) -> str:

@@ -97,3 +97,84 @@ def test_every_op_is_declared_once_with_its_forms():
         assert op.name == name
         assert op.text.template and op.latex.template
         assert op.arity == -1 or op.arity >= 1
+
+
+# -- everything else is derived from the table (issue 16) ---------------------------------
+import symgrad as sg
+from symgrad import builder, codeform, strategies
+from symgrad.codegen import fn
+from symgrad.lower import _NS
+from symgrad.sympy_io import sympy_patterns
+from symgrad.ops import sympy_heads
+
+
+def _code_value(src: str, ns: dict, refs: dict):
+    return fn(list(refs), src, ns)(*refs.values())      # the code generator's own compile path
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_code_is_the_formula_bit_for_bit(name):
+    """The code text derived from apply/partials computes exactly what they compute,
+    on numpy (NUM) and on floats (MATH)."""
+    op = OPS[name]
+    for args in _points(op):
+        refs = {f"v{i}": a for i, a in enumerate(args)}
+        names = list(refs)
+        want = op.apply(NUM, *map(np.float64, args))
+        parts = op.partials(NUM, want, *map(np.float64, args))
+        for backend in ("num", "math"):
+            ns = _NS[backend]
+            got = _code_value(codeform.apply_code(op, names), ns, refs)
+            assert float(got) == float(want), (name, backend)
+            for j in range(len(args)):
+                d = codeform.partial_code(op, j, names, "y")
+                assert float(_code_value(d, ns, {**refs, "y": float(want)})) == float(parts[j])
+
+
+def test_constant_partials_stay_the_text_one_and_minus_one():
+    assert [codeform.partial_code(OPS["sub"], j, ["v0", "v1"], "y") for j in (0, 1)] == ["1", "-1"]
+    assert codeform.partial_code(OPS["neg"], 0, ["v0"], "y") == "-1"
+    assert codeform.partial_code(OPS["identity"], 0, ["v0"], "y") == "1"
+    assert codeform.partial_code(OPS["sum"], 4, [f"v{i}" for i in range(5)], "y") == "1"
+
+
+def test_long_sums_stay_flat():
+    """n-ary sums are written a + b + c (Python nests at most 200 parentheses)."""
+    refs = [f"v{i}" for i in range(3000)]
+    src = codeform.apply_code(OPS["sum"], refs)
+    assert "(" not in src and src.count(" + ") == 2999
+    assert codeform.apply_code(OPS["sub"], ["v0", "(-2.0)"]) == "v0 - (-2.0)"
+    g = sg.Graph(sg.sum(*[sg.variable(f"x{i}") * (i + 1) for i in range(400)]))
+    assert g.grad({f"x{i}": 1.0 for i in range(400)})["x399"] == 400.0
+
+
+def test_code_values_refuse_truth_and_foreign_objects():
+    a = codeform.Code("{0}")
+    with pytest.raises(TypeError, match="no truth value"):
+        bool(a > 0)
+    with pytest.raises(TypeError, match="str"):
+        a + "x"
+    assert (-(a ** 2) * 3 - a / 2).bare == "((-({0} ** 2)) * 3) - ({0} / 2)"
+
+
+def test_sympy_mapping_is_derived_from_the_table():
+    heads = {k.__name__: v.name for k, v in sympy_heads().items()}
+    assert heads == {"exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan",
+                     "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu", "elu": "elu",
+                     "Abs": "abs"}
+    compound = {op.name for forms in sympy_patterns().values() for op, _, _ in forms}
+    assert compound == {"sqrt", "sigmoid", "softplus"}
+    x = sp.Symbol("x")
+    for name in ("sigmoid", "softplus", "sqrt", "abs", "tanh"):
+        g = sg.from_sympy(OPS[name].apply(SYM, x))
+        assert [op.name for _, op, _ in g.program] == [name]
+
+
+def test_exports_and_default_ops_are_derived_from_the_table():
+    exported = set(builder.exports())
+    assert exported == {n for n in sg.__all__ if n in OPS}          # __all__ stays the contract
+    assert all(getattr(sg, n) is builder.OP_FUNCTIONS[n] for n in exported)
+    assert strategies.DEFAULT_OPS == ("add", "sub", "mul", "div", "neg", "pow", "exp", "log",
+                                      "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
+                                      "leaky_relu", "elu", "softplus", "abs")
+    assert "MATH" not in vars(__import__("symgrad.ops").ops)           # the executor's backend
