@@ -226,9 +226,22 @@ _KWARG = object()
 _POW = BINOPS["**"][0]
 
 
+def _written(program: list, build: _Build, max_nodes: int) -> None:
+    """Refuse, before any node is built, a text whose operations and distinct names
+    (counted as written, before sharing: an upper bound on its nodes) exceed
+    ``max_nodes``; ``x+x+...`` of the maximum length is refused in the time of reading."""
+    made = (BIN, NEG, CALL)
+    ops = sum(1 for ins in program if ins[0] in made)
+    names = {ins[1] for ins in program if ins[0] == NAME}
+    if ops + len(names) > max_nodes:
+        raise build.error(f"the text writes {ops:,} operations on {len(names):,} names, more than "
+                          f"{max_nodes:,} nodes (max_nodes=)", len(build.text))
+
+
 def _run(program: list, build: _Build, max_nodes: int) -> list:
     """Execute the reader's postfix program with the builder: one loop, no recursion.
-    The node count is checked every few thousand instructions."""
+    The written size is checked first, the node count every few thousand instructions."""
+    _written(program, build, max_nodes)
     stack: list = []
     stmts: list = []
     for lo in range(0, len(program), _CHUNK):

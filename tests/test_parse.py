@@ -188,3 +188,14 @@ def test_unknown_output():
 def test_duplicate_output():
     with pytest.raises(ParseError, match="output 'a' is listed twice"):
         sg.parse("a = x + 1", outputs=["a", "a"])
+
+
+def test_longest_sum_of_one_name_is_refused_before_building():
+    """Issue 11 item 13: ``x+x+...`` at the length limit is refused in the time of reading
+    (the written operations bound the nodes), not after building half a million nodes."""
+    import time
+    text = "+".join(["x"] * 1_000_000)
+    start = time.process_time()
+    with pytest.raises(ParseError, match=r"writes 999,999 operations on 1 names, more than 500,000 nodes"):
+        sg.parse(text)
+    assert time.process_time() - start < 5
