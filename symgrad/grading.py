@@ -28,14 +28,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import tolerance as _tol
 from .equivalence import Budget, Equivalence, equivalent, evaluate
 from .errors import InputError, ParseError
-from .exercise import _local_expr
+from .exercise import local_derivatives
 from .ops import OPS
 from .practice import edge_pass, local_values
 from .printer import format_number
 from .prompts import formula_text
+from .tolerance import accepts
 
 __all__ = ["grade", "Verdict", "GradeResult", "MISTAKES", "equivalent", "Equivalence", "Budget",
            "mistake_candidates", "read_formula", "item_key"]
@@ -89,9 +89,6 @@ def item_key(key) -> str:
     return str(key).replace("∂", "d").replace(" ", "")
 
 
-_norm = item_key
-
-
 # -- per-exercise numbers at the check points ------------------------------------------
 @dataclass
 class _At:
@@ -127,7 +124,7 @@ def _shared(graph) -> dict:
 
 def _local_text(graph, consumer: str, pos: int) -> str:
     op, args = graph.op(consumer), graph.args(consumer)
-    return formula_text(_local_expr(OPS[op], args)[pos])
+    return formula_text(local_derivatives(OPS[op], args)[pos])
 
 
 def mistake_candidates(ex, item, point: int = 0) -> list:
@@ -349,19 +346,13 @@ def _read_formula(ex, raw):
     return g
 
 
-def _tolerance(v: float, digits: int) -> float:
-    """The one rule's absolute tolerance (:func:`symgrad.tolerance.tolerance`);
-    kept for callers of the old private name."""
-    return _tol.tolerance(v, digits)
-
-
 def _grade_number(ex, item, raw, at: _At) -> Verdict:
     v = _read_number(raw)
     exp = float(item.answer)
-    if _tol.accepts(exp, v, ex.digits):
+    if accepts(exp, v, ex.digits):
         return Verdict(item.key, True, "correct.", None, exp, raw)
     for code, msg, cand in _candidates(ex, item, at):
-        if _tol.accepts(cand, v, ex.digits) and not _tol.accepts(exp, cand, ex.digits):
+        if accepts(cand, v, ex.digits) and not accepts(exp, cand, ex.digits):
             return Verdict(item.key, False, msg, code, exp, raw)
     return Verdict(item.key, False, f"not correct ({format_number(v, ex.digits)} is not "
                    f"{item.text} to {ex.digits} significant digits); recompute it step by step.",
@@ -456,8 +447,8 @@ def grade(ex, submitted: Mapping) -> GradeResult:
     if not isinstance(submitted, Mapping):
         raise InputError(f"submitted answers must be a mapping {{item: answer}}, "
                          f"got {type(submitted).__name__}")
-    by_key = {_norm(k): v for k, v in submitted.items()}
-    aliases = {it.key: {_norm(it.key), *(_norm(t) for t in it.text.split(" = "))} for it in ex.items}
+    by_key = {item_key(k): v for k, v in submitted.items()}
+    aliases = {it.key: {item_key(it.key), *(item_key(t) for t in it.text.split(" = "))} for it in ex.items}
     keys = set().union(*aliases.values())
     ctx = _context(ex)
     verdicts = {}
@@ -473,5 +464,5 @@ def grade(ex, submitted: Mapping) -> GradeResult:
                 verdicts[item.key] = _grade_number(ex, item, raw, ctx[0])
         except _Unreadable as err:
             verdicts[item.key] = Verdict(item.key, False, str(err), "unreadable", item.answer, raw)
-    unknown = tuple(str(k) for k in submitted if _norm(k) not in keys)
+    unknown = tuple(str(k) for k in submitted if item_key(k) not in keys)
     return GradeResult(verdicts, unknown)

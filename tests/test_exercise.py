@@ -12,7 +12,9 @@ from hypothesis import given, settings, strategies as st
 import symgrad as sg
 from symgrad.errors import InputError
 from symgrad.exercise import KINDS, exercise_from_graph
-from symgrad.grading import _candidates, _context, _tolerance
+from symgrad.equivalence import evaluate
+from symgrad.grading import mistake_candidates
+from symgrad.tolerance import tolerance
 from symgrad.prompts import formula_text
 from symgrad.sympy_io import symbol
 
@@ -133,10 +135,9 @@ def test_numbers_are_graded_to_the_asked_digits():
 def _unambiguous(ex, item, code):
     """The value of the first candidate of ``code`` that no earlier candidate
     (nor the right answer) shares."""
-    at = _context(ex)[0]
     taken = [float(item.answer)]
-    for c, _, v in _candidates(ex, item, at):
-        far = all(abs(v - t) > 2 * (_tolerance(v, ex.digits) + _tolerance(t, ex.digits)) for t in taken)
+    for c, _, v in mistake_candidates(ex, item):
+        far = all(abs(v - t) > 2 * (tolerance(v, ex.digits) + tolerance(t, ex.digits)) for t in taken)
         if c == code and far:
             return v
         taken.append(v)
@@ -233,16 +234,13 @@ def test_symbolic_sign_error(seed, difficulty):
     ex = sg.exercise(kind="symbolic", seed=seed, difficulty=difficulty)
     it = ex.items[0]
     v = ex.grade({it.key: f"-({formula_text(it.answer)})"}).items[it.key]
-    per_point = [_candidates(ex, it, at) for at in _context(ex)]
+    points = ex.check_points or (ex.point,)
+    per_point = [mistake_candidates(ex, it, i) for i in range(len(points))]
+    want = evaluate(it.answer, ex.graph, points)
     codes = [c for i, (c, _, _) in enumerate(per_point[0])      # mistakes that look the same
-             if all(math.isclose(pp[i][2], -_expected_at(it, at), rel_tol=1e-6, abs_tol=1e-9)
-                    for pp, at in zip(per_point, _context(ex)))]
+             if all(math.isclose(pp[i][2], -w, rel_tol=1e-6, abs_tol=1e-9)
+                    for pp, w in zip(per_point, want, strict=True))]
     assert v.mistake == codes[0] and "sign" in codes
-
-
-def _expected_at(item, at):
-    from symgrad.grading import _expected
-    return _expected(item, at)
 
 
 def test_numbers_as_constant_formulas_and_label_keys():

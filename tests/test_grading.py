@@ -1,5 +1,6 @@
 """Grading (issue 10): proven equivalence, bounded work, one tolerance rule, readable answers."""
 
+import dataclasses
 import math
 import resource
 import time
@@ -14,7 +15,7 @@ from symgrad import tolerance
 from symgrad.equivalence import equivalent
 from symgrad.exercise import exercise_from_graph
 from symgrad.sym_functions import leaky_relu
-from symgrad.grading import _CACHE, item_key, mistake_candidates
+from symgrad.grading import item_key, mistake_candidates
 from symgrad.prompts import formula_text
 
 from corpus import LECTURE
@@ -32,13 +33,11 @@ def cpu_seconds() -> float:
 def _timed(ex, key, answer):
     """The verdict, checked to take under 2 CPU seconds and (a second, traced run)
     under 200 MB."""
-    _CACHE.pop(ex, None)
     t0 = cpu_seconds()
-    v = ex.grade({key: answer}).items[key]
+    v = dataclasses.replace(ex).grade({key: answer}).items[key]     # a copy: nothing memoised
     seconds = cpu_seconds() - t0
-    _CACHE.pop(ex, None)
     tracemalloc.start()
-    again = ex.grade({key: answer}).items[key]
+    again = dataclasses.replace(ex).grade({key: answer}).items[key]
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert again.correct == v.correct
@@ -329,3 +328,29 @@ def test_degree_guard_refuses_before_expand():
     assert r.verdict == "equal" and r.work["symbolic"] in ("structural", "refused", "worker")
     r = equivalent(sp.Integer(0), sg.parse("(x+1)**200 - (1+x)**200*(sin(x)**2 + cos(x)**2)"))
     assert r.verdict == "unchecked" and r.work["symbolic"] == "refused"
+
+
+# -- the budget counts CPU time, not wall-clock time ------------------------------------------------
+def _sleep_then_true(diff):
+    time.sleep(0.6)                 # wall-clock time, no CPU: within any CPU budget
+    return True
+
+
+def _spin(diff):
+    while True:
+        pass
+
+
+def test_budget_counts_worker_cpu_time_not_wall_clock(monkeypatch):
+    """A verdict must not depend on machine load: a worker that waits (as a worker
+    on a busy machine does) keeps its budget; one that computes is stopped when
+    its CPU time runs out, and the wall clock is only a safety net."""
+    from symgrad import proof
+    x = sp.Symbol("x", real=True)
+    monkeypatch.setattr(proof, "is_zero", _sleep_then_true)
+    assert proof.prove_zero(x, proof.ProofBudget(seconds=0.2)) is True
+    assert proof.worker_cpu_seconds() < 0.2
+    assert proof.prove_zero(x, proof.ProofBudget(seconds=5, wall_seconds=0.2)) is None
+    monkeypatch.setattr(proof, "is_zero", _spin)
+    assert proof.prove_zero(x, proof.ProofBudget(seconds=0.3)) is None
+    assert 0.2 <= proof.worker_cpu_seconds() < 1.0      # timer ticks and rusage differ a little
