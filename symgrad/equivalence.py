@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import mpmath
+import numpy as np
 import sympy as sp
 from sympy.functions.elementary.piecewise import ExprCondPair
 
@@ -524,26 +525,33 @@ def equivalent(expected, submitted, graph: Graph | None = None, *,
         {a.name for a in (e.free_symbols | s.free_symbols)})
     size = _tree_size(e, budget.max_tree) + _tree_size(s, budget.max_tree)
     work["tree"] = size
-    result = _decide(e, s, defs, inputs, size, budget, work, sub_graph)
+    result = _decide(e, s, defs, inputs, size, budget, work, (sub_graph, graph))
     work["seconds"] = time.perf_counter() - start
     work["cpu"] = time.process_time() - cpu + work["worker_cpu"]
     return Equivalence(*result, work=work)
 
 
-def _decide(e, s, defs, inputs, size, budget, work, sub_graph) -> tuple:
+def _decide(e, s, defs, inputs, size, budget, work, graphs) -> tuple:
     if size > 2 * budget.max_tree:
         return ("unchecked", f"the formula is too large to check (over {budget.max_tree} terms); "
                 "write it in a shorter form")
+    sub_graph, graph = graphs
     node_names = [k for k in defs if k not in inputs]
     prog = _Program([*[defs[k] for k in node_names], e, s], inputs)
     if prog.unknown:
         return ("unchecked", f"cannot evaluate {', '.join(prog.unknown)}")
     run = _as_written(prog, sub_graph, node_names) if sub_graph is not None else None
-    found = _counterexample(prog, sample_points(inputs, budget), budget, work, run)
+    points = sample_points(inputs, budget)
+    diff = e - s
+    if diff == 0:                         # a proof; only the as-written domain is left to check
+        suspects = _not_finite_as_written(sub_graph, graph, points)
+        if suspects is not None:
+            work["symbolic"] = "structural"
+            return _structural(prog, run, suspects, budget, work)
+    found = _counterexample(prog, points, budget, work, run)
     if found is not None:
         p, ev, sv = found
         return ("different", "the formulas differ", p, _float(ev), _float(sv))
-    diff = e - s
     if diff == 0:
         work["symbolic"] = "structural"
         return ("equal", "equal as written")
@@ -561,6 +569,38 @@ def _decide(e, s, defs, inputs, size, budget, work, sub_graph) -> tuple:
                 "write it differently (simplified, without huge powers)")
     return ("unchecked", "agrees at every sampled point but could not be shown equal; "
             "write it in a simpler form")
+
+
+def _not_finite_as_written(sub: Graph | None, graph: Graph | None, points: list):
+    """The sampling points where the submission as written is not finite in
+    floats (numpy, all points at once): the only points where a formula that is
+    SymPy-identical to the answer can still be undefined (``sqrt(x)**2`` for x < 0).
+    None when the float run fails (the full mpmath sampling decides then)."""
+    if sub is None:
+        return []
+    cols = {k: np.array([p[k] for p in points]) for k in points[0]}
+    try:
+        with np.errstate(all="ignore"):
+            if graph is not None and graph.program:
+                cols.update(graph.forward(cols, strict=False))
+            env = {k: cols.get(k, np.zeros(len(points))) for k in sub.inputs}
+            out = np.asarray(sub.forward(env, strict=False)[sub.outputs[0]], dtype=float)
+    except Exception:   # noqa: BLE001 - any trouble: fall back to the full check
+        return None
+    bad = ~np.isfinite(np.broadcast_to(out, (len(points),)))
+    return [p for p, b in zip(points, bad, strict=True) if b]
+
+
+def _structural(prog, run, suspects, budget, work) -> tuple:
+    nodes, e_row = prog.roots[:-2], prog.roots[-2]
+    s_row = len(prog.rows) if run is not None else prog.roots[-1]
+    for p in suspects:
+        work["points"] += 1
+        found = _confirmed(run or prog.run, p, nodes, e_row, s_row, budget.dps)
+        if found is not None:
+            return ("different", "the formulas differ", found[0], _float(found[1]),
+                    _float(found[2]))
+    return ("equal", "equal as written")
 
 
 def evaluate(expr, graph: Graph | None, points, dps: int = 30) -> list:
