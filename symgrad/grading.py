@@ -18,10 +18,11 @@ computed by re-running reverse accumulation with one edge changed:
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
@@ -95,6 +96,7 @@ class _At:
     vals: dict
     locals: dict
     adj: dict
+    candidates: dict = field(default_factory=dict)      # item key -> mistake candidates
 
 
 _CONTEXT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -122,6 +124,7 @@ def _shared(graph) -> dict:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _local_text(graph, consumer: str, pos: int) -> str:
     op, args = graph.op(consumer), graph.args(consumer)
     return formula_text(local_derivatives(OPS[op], args)[pos])
@@ -142,11 +145,18 @@ def mistake_candidates(ex, item, point: int = 0) -> list:
     >>> "sign" in codes
     True
     """
-    return _candidates(ex, item, _context(ex)[point])
+    return list(_candidates(ex, item, _context(ex)[point]))
 
 
-def _candidates(ex, item, at: _At) -> list:
-    """``[(mistake, feedback, value)]`` in priority order, at one check point."""
+def _candidates(ex, item, at: _At) -> tuple:
+    """``[(mistake, feedback, value)]`` in priority order, at one check point
+    (computed once per item and point)."""
+    if item.key not in at.candidates:
+        at.candidates[item.key] = tuple(_find_candidates(ex, item, at))
+    return at.candidates[item.key]
+
+
+def _find_candidates(ex, item, at: _At) -> list:
     g, out, n = ex.graph, ex.output, item.node
     target = item.consumer if item.what == "local" else n
     cands = []
