@@ -170,9 +170,11 @@ def _regions(g, s: int) -> list | None:
             if not rest.has(v):
                 t = sp.Dummy("t", positive=True)
                 return [{v: (s * t - rest) / k}] if s else [{v: -rest / k}]
-    if len(g.free_symbols) != 1 or not g.is_polynomial() or sp.degree(g) > 4:
+    if len(g.free_symbols) != 1 or not g.is_polynomial():
         return None
     v = next(iter(g.free_symbols))
+    if not 1 <= sp.Poly(g, v).degree() <= 4:          # constant (0 everywhere?) or too hard
+        return None
     domain = sp.Interval.open(0, sp.oo) if v.is_positive else sp.S.Reals
     if s == 0:
         return [{v: p} for p in sp.solveset(g, v, domain)]

@@ -374,3 +374,12 @@ def test_budget_counts_worker_cpu_time_not_wall_clock(monkeypatch):
     monkeypatch.setattr(proof, "is_zero", _spin)
     assert proof.prove_zero(x, proof.ProofBudget(seconds=0.3)) is None
     assert 0.2 <= proof.worker_cpu_seconds() < 1.0      # timer ticks and rusage differ a little
+
+
+def test_past_the_cpu_budget_is_unchecked_with_the_reason():
+    from symgrad.equivalence import Budget
+    expected = sg.parse("sigmoid(a)*(1 - sigmoid(a))").to_sympy()
+    r = equivalent(expected, sg.parse("exp(-a)/(1 + exp(-a))**2"), budget=Budget(seconds=0.001))
+    assert r.verdict == "unchecked" and "could not check this form within 0.001 s" in r.reason
+    assert r.work["symbolic"] == "worker" and r.work["worker_cpu"] < 0.5
+    assert equivalent(expected, sg.parse("exp(-a)/(1 + exp(-a))**2")).verdict == "equal"
