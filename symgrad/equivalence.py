@@ -4,11 +4,13 @@ A formula is accepted only on a PROOF: after node names are replaced by their
 definitions and decimal constants by exact numbers, the difference of the two
 formulas is zero as a SymPy expression, either at once (SymPy's canonical form)
 or after a case split over kinks and ``expand`` / ``simplify`` run in a forked
-worker process with a CPU-time and memory limit (:mod:`symgrad.proof`).  Numbers never accept on their own; they only reject: the two
-formulas are evaluated with mpmath at 30 digits over the whole input box (a
-dense grid plus points out to ``|x| = 1000``), on both sides of every kink the
-grid crosses (located by bisection), and a point where they differ is confirmed
-at 60 digits before it counts.  Whatever exceeds the budget (:class:`Budget`:
+worker process with a CPU-time and memory limit (:mod:`symgrad.proof`).  Numbers
+never accept on their own; they only reject: the two formulas are evaluated
+with mpmath at 30 digits over the whole input box (a dense grid plus points out
+to ``|x| = 1000``), on both sides of every kink the grid crosses (located by
+bisection), and a point where they differ counts only when the difference is
+confirmed, unchanged, at 60 digits.  A submission equal to the answer as a SymPy
+expression is still evaluated as written (``sqrt(x)**2`` is undefined for x < 0).  Whatever exceeds the budget (:class:`Budget`:
 text length, tree size, power degrees, CPU seconds, megabytes) gets the verdict
 ``unchecked`` ("could not check this form"), never ``equal`` and never a hang.
 """
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field

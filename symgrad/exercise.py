@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import sympy as sp
 
 from .equivalence import exact_constants
 from .errors import InputError

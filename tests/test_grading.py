@@ -17,7 +17,6 @@ from symgrad.equivalence import equivalent
 from symgrad.exercise import exercise_from_graph
 from symgrad.sym_functions import leaky_relu
 from symgrad.grading import item_key, mistake_candidates
-from symgrad.prompts import formula_text
 
 from corpus import LECTURE
 
