@@ -176,19 +176,22 @@ def _regions(g, s: int) -> list | None:
     if not 1 <= sp.Poly(g, v).degree() <= 4:          # constant (0 everywhere?) or too hard
         return None
     domain = sp.Interval.open(0, sp.oo) if v.is_positive else sp.S.Reals
-    if s == 0:
-        return [{v: p} for p in sp.solveset(g, v, domain)]
-    where = sp.solve_univariate_inequality(g > 0 if s > 0 else g < 0, v, relational=False,
-                                           domain=domain)
-    return [_interval_map(v, piece) for piece in (where.args if isinstance(where, sp.Union)
-                                                  else [where])
-            if piece is not sp.S.EmptySet]
+    where = (sp.solveset(g, v, domain) if s == 0 else sp.solve_univariate_inequality(
+        g > 0 if s > 0 else g < 0, v, relational=False, domain=domain))
+    maps = []
+    for piece in where.args if isinstance(where, sp.Union) else [where]:
+        if isinstance(piece, sp.FiniteSet):
+            maps += [{v: p} for p in piece]
+        elif isinstance(piece, sp.Interval):
+            maps.append(_interval_map(v, piece))
+        elif piece is not sp.S.EmptySet:
+            return None                      # a set SymPy could not describe: no split
+    return maps
 
 
 def _interval_map(v, piece) -> dict:
+    """``v`` over a superset of the interval ``piece``, from its finite end."""
     t = sp.Dummy("t", positive=True)
-    if isinstance(piece, sp.FiniteSet):
-        return {v: piece.args[0]}
     lo, hi = piece.inf, piece.sup
     if lo.is_finite:
         return {v: lo + t}

@@ -317,6 +317,23 @@ def test_rule_wrong_local_derivative():
     assert "∂e/∂c = -sin(c)" in v.feedback
 
 
+def test_rule_wrong_local_derivative_missing_factor_names_its_edge():
+    """The "factor is missing" variant, on an edge at argument position 1 (f = u*v:
+    ∂f/∂v = u), so a message built from the wrong argument's derivative is caught."""
+    ex = exercise_from_graph(sg.parse("u = x**2\nv = sin(x)\nf = u*v"), {"x": 0.7})
+    x = 0.7
+    u, v = x * x, math.sin(x)                                # df/dx = v*2x + u*cos(x)
+    verdict = ex.grade({"x": v * 2 * x + math.cos(x)}).items["x"]     # ∂f/∂v taken as 1
+    assert (verdict.mistake, verdict.correct) == ("local_derivative", False)
+    assert "the factor ∂f/∂v = u is missing" in verdict.feedback
+    verdict = ex.grade({"x": v * 2 * x + u}).items["x"]                # ∂v/∂x taken as 1
+    assert "the factor ∂v/∂x = cos(x) is missing" in verdict.feedback
+    lecture = _lecture()
+    verdict = lecture.grade({"x": lecture.answers["a"]}).items["x"]    # ∂a/∂x = 2x left out
+    assert verdict.mistake == "local_derivative"
+    assert "the factor ∂a/∂x = 2*x is missing" in verdict.feedback
+
+
 def test_rule_forward_value_for_an_adjoint():
     ex = _lecture()
     v = ex.grade({"c": ex.values["c"]}).items["c"]
