@@ -341,6 +341,21 @@ def test_rule_forward_value_for_an_adjoint():
     assert "forward value of c" in v.feedback
 
 
+def test_rule_adjoint_given_for_a_forward_value():
+    """The reverse of the rule above: a forward-value item answered with the adjoint."""
+    ex = exercise_from_graph(sg.parse(LECTURE), {"x": 2.0}, kind="forward")
+    v = ex.grade({"c": _lecture().answers["c"]}).items["c"]
+    assert (v.mistake, v.correct) == ("adjoint_value", False)
+    assert "that is the adjoint ∂f/∂c" in v.feedback
+
+
+def test_rule_function_given_for_its_derivative():
+    ex = exercise_from_graph(sg.parse(LECTURE), {"x": 2.0}, kind="symbolic")
+    v = ex.grade({"df/dx": "sqrt(c) + cos(c)"}).items["df/dx"]
+    assert (v.mistake, v.correct) == ("function_value", False)
+    assert "that is the function f itself" in v.feedback
+
+
 def test_candidates_are_public_and_ordered():
     ex = _lecture()
     item = next(it for it in ex.items if it.key == "c")
