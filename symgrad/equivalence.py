@@ -3,13 +3,15 @@
 A formula is accepted only on a PROOF: after node names are replaced by their
 definitions and decimal constants by exact numbers, the difference of the two
 formulas is zero as a SymPy expression, either at once (SymPy's canonical form)
-or after ``expand`` / ``simplify`` run in a forked worker process with a time and
-memory limit.  Numbers never accept on their own; they only reject: the two
-formulas are evaluated with mpmath at 30 digits over the whole input box (a
-dense grid plus points out to ``|x| = 1000``), on both sides of every kink the
-grid crosses (located by bisection), and a point where they differ is confirmed
-at 60 digits before it counts.  Whatever exceeds the budget (:class:`Budget`:
-text length, tree size, power degrees, seconds, megabytes) gets the verdict
+or after a case split over kinks and ``expand`` / ``simplify`` run in a forked
+worker process with a CPU-time and memory limit (:mod:`symgrad.proof`).  Numbers
+never accept on their own; they only reject: the two formulas are evaluated
+with mpmath at 30 digits over the whole input box (a dense grid plus points out
+to ``|x| = 1000``), on both sides of every kink the grid crosses (located by
+bisection), and a point where they differ counts only when the difference is
+confirmed, unchanged, at 60 digits.  A submission equal to the answer as a SymPy
+expression is still evaluated as written (``sqrt(x)**2`` is undefined for x < 0).  Whatever exceeds the budget (:class:`Budget`:
+text length, tree size, power degrees, CPU seconds, megabytes) gets the verdict
 ``unchecked`` ("could not check this form"), never ``equal`` and never a hang.
 """
 
@@ -17,18 +19,19 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import mpmath
+import numpy as np
 import sympy as sp
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .graph import Graph, is_node
 from .ops import SYM
+from .proof import ProofBudget, prove_zero, worker_cpu_seconds
 from .sym_functions import elu, leaky_relu, relu
 from .sympy_io import symbol
 
@@ -43,13 +46,16 @@ class Budget:
 
     ``max_tree``: SymPy tree nodes of the difference; ``max_degree``: largest
     integer power of a non-constant base; ``seconds``/``megabytes``: the symbolic
-    worker's wall time and extra address space; ``box``: the half-width of the
-    dense sampling grid; ``far``: the largest ``|input|`` sampled."""
+    worker's CPU time (not wall-clock time, so verdicts do not depend on machine
+    load) and extra address space; ``wall_seconds``: a wall-clock safety net only
+    against a stuck worker; ``box``: the half-width of the dense sampling grid;
+    ``far``: the largest ``|input|`` sampled."""
 
     max_tree: int = 600
     max_degree: int = 60
     seconds: float = 1.5
     megabytes: int = 200
+    wall_seconds: float = 60.0
     box: float = 8.0
     far: float = 1000.0
     dps: int = 30
@@ -424,15 +430,27 @@ def _counterexample(prog: _Program, points: list, budget: Budget, work: dict, ru
         work["points"] += 1
         results.append(vals)
         if _differs_at(vals, nodes, e_row, s_row, budget.dps):
-            fine = run(p, 2 * budget.dps)
-            if _differs_at(fine, nodes, e_row, s_row, 2 * budget.dps) and _stable(vals, fine, e_row, s_row):
-                return p, fine[e_row], fine[s_row]
+            found = _confirmed(run, p, nodes, e_row, s_row, budget.dps)
+            if found is not None:
+                return found
     grid = [p for p in points if all(abs(v) <= budget.box + 1 for v in p.values())]
     for p in _kink_points(prog, grid, results[:len(grid)]):
-        vals = run(p, 2 * budget.dps)
+        found = _confirmed(run, p, nodes, e_row, s_row, budget.dps)
         work["points"] += 1
-        if _differs_at(vals, nodes, e_row, s_row, 2 * budget.dps):
-            return p, vals[e_row], vals[s_row]
+        if found is not None:
+            return found
+    return None
+
+
+def _confirmed(run, p, nodes, e_row, s_row, dps):
+    """``(p, expected, submitted)`` when they differ at ``dps`` digits and, by the
+    same amount, at ``2 * dps`` (rounding error shrinks; a real difference stays)."""
+    vals = run(p, dps)
+    if not _differs_at(vals, nodes, e_row, s_row, dps):
+        return None
+    fine = run(p, 2 * dps)
+    if _differs_at(fine, nodes, e_row, s_row, 2 * dps) and _stable(vals, fine, e_row, s_row):
+        return p, fine[e_row], fine[s_row]
     return None
 
 
@@ -498,7 +516,9 @@ def equivalent(expected, submitted, graph: Graph | None = None, *,
     """
     budget = budget or Budget()
     start = time.perf_counter()
-    work = {"points": 0, "tree": 0, "symbolic": "none", "seconds": 0.0}
+    cpu = time.process_time()
+    work = {"points": 0, "tree": 0, "symbolic": "none", "seconds": 0.0, "cpu": 0.0,
+            "worker_cpu": 0.0}
     sub_graph = submitted if isinstance(submitted, Graph) else None
     e, s = (exact_constants(_as_sympy(v)) for v in (expected, submitted))
     defs = exact_values(graph) if graph is not None else {}
@@ -508,25 +528,33 @@ def equivalent(expected, submitted, graph: Graph | None = None, *,
         {a.name for a in (e.free_symbols | s.free_symbols)})
     size = _tree_size(e, budget.max_tree) + _tree_size(s, budget.max_tree)
     work["tree"] = size
-    result = _decide(e, s, defs, inputs, size, budget, work, sub_graph)
+    result = _decide(e, s, defs, inputs, size, budget, work, (sub_graph, graph))
     work["seconds"] = time.perf_counter() - start
+    work["cpu"] = time.process_time() - cpu + work["worker_cpu"]
     return Equivalence(*result, work=work)
 
 
-def _decide(e, s, defs, inputs, size, budget, work, sub_graph) -> tuple:
+def _decide(e, s, defs, inputs, size, budget, work, graphs) -> tuple:
     if size > 2 * budget.max_tree:
         return ("unchecked", f"the formula is too large to check (over {budget.max_tree} terms); "
                 "write it in a shorter form")
+    sub_graph, graph = graphs
     node_names = [k for k in defs if k not in inputs]
     prog = _Program([*[defs[k] for k in node_names], e, s], inputs)
     if prog.unknown:
         return ("unchecked", f"cannot evaluate {', '.join(prog.unknown)}")
     run = _as_written(prog, sub_graph, node_names) if sub_graph is not None else None
-    found = _counterexample(prog, sample_points(inputs, budget), budget, work, run)
+    points = sample_points(inputs, budget)
+    diff = e - s
+    if diff == 0:                         # a proof; only the as-written domain is left to check
+        suspects = _not_finite_as_written(sub_graph, graph, points)
+        if suspects is not None:
+            work["symbolic"] = "structural"
+            return _structural(prog, run, suspects, budget, work)
+    found = _counterexample(prog, points, budget, work, run)
     if found is not None:
         p, ev, sv = found
         return ("different", "the formulas differ", p, _float(ev), _float(sv))
-    diff = e - s
     if diff == 0:
         work["symbolic"] = "structural"
         return ("equal", "equal as written")
@@ -535,14 +563,47 @@ def _decide(e, s, defs, inputs, size, budget, work, sub_graph) -> tuple:
         return ("unchecked", f"powers above {budget.max_degree} are beyond the checker's budget; "
                 "write the formula differently")
     work["symbolic"] = "worker"
-    proved = prove_zero(diff, budget)
+    proved = prove_zero(diff, ProofBudget(budget.seconds, budget.megabytes, budget.wall_seconds))
+    work["worker_cpu"] = worker_cpu_seconds()
     if proved is True:
         return ("equal", "proven equal")
     if proved is None:
-        return ("unchecked", f"could not check this form within {budget.seconds:g} s; "
+        return ("unchecked", f"could not check this form within {budget.seconds:g} s of work; "
                 "write it differently (simplified, without huge powers)")
     return ("unchecked", "agrees at every sampled point but could not be shown equal; "
             "write it in a simpler form")
+
+
+def _not_finite_as_written(sub: Graph | None, graph: Graph | None, points: list):
+    """The sampling points where the submission as written is not finite in
+    floats (numpy, all points at once): the only points where a formula that is
+    SymPy-identical to the answer can still be undefined (``sqrt(x)**2`` for x < 0).
+    None when the float run fails (the full mpmath sampling decides then)."""
+    if sub is None:
+        return []
+    cols = {k: np.array([p[k] for p in points]) for k in points[0]}
+    try:
+        with np.errstate(all="ignore"):
+            if graph is not None and graph.program:
+                cols.update(graph.forward(cols, strict=False))
+            env = {k: cols.get(k, np.zeros(len(points))) for k in sub.inputs}
+            out = np.asarray(sub.forward(env, strict=False)[sub.outputs[0]], dtype=float)
+    except Exception:   # noqa: BLE001 - any trouble: fall back to the full check
+        return None
+    bad = ~np.isfinite(np.broadcast_to(out, (len(points),)))
+    return [p for p, b in zip(points, bad, strict=True) if b]
+
+
+def _structural(prog, run, suspects, budget, work) -> tuple:
+    nodes, e_row = prog.roots[:-2], prog.roots[-2]
+    s_row = len(prog.rows) if run is not None else prog.roots[-1]
+    for p in suspects:
+        work["points"] += 1
+        found = _confirmed(run or prog.run, p, nodes, e_row, s_row, budget.dps)
+        if found is not None:
+            return ("different", "the formulas differ", found[0], _float(found[1]),
+                    _float(found[2]))
+    return ("equal", "equal as written")
 
 
 def evaluate(expr, graph: Graph | None, points, dps: int = 30) -> list:
@@ -567,85 +628,3 @@ def _as_sympy(v) -> sp.Expr:
     if isinstance(v, Graph):
         v = v.to_sympy()
     return v if isinstance(v, sp.Basic) else sp.Integer(v) if isinstance(v, int) else sp.Float(v)
-
-
-# -- symbolic proof in a bounded worker ---------------------------------------------------------
-def _zero(diff) -> bool:
-    d = diff.rewrite(sp.Piecewise) if diff.has(relu, leaky_relu, elu) else diff
-    d = sp.piecewise_fold(d) if d.has(sp.Piecewise) else d
-    if sp.expand(d, trig=True) == 0:
-        return True
-    even_sin = lambda e: (e.is_Pow and isinstance(e.base, sp.sin) and e.exp.is_Integer
-                          and e.exp > 0 and e.exp % 2 == 0)
-    if d.has(sp.sin) and sp.expand(d.replace(even_sin, lambda e: (1 - sp.cos(e.base.args[0])**2)
-                                             ** (e.exp // 2)), trig=True) == 0:
-        return True                       # sin**2 = 1 - cos**2, cheaply
-    t = sp.Dummy("t", positive=True)
-    ex = d.rewrite(sp.tanh, sp.exp).rewrite(sp.exp)
-    if ex == 0:
-        return True
-    if not ex.has(sp.I) and not ex.has(sp.Piecewise):
-        free = sorted(ex.free_symbols, key=str)
-        for v in free:                    # exp(k*v) -> t**k: a rational function in t
-            ex2 = sp.powsimp(sp.expand(ex)).replace(lambda e: isinstance(e, sp.exp),
-                                                     lambda e: sp.exp(sp.expand(e.args[0])))
-            sub = ex2.replace(lambda e: isinstance(e, sp.exp) and (e.args[0] / v).is_Rational,
-                              lambda e: t ** (e.args[0] / v))
-            if not sub.has(v) and sp.cancel(sp.together(sub)) == 0:
-                return True
-    for form in (d, d.rewrite(sp.exp)):
-        if sp.simplify(form) == 0:
-            return True
-    return False
-
-
-def prove_zero(diff: sp.Expr, budget: Budget | None = None):
-    """True if ``diff`` simplifies to 0, False if not, None past the budget.
-
-    Runs in a forked child with an address-space limit and a wall-clock
-    timeout (SymPy has no timeout and a thread cannot be stopped); where fork
-    is unavailable it runs in process after the size checks."""
-    budget = budget or Budget()
-    try:
-        import multiprocessing as mp
-        ctx = mp.get_context("fork")
-    except ValueError:
-        return _zero(diff)
-    reader, writer = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(diff, writer, budget.megabytes), daemon=True)
-    proc.start()
-    writer.close()
-    try:
-        if reader.poll(budget.seconds):
-            return reader.recv()
-        return None
-    except (EOFError, OSError):
-        return None                      # the child died (out of memory)
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        reader.close()
-
-
-def _child(diff, writer, megabytes) -> None:
-    try:
-        import resource
-        soft = _vm_bytes() + megabytes * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (soft, soft))
-    except (ImportError, ValueError, OSError):
-        pass
-    try:
-        writer.send(_zero(diff))
-    except MemoryError:
-        writer.send(None)
-    except Exception:   # noqa: BLE001 - SymPy trouble is "not proven", never a crash
-        writer.send(False)
-    finally:
-        writer.close()
-        os._exit(0)
-
-
-def _vm_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")

@@ -15,16 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import sympy as sp
 
 from .equivalence import exact_constants
 from .errors import InputError
 from .graph import Graph, is_node
 from .ops import SYM
-from .practice import LEVELS, _evaluate, edge_pass, other_points, random_graph, smooth_point, writable
+from .practice import LEVELS, edge_pass, other_points, random_graph, smooth_point, writable
 from .sympy_io import as_expr, literal, symbol
 
-__all__ = ["exercise", "exercise_from_graph", "Exercise", "Item", "KINDS", "LEVELS"]
+__all__ = ["exercise", "exercise_from_graph", "Exercise", "Item", "KINDS", "LEVELS",
+           "local_derivatives"]
 
 KINDS = ("forward", "backward", "local", "symbolic", "mlp")
 
@@ -135,7 +135,14 @@ class Exercise:
 
 
 # -- items ------------------------------------------------------------------------------
-def _local_expr(op, args) -> sp.Expr:
+def local_derivatives(op, args) -> tuple:
+    """The local derivatives of ``op`` applied to ``args`` (node names and
+    literals), one SymPy expression per argument, in the node names.
+
+    >>> from symgrad.ops import OPS
+    >>> local_derivatives(OPS["mul"], ("a", 2))
+    (2, a)
+    """
     syms = [symbol(a) if is_node(a) else literal(a) for a in args]
     return op.partials(SYM, op.apply(SYM, *syms), *syms)
 
@@ -153,7 +160,7 @@ def _items(kind: str, g: Graph, point: dict, out: str) -> tuple:
     if kind == "local":
         items = []
         for name, op, args in g.program:
-            for pos, d in enumerate(_local_expr(op, args)):
+            for pos, d in enumerate(local_derivatives(op, args)):
                 if is_node(args[pos]):
                     key = f"d{name}/d{args[pos]}"
                     items.append(Item(key, "local", args[pos], exact_constants(as_expr(d)),
@@ -182,7 +189,7 @@ def _mlp_exercise(rng: random.Random, level: dict):
         asked = list(labels) + list(weights)
         if smooth_point(g, feed, out, asked=asked):
             break
-    adj = edge_pass(g, _evaluate(g, feed), out)
+    adj = edge_pass(g, dict(g.forward(feed)), out)     # smooth_point: finite values
     items = [Item("B" + "_".join(map(str, q[1:])), "adjoint", n, adj[n], *label("quantity", n, out, q))
              for n, q in sorted(labels.items(), key=lambda kv: kv[1])]
     items += [Item(w, "adjoint", w, adj[w], *label("adjoint", w, out))

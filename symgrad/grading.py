@@ -18,24 +18,25 @@ computed by re-running reverse accumulation with one edge changed:
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from . import tolerance as _tol
 from .equivalence import Budget, Equivalence, equivalent, evaluate
 from .errors import InputError, ParseError
-from .exercise import _local_expr
+from .exercise import local_derivatives
 from .ops import OPS
 from .practice import edge_pass, local_values
 from .printer import format_number
 from .prompts import formula_text
+from .tolerance import accepts
 
 __all__ = ["grade", "Verdict", "GradeResult", "MISTAKES", "equivalent", "Equivalence", "Budget",
            "mistake_candidates", "read_formula", "item_key"]
@@ -89,15 +90,13 @@ def item_key(key) -> str:
     return str(key).replace("∂", "d").replace(" ", "")
 
 
-_norm = item_key
-
-
 # -- per-exercise numbers at the check points ------------------------------------------
 @dataclass
 class _At:
     vals: dict
     locals: dict
     adj: dict
+    candidates: dict = field(default_factory=dict)      # item key -> mistake candidates
 
 
 _CONTEXT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -125,9 +124,10 @@ def _shared(graph) -> dict:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _local_text(graph, consumer: str, pos: int) -> str:
     op, args = graph.op(consumer), graph.args(consumer)
-    return formula_text(_local_expr(OPS[op], args)[pos])
+    return formula_text(local_derivatives(OPS[op], args)[pos])
 
 
 def mistake_candidates(ex, item, point: int = 0) -> list:
@@ -145,11 +145,18 @@ def mistake_candidates(ex, item, point: int = 0) -> list:
     >>> "sign" in codes
     True
     """
-    return _candidates(ex, item, _context(ex)[point])
+    return list(_candidates(ex, item, _context(ex)[point]))
 
 
-def _candidates(ex, item, at: _At) -> list:
-    """``[(mistake, feedback, value)]`` in priority order, at one check point."""
+def _candidates(ex, item, at: _At) -> tuple:
+    """``[(mistake, feedback, value)]`` in priority order, at one check point
+    (computed once per item and point)."""
+    if item.key not in at.candidates:
+        at.candidates[item.key] = tuple(_find_candidates(ex, item, at))
+    return at.candidates[item.key]
+
+
+def _find_candidates(ex, item, at: _At) -> list:
     g, out, n = ex.graph, ex.output, item.node
     target = item.consumer if item.what == "local" else n
     cands = []
@@ -349,19 +356,13 @@ def _read_formula(ex, raw):
     return g
 
 
-def _tolerance(v: float, digits: int) -> float:
-    """The one rule's absolute tolerance (:func:`symgrad.tolerance.tolerance`);
-    kept for callers of the old private name."""
-    return _tol.tolerance(v, digits)
-
-
 def _grade_number(ex, item, raw, at: _At) -> Verdict:
     v = _read_number(raw)
     exp = float(item.answer)
-    if _tol.accepts(exp, v, ex.digits):
+    if accepts(exp, v, ex.digits):
         return Verdict(item.key, True, "correct.", None, exp, raw)
     for code, msg, cand in _candidates(ex, item, at):
-        if _tol.accepts(cand, v, ex.digits) and not _tol.accepts(exp, cand, ex.digits):
+        if accepts(cand, v, ex.digits) and not accepts(exp, cand, ex.digits):
             return Verdict(item.key, False, msg, code, exp, raw)
     return Verdict(item.key, False, f"not correct ({format_number(v, ex.digits)} is not "
                    f"{item.text} to {ex.digits} significant digits); recompute it step by step.",
@@ -456,8 +457,8 @@ def grade(ex, submitted: Mapping) -> GradeResult:
     if not isinstance(submitted, Mapping):
         raise InputError(f"submitted answers must be a mapping {{item: answer}}, "
                          f"got {type(submitted).__name__}")
-    by_key = {_norm(k): v for k, v in submitted.items()}
-    aliases = {it.key: {_norm(it.key), *(_norm(t) for t in it.text.split(" = "))} for it in ex.items}
+    by_key = {item_key(k): v for k, v in submitted.items()}
+    aliases = {it.key: {item_key(it.key), *(item_key(t) for t in it.text.split(" = "))} for it in ex.items}
     keys = set().union(*aliases.values())
     ctx = _context(ex)
     verdicts = {}
@@ -473,5 +474,5 @@ def grade(ex, submitted: Mapping) -> GradeResult:
                 verdicts[item.key] = _grade_number(ex, item, raw, ctx[0])
         except _Unreadable as err:
             verdicts[item.key] = Verdict(item.key, False, str(err), "unreadable", item.answer, raw)
-    unknown = tuple(str(k) for k in submitted if _norm(k) not in keys)
+    unknown = tuple(str(k) for k in submitted if item_key(k) not in keys)
     return GradeResult(verdicts, unknown)
