@@ -290,20 +290,22 @@ def _constant(text: str) -> float:
         return float(g.forward({_DUMMY: 0.0})[g.outputs[0]])
 
 
-def _parse_text(text: str):
-    """``text`` as a Graph; a constant gets the input ``_DUMMY`` (times 0)."""
-    from .parse import parse
+def _parse_text(text: str, graph=None):
+    """``text`` as a Graph; a constant gets the input ``_DUMMY`` (times 0).  A node
+    of ``graph`` named like a constant (the lecture's ``e``) is read as that node."""
+    from .parse import CONSTANTS, parse
+    consts = {k: v for k, v in CONSTANTS.items() if graph is None or k not in graph}
     text = _clean(text).replace("^", "**")
     if len(text) > MAX_FORMULA:
         raise _Unreadable(f"the answer is {len(text)} characters long; at most {MAX_FORMULA} "
                           "are graded")
     try:
-        return parse(text)
+        return parse(text, constants=consts)
     except ParseError as err:
         if "constant" not in str(err):
             raise _Unreadable(f"could not read the formula: {str(err).splitlines()[0]}") from None
     try:
-        return parse(f"({text}) + 0*{_DUMMY}")
+        return parse(f"({text}) + 0*{_DUMMY}", constants=consts)
     except ParseError as err:
         raise _Unreadable(f"could not read the formula: {str(err).splitlines()[0]}") from None
 
@@ -324,7 +326,7 @@ def read_formula(text: str, graph=None):
     8*x
     """
     try:
-        g = _parse_text(text)
+        g = _parse_text(text, graph)
         _check_names(g, graph)
     except _Unreadable as err:
         raise ParseError(str(err)) from None
@@ -351,7 +353,7 @@ def _read_formula(ex, raw):
             raise _Unreadable(f"{raw!r:.30} is not a finite number") from None
     if not isinstance(raw, str) or not raw.strip():
         raise _Unreadable("expected a formula such as -sin(c) or 2*x")
-    g = _parse_text(raw)
+    g = _parse_text(raw, ex.graph)
     _check_names(g, ex.graph)
     return g
 

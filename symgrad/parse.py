@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import math
 from numbers import Integral, Real
+from collections.abc import Mapping
 from typing import Sequence
 
 import numpy as np
@@ -95,8 +96,9 @@ class _Build:
     ``(ref, depth, pos)``: a node ref (str) or a literal number, its nesting
     depth, and the offset where it starts in the text."""
 
-    def __init__(self, text: str, max_depth: int, max_exponent: float):
+    def __init__(self, text: str, max_depth: int, max_exponent: float, constants: Mapping = CONSTANTS):
         self.text, self.max_depth, self.max_exponent = text, max_depth, max_exponent
+        self.constants = constants
         self.asm = Assembler()
         self.assigned: dict[str, int] = {}         # program name -> offset of its assignment
         self.first_use: dict[str, int] = {}         # input/constant name -> offset of first use
@@ -122,7 +124,7 @@ class _Build:
         if s in TEXT_FUNCTIONS:
             raise self.error(f"{s!r} is a function: call it as {s}(...)", pos)
         self.first_use.setdefault(s, pos)
-        ref = self.seen[s] = CONSTANTS[s] if s in CONSTANTS else self.asm.input(s)
+        ref = self.seen[s] = self.constants[s] if s in self.constants else self.asm.input(s)
         return (ref, 0, pos)
 
     # -- operators -------------------------------------------------------------
@@ -345,7 +347,7 @@ def _lark_whole(text: str) -> ParseError:
 
 def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = MAX_LENGTH,
           max_depth: int = MAX_DEPTH, max_exponent: float = MAX_EXPONENT,
-          max_nodes: int = MAX_NODES) -> Graph:
+          max_nodes: int = MAX_NODES, constants: Mapping[str, float] | None = None) -> Graph:
     """Read an expression or a straight-line program into a Graph.
 
     Parameters
@@ -364,6 +366,9 @@ def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = 
         parentheses, calls, unary minus, ``**`` chains), the size of a constant
         exponent (1e6), and the number of nodes, inputs and operations, the text
         makes (500,000).  With the defaults, any text is read in a few seconds.
+    constants
+        The names read as numbers (default :data:`CONSTANTS`: ``pi`` and ``e``);
+        a grader passes fewer when an exercise has a node named ``e``.
 
     Returns
     -------
@@ -388,7 +393,7 @@ def parse(text: str, *, outputs: Sequence[str] | None = None, max_length: int = 
     """
     _check_options(text, max_length, max_depth, max_exponent, max_nodes)
     _depth_prescan(text, max_depth)
-    build = _Build(text, max_depth, max_exponent)
+    build = _Build(text, max_depth, max_exponent, CONSTANTS if constants is None else constants)
     try:
         with no_gc():
             program, taken = read(text, _syntax_error(text))

@@ -60,8 +60,12 @@ def formula_text(expr) -> str:
     >>> import sympy as sp
     >>> formula_text(-sp.Abs(sp.Symbol("y")) * 2 + sp.E)
     'e - 2*abs(y)'
+    >>> formula_text(sp.Symbol("e") * sp.E)        # a node named e: Euler's number is exp(1)
+    'exp(1)*e'
     """
-    return _GrammarPrinter().doprint(expr)
+    printer = _GrammarPrinter()
+    printer.euler = "exp(1)" if any(s.name == "e" for s in getattr(expr, "free_symbols", ())) else "e"
+    return printer.doprint(expr)
 
 
 class _GrammarPrinter(sp.printing.str.StrPrinter):
@@ -75,8 +79,10 @@ class _GrammarPrinter(sp.printing.str.StrPrinter):
             return f"{op.name}({', '.join(self._print(a) for a in expr.args)})"
         return super()._print(expr, **kwargs)
 
+    euler = "e"
+
     def _print_Exp1(self, expr):
-        return "e"
+        return self.euler
 
     def _print_Float(self, expr):
         return repr(float(expr))

@@ -414,3 +414,17 @@ def test_past_the_cpu_budget_is_unchecked_with_the_reason():
     assert r.verdict == "unchecked" and "could not check this form within 0.001 s" in r.reason
     assert r.work["symbolic"] == "worker" and r.work["worker_cpu"] < 0.5
     assert equivalent(expected, sg.parse("exp(-a)/(1 + exp(-a))**2")).verdict == "equal"
+
+
+def test_a_node_named_e_is_the_node_in_answers():
+    """A node named ``e`` (the lecture has one) is read as that node, not Euler's number;
+    published answers then write Euler's number as ``exp(1)``."""
+    from symgrad.exercise import exercise_from_graph
+    from symgrad.prompts import formula_text
+    g = sg.parse("d = sin(x)\ne = cos(x)\nf = d*e")
+    ex = exercise_from_graph(g, {"x": 0.7}, kind="local")
+    items = ex.grade({"df/dd": "e", "df/de": "d"}).items
+    assert items["df/dd"].correct and items["df/de"].correct
+    assert not ex.grade({"df/dd": "exp(1)"}).items["df/dd"].correct
+    assert ex.grade({k: formula_text(v) for k, v in ex.answers.items()}).all_correct
+    assert formula_text(sp.Symbol("e", real=True) + sp.E) == "e + exp(1)"
