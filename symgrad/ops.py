@@ -19,9 +19,7 @@ from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
-import sympy as sp
 
-from . import sym_functions as _symf
 from .errors import GraphError
 
 __all__ = ["Op", "Form", "OPS", "NUM", "SYM", "ADD", "NEG", "MUL", "POW", "ATOM", "TEXT_FUNCTIONS",
@@ -70,26 +68,49 @@ NUM = SimpleNamespace(
 )
 
 
-def _sym_where(cond, a, b):
-    return sp.Piecewise((a, cond), (b, True))
+class _LazyNamespace:
+    """A namespace built on first use: SymPy is imported when symbolic work starts,
+    not when the op table is (numbers alone never load it)."""
+
+    def __init__(self, build: Callable[[], SimpleNamespace]) -> None:
+        self.__dict__["_build"] = build
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or "_build" not in self.__dict__:
+            raise AttributeError(name)           # built already (or a probe for a dunder)
+        self.__dict__.update(vars(self.__dict__.pop("_build")()))
+        return getattr(self, name)
+
+    def __repr__(self) -> str:
+        return f"SYM({', '.join(k for k in self.__dict__ if k != '_build')})"
 
 
-def _sym_dpow_k(out, a, k):
-    """d a**k / dk = a**k log a, and 0 where a == 0 and k >= 0 (as the numeric side
-    and PyTorch).  SymPy drops the first piece where it can tell a != 0."""
-    return sp.Piecewise((0, sp.And(sp.Eq(a, 0), k >= 0)), (out * sp.log(a), True))
+def _sympy_namespace() -> SimpleNamespace:
+    import sympy as sp
+
+    from . import sym_functions as symf
+
+    def where(cond, a, b):
+        return sp.Piecewise((a, cond), (b, True))
+
+    def dpow_k(out, a, k):
+        """d a**k / dk = a**k log a, and 0 where a == 0 and k >= 0 (as the numeric side
+        and PyTorch).  SymPy drops the first piece where it can tell a != 0."""
+        return sp.Piecewise((0, sp.And(sp.Eq(a, 0), k >= 0)), (out * sp.log(a), True))
+
+    return SimpleNamespace(
+        exp=sp.exp, log=sp.log, sin=sp.sin, cos=sp.cos, tan=sp.tan, tanh=sp.tanh,
+        sqrt=sp.sqrt, abs=sp.Abs, sign=sp.sign, pow=lambda a, k: a**k, div=lambda a, b: a / b,
+        where=where, step=lambda x: sp.Heaviside(x, 0),
+        relu=symf.relu, leaky_relu=symf.leaky_relu, elu=symf.elu,
+        sigmoid=lambda x: 1 / (1 + sp.exp(-x)), softplus=lambda x: sp.log(1 + sp.exp(x)),
+        logsumexp=lambda *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
+        expm1_neg=lambda x: sp.exp(x) - 1,
+        dpow=lambda a, k: k * a ** (k - 1), dpow_k=dpow_k,
+    )
 
 
-SYM = SimpleNamespace(
-    exp=sp.exp, log=sp.log, sin=sp.sin, cos=sp.cos, tan=sp.tan, tanh=sp.tanh,
-    sqrt=sp.sqrt, abs=sp.Abs, sign=sp.sign, pow=lambda a, k: a**k, div=lambda a, b: a / b,
-    where=_sym_where, step=lambda x: sp.Heaviside(x, 0),
-    relu=_symf.relu, leaky_relu=_symf.leaky_relu, elu=_symf.elu,
-    sigmoid=lambda x: 1 / (1 + sp.exp(-x)), softplus=lambda x: sp.log(1 + sp.exp(x)),
-    logsumexp=lambda *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
-    expm1_neg=lambda x: sp.exp(x) - 1,
-    dpow=lambda a, k: k * a ** (k - 1), dpow_k=_sym_dpow_k,
-)
+SYM = _LazyNamespace(_sympy_namespace)
 
 
 @dataclass(frozen=True)
@@ -277,9 +298,11 @@ def sympy_heads() -> dict:
     ``softplus`` are formulas of other heads; ``add``/``mul``/``pow`` are SymPy's
     arithmetic.)
 
+    >>> import sympy as sp
     >>> sympy_heads()[sp.cos].name, sympy_heads()[sp.Abs].name
     ('cos', 'abs')
     """
+    import sympy as sp
     heads = {}
     for op in OPS.values():
         if op.call and op.arity >= 1:

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import Phase, find, given, settings, strategies as st
 
 import symgrad as sg
+import symgrad.reverse  # noqa: F401 - sg.reverse below
 from symgrad import codegen, paths
 from symgrad.forward import evaluate, read_inputs
 from symgrad.lower import lowered

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import symgrad as sg
+import symgrad.reverse  # noqa: F401 - sg.reverse below
 from symgrad import codegen, lower
 from symgrad.forward import evaluate, read_inputs
 from symgrad.lower import lowered

@@ -19,6 +19,8 @@ import sympy as sp
 from hypothesis import given, settings
 
 import symgrad as sg
+import symgrad.builder  # noqa: F401 - sg.builder, sg.sympy_io below
+import symgrad.sympy_io  # noqa: F401
 from symgrad import codeform, lower, ops, strategies
 from symgrad.conventions import CONVENTIONS, Convention, markdown
 from symgrad.exercise import exercise_from_graph
