@@ -16,31 +16,41 @@ from .forward import NodeValues, _all_finite, _scalar, evaluate, read_inputs, ru
 from .graph import Graph, is_node
 from .lower import FALLBACK, lowered
 from .ops import NUM
+from .sweep import Numbers, sweep
 
 __all__ = ["backward", "grad", "adjoints", "run_passes", "mean_grad"]
 
 
 def adjoints(graph: Graph, values: dict, output: str, *, strict: bool = False) -> dict:
-    """The raw reverse loop: ``{node: adjoint}`` for the nodes ``output`` depends on.
-
-    ``values`` holds every node's forward value.
-    """
-    adj = {output: np.float64(1.0)}
+    """The reference reverse loop: ``{node: adjoint}`` for the nodes ``output``
+    depends on, by :func:`symgrad.sweep.sweep` with numbers (``values`` holds
+    every node's forward value); with ``strict``, a local derivative that is not
+    finite at finite arguments is a DomainError."""
     with np.errstate(all="ignore"):
-        for name, op, args in reversed(graph.program):
-            seed = adj.get(name)
-            if seed is None:
-                continue
-            vals = [values[a] if is_node(a) else float(a) for a in args]   # literals as floats
-            local = op.partials(NUM, values[name], *vals)
-            for a, d in zip(args, local, strict=True):
-                if is_node(a):                        # a node, not a literal
-                    contrib = _scalar(seed * d)
-                    prev = adj.get(a)
-                    adj[a] = contrib if prev is None else prev + contrib   # shared: sum over uses
-            if strict:
-                _check_local(name, op, args, vals, local, seed)
-    return adj
+        return sweep(graph.program, output, _Reference(values, strict), np.float64(1.0))
+
+
+class _Reference(Numbers):
+    """Numbers with literals as floats, 0-d results as scalars, and the strict
+    check of each row's local derivatives (against the row's own adjoint)."""
+
+    def __init__(self, values, strict: bool):
+        super().__init__(values)
+        self.strict, self.seed = strict, None
+
+    def settle(self, name, total):
+        self.seed = total
+        return total
+
+    def partials(self, name, op, args):
+        vals = [self.values[a] if is_node(a) else float(a) for a in args]   # literals as floats
+        local = op.partials(NUM, self.values[name], *vals)
+        if self.strict:
+            _check_local(name, op, args, vals, local, self.seed)
+        return local
+
+    def term(self, seed, d, name, pos, arg):
+        return _scalar(seed * d)
 
 
 def _check_local(name, op, args, vals, local, seed) -> None:
