@@ -343,7 +343,7 @@ def _fused_reverse(low: Lowered, out: int, ns):
     skip = set().union(*(L.rows for L in layers))
     seen: set = set()
     build = (lambda rows: code_reverse(rows, ns, seen)) if low.mode == "code" else \
-        (lambda rows: loop_reverse(rows, ns))
+        (lambda rows: loop_reverse(rows, ns, seen))
     steps, seg = [], []
     for k in range(len(low.rows) - 1, -1, -1):
         row = low.rows[k]
