@@ -56,10 +56,10 @@ def needed(rows, out: int) -> list:
     """The rows the output depends on, in reverse topological order."""
     need = {out}
     kept = []
-    for row in reversed(rows):
+    for row in reversed(rows):              # reachability, not the chain rule
         if row[0] in need:
             kept.append(row)
-            need.update(a for a in row[2] if type(a) is int)
+            need.update(row[2])             # literals (1-tuples) are never a row's slot
     return kept
 
 
@@ -291,9 +291,10 @@ def _row_key(op, args):
     """(op, number of arguments) without literals, else (op, pattern): literals by
     the bits of the float the code holds (:func:`lit`), so 0.0 and -0.0 get their
     own functions."""
-    if all(type(a) is int for a in args):
-        return op.name, len(args)
-    return op.name, tuple(None if type(a) is int else lit(a[0]) for a in args)
+    for a in args:
+        if type(a) is not int:
+            return op.name, tuple(None if type(a) is int else lit(a[0]) for a in args)
+    return op.name, len(args)
 
 
 _OP_FUNCTIONS: dict = {}         # (backend, "f"/"d", op, literal pattern) -> function, all graphs
@@ -331,39 +332,57 @@ def loop_forward(rows, ns):
 
 
 class _Instructions(Interpretation):
-    """The sweep as instructions of the reverse loop: per row ``(out slot, node
-    argument slots, edges)``, an edge ``(argument slot, partial, add)`` with the
-    partial a function of ``(y, *argument values)`` (one per op, argument
-    position and literal pattern, shared by all graphs) or ``"1"``/``"-1"``, and
-    ``add`` telling whether the argument's adjoint already holds a contribution
-    (decided here, once, not per evaluation)."""
+    """The sweep as instructions of the reverse loop, one per row: ``(out slot,
+    a, f, add, slots, edges)``.  A row with one node argument ``a`` has its
+    partial ``f``; others list ``edges`` ``(argument slot, partial, add)``.  A
+    partial is a function of ``(y, *argument values)`` (one per op, argument
+    position and literal pattern, shared by all graphs) or :data:`_ONE`/
+    :data:`_NEG` (a partial of 1 or -1); ``add`` tells whether the argument's
+    adjoint already holds a contribution (decided here, once, not per run)."""
 
     def __init__(self, ns):
-        self.ns, self.cache, self.prog = ns, _shared(ns), []
+        self.ns, self.cache, self.prog, self.row = ns, _shared(ns), [], None
 
     def partials(self, o, op, args):
         key = ("d",) + _row_key(op, args)
         parts = self.cache.get(key)
         if parts is None:
-            params, refs = _lambda(op, args, self.ns, None)
-            parts = self.cache[key] = tuple(
-                (d if d in ("1", "-1") else fn(["y"] + params, d, self.ns)) if type(a) is int
-                else None for j, a in enumerate(args) for d in (_local(op, j, refs, "y"),))
-        self.edges = []
-        self.prog.append((o, args if key[2] == len(args) else tuple(a for a in args if type(a) is int),
-                          self.edges))
+            parts = self.cache[key] = self._parts(op, args)
+        slots = args if key[2] == len(args) else tuple(a for a in args if type(a) is int)
+        if len(slots) == 1:
+            self.row = (o, slots)
+        else:
+            self.row = None
+            self.edges = []
+            self.prog.append((o, -1, None, False, slots, self.edges))
         return parts
+
+    def _parts(self, op, args) -> tuple:
+        params, refs = _lambda(op, args, self.ns, None)
+        parts = []
+        for j, a in enumerate(args):
+            d = _local(op, j, refs, "y") if type(a) is int else None
+            parts.append(d if d is None else _ONE if d == "1" else _NEG if d == "-1"
+                         else fn(["y"] + params, d, self.ns))
+        return tuple(parts)
 
     def term(self, seed, d, o, pos, a):
         return d
 
     def first(self, term, a):
-        self.edges.append((a, term, False))
+        self._edge(a, term, False)
         return True
 
     def add(self, total, term, a):
-        self.edges.append((a, term, True))
+        self._edge(a, term, True)
         return True
+
+    def _edge(self, a, f, add):
+        if self.row is None:
+            self.edges.append((a, f, add))
+        else:
+            o, slots = self.row
+            self.prog.append((o, a, f, add, slots, ()))
 
 
 def loop_reverse(rows, ns, seen=None):
@@ -373,15 +392,7 @@ def loop_reverse(rows, ns, seen=None):
     with one node argument runs without building an argument list."""
     build = _Instructions(ns)
     _segment(rows, build, seen)
-    prog = []
-    for o, slots, edges in build.prog:
-        if len(slots) == 1:
-            (a, f, add), = edges
-            prog.append((o, a, _ONE if f == "1" else _NEG if f == "-1" else f, add, slots, ()))
-        else:
-            prog.append((o, -1, None, False, slots,
-                         tuple((a, _ONE if f == "1" else _NEG if f == "-1" else f, add)
-                               for a, f, add in edges)))
+    prog = build.prog
 
     def run(V, G):
         for o, a, f, add, slots, edges in prog:

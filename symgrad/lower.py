@@ -110,7 +110,8 @@ class Lowered:
         self.inputs = graph.inputs
         self.slot = {n: i for i, n in enumerate(self.names)}
         self.input_slots = tuple(self.slot[x] for x in graph.inputs)
-        self.rows = tuple((self.slot[name], op, tuple(self.slot[a] if is_node(a) else (a,) for a in args))
+        slot = self.slot
+        self.rows = tuple((slot[name], op, tuple([slot[a] if isinstance(a, str) else (a,) for a in args]))
                           for name, op, args in graph.program)
         self.mode = "code" if len(self.rows) <= CODE_LIMIT else "loop"
         self._fwd: dict = {}

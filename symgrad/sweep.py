@@ -95,8 +95,11 @@ def sweep(program: Iterable, output, interp: Interpretation, seed, *,
         if total is None:
             continue
         own = adj[name] = settle(name, total)
-        settled.add(name)
-        for pos, (a, d) in enumerate(zip(args, partials(name, op, args), strict=True)):
+        if settle_leaves:
+            settled.add(name)
+        pos = -1
+        for a, d in zip(args, partials(name, op, args), strict=True):
+            pos += 1
             if d is None or not node(a):
                 continue
             term = term_of(own, d, name, pos, a)
