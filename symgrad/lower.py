@@ -93,13 +93,24 @@ FALLBACK = (ArithmeticError, ValueError, RuntimeWarning)
 def lowered(graph: Graph) -> "Lowered":
     """The lowered program of ``graph``, built on first use and cached on the graph."""
     low = graph._cache.get("lowered")
-    if low is None:
-        with _LOCK:
-            low = graph._cache.get("lowered")
-            if low is None:
+    return low if low is not None else built(graph._cache, "lowered", _LOCK, lambda: Lowered(graph))
+
+
+def built(store, key, lock, build, bound: int | None = None):
+    """``store[key]``, made by ``build()`` the first time: double-checked under
+    ``lock`` (threads share lowered programs), with the garbage collector paused
+    while building (a large graph's build makes millions of small objects).  With
+    ``bound``, ``store`` (an OrderedDict) keeps only the last ``bound`` entries."""
+    fn = store.get(key)
+    if fn is None:
+        with lock:
+            fn = store.get(key)
+            if fn is None:
                 with no_gc():
-                    low = graph._cache["lowered"] = Lowered(graph)
-    return low
+                    fn = store[key] = build()
+                while bound is not None and len(store) > bound:
+                    store.popitem(last=False)
+    return fn
 
 
 class Lowered:
@@ -119,7 +130,7 @@ class Lowered:
         self._lock = threading.Lock()
         self._layers = None
         self._pool: dict = {}
-        self._grad: dict = {}
+        self._grad: OrderedDict = OrderedDict()
         self._uses = 0          # evaluations so far, up to HOT_AFTER + 1 (racy: a heuristic)
 
     # -- running ---------------------------------------------------------------
@@ -191,14 +202,14 @@ class Lowered:
     # -- building (once, under the lock) -------------------------------------------
     def layers(self) -> list:
         """The fusable layers (see :mod:`symgrad.fuse`), found once."""
-        if self._layers is None:
-            with self._lock:
-                if self._layers is None:
-                    layers = find_layers(self.rows, self.input_slots, _matrix_fns)
-                    row_of = {o: k for k, (o, _, _) in enumerate(self.rows)}
-                    self._products = {m: self.rows[row_of[m]][2] for L in layers for m in L.muls}
-                    self._layers = layers
-        return self._layers
+        return self._layers if self._layers is not None else \
+            built(self.__dict__, "_layers", self._lock, self._find_layers)
+
+    def _find_layers(self) -> list:
+        layers = find_layers(self.rows, self.input_slots, _matrix_fns)
+        row_of = {o: k for k, (o, _, _) in enumerate(self.rows)}
+        self._products = {m: self.rows[row_of[m]][2] for L in layers for m in L.muls}
+        return layers
 
     def scalar_grad(self, output: str):
         """``fn(inputs) -> {input: float}``: forward and reverse sweep of the
@@ -211,38 +222,19 @@ class Lowered:
         if fn is None:
             if len(self.rows) > FAST_LIMIT or self._uses < HOT_AFTER:
                 return None
-            with self._lock:
-                fn = self._grad.get(output)
-                if fn is None:
-                    if len(self._grad) >= _MAX_OUTPUTS:
-                        self._grad.clear()
-                    with no_gc():
-                        fn = self._grad[output] = code_grad(self, self.slot[output], _NS["math"])
+            fn = built(self._grad, output, self._lock,
+                       lambda: code_grad(self, self.slot[output], _NS["math"]), _MAX_OUTPUTS)
         return fn
 
     def fused_forward(self):
         """The forward pass with fused layers, or None when there are none."""
         if not self.layers():
             return None
-        fn = self._fwd.get("fused")
-        if fn is None:
-            with self._lock:
-                fn = self._fwd.get("fused")
-                if fn is None:
-                    fn = self._fwd["fused"] = _fused_forward(self, _NS["num"])
-        return fn
+        return built(self._fwd, "fused", self._lock, lambda: _fused_forward(self, _NS["num"]))
 
     def fused_reverse(self, out: int):
-        key = ("fused", out)
-        fn = self._rev.get(key)
-        if fn is None:
-            with self._lock:
-                fn = self._rev.get(key)
-                if fn is None:
-                    fn = self._rev[key] = _fused_reverse(self, out, _NS["num"])
-                    while len(self._rev) > _MAX_OUTPUTS:
-                        self._rev.popitem(last=False)
-        return fn
+        return built(self._rev, ("fused", out), self._lock,
+                     lambda: _fused_reverse(self, out, _NS["num"]), _MAX_OUTPUTS)
 
     def _compiled(self) -> bool:
         """Compiled code (else the loop): for graphs up to CODE_LIMIT operations from
@@ -258,12 +250,8 @@ class Lowered:
         key = backend if compiled else ("loop", backend)
         fn = self._fwd.get(key)
         if fn is None:
-            with self._lock:
-                fn = self._fwd.get(key)
-                if fn is None:
-                    with no_gc():
-                        fn = self._fwd[key] = (code_forward if compiled else loop_forward)(
-                            self.rows, _NS[backend])
+            build = code_forward if compiled else loop_forward
+            fn = built(self._fwd, key, self._lock, lambda: build(self.rows, _NS[backend]))
         return fn
 
     def reverse_pass(self, backend: str, out: int):
@@ -271,14 +259,9 @@ class Lowered:
         key = (backend, out) if compiled else ("loop", backend, out)
         fn = self._rev.get(key)
         if fn is None:
-            with self._lock:
-                fn = self._rev.get(key)
-                if fn is None:
-                    build = code_reverse if compiled else loop_reverse
-                    with no_gc():
-                        fn = self._rev[key] = build(needed(self.rows, out), _NS[backend])
-                    while len(self._rev) > _MAX_OUTPUTS:
-                        self._rev.popitem(last=False)
+            build = code_reverse if compiled else loop_reverse
+            fn = built(self._rev, key, self._lock,
+                       lambda: build(needed(self.rows, out), _NS[backend]), _MAX_OUTPUTS)
         return fn
 
 
