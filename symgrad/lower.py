@@ -65,10 +65,13 @@ import numpy as np
 from .codegen import (code_forward, code_grad, code_reverse, expr, fn, lit, loop_forward,
                       loop_reverse, needed)
 from .fuse import LazyValues, NoFuse, find_layers, release
-from .graph import Graph, is_node, no_gc
+from .errors import InputError
+from .graph import Graph, no_gc
 from .ops import MATH, NUM
+from .reference import NodeValues, adjoints, evaluate, read_inputs
 
-__all__ = ["lowered", "Lowered", "FALLBACK", "CODE_LIMIT", "FAST_LIMIT", "HOT_AFTER"]
+__all__ = ["execute", "lowered", "Lowered", "built", "FALLBACK", "CODE_LIMIT", "FAST_LIMIT",
+           "HOT_AFTER"]
 
 CODE_LIMIT = 50_000     # operations: above, the instruction loop
 HOT_AFTER = 2           # evaluations of a graph that run the loop before code is compiled
@@ -88,6 +91,82 @@ _NS = {"math": _namespace(MATH), "num": _namespace(NUM)}
 # (FloatingPointError) or with warnings as errors (RuntimeWarning, e.g. an
 # underflow under errstate(all="warn")): the reference then runs, quietly.
 FALLBACK = (ArithmeticError, ValueError, RuntimeWarning)
+
+
+def execute(graph: Graph, values, inputs: dict, *, want: str, limit: int,
+            output: str | None = None, strict: bool = False, wrt=None):
+    """The one road of :func:`~symgrad.forward.forward`, :func:`~symgrad.reverse.backward`,
+    :func:`~symgrad.reverse.grad` and :func:`~symgrad.reverse.mean_grad` (``want``:
+    ``"values"``, ``"adjoints"``, ``"grad"`` or ``"mean"``): reads the inputs once
+    (at most ``limit`` elements a node), picks the tier and returns what the
+    caller returns.
+
+    The tiers: ``grad`` on floats tries the one compiled function first; strict
+    mode runs the reference interpreters (:mod:`symgrad.reference`); scalars run
+    the lowered program on the ``MATH`` backend, falling back to the reference
+    where it raises (numpy would give nan/inf); arrays run it on ``NUM``, with
+    fused layers where they fit, and a mean gradient averages inside them.
+    """
+    out = None if want == "values" else graph.default_output(output)
+    low = lowered(graph)
+    if want == "grad" and not strict and (values is None or not inputs):
+        fast = low.scalar_grad(out)               # floats in, one compiled function
+        if fast is not None:
+            try:
+                return fast(inputs if values is None else values)
+            except (TypeError, KeyError, *FALLBACK):    # not plain floats, or nan/inf ahead
+                pass
+    ins, shape = read_inputs(graph, values, inputs, limit)
+    if want == "mean":
+        wrt = graph.inputs if wrt is None else tuple(wrt)
+        unknown = [x for x in wrt if x not in ins]
+        if unknown:
+            raise InputError(f"wrt names {', '.join(map(repr, unknown))}, which are not inputs; "
+                             f"the graph's inputs are {', '.join(graph.inputs)}")
+        if shape is not None:
+            with np.errstate(all="ignore"):
+                return low.mean_gradient(ins, out, wrt)
+    vals, adj = passes(graph, ins, shape, out, strict)
+    if want == "values":
+        return NodeValues(dict(zip(low.names, vals, strict=True)) if type(vals) is list else vals, shape)
+    if want == "adjoints":
+        zero = np.float64(0.0)
+        return NodeValues({n: zero if a is None else a for n, a in zip(low.names, adj, strict=True)},
+                          shape)
+    slot = low.slot
+    if want == "mean":
+        value = vals[slot[out]] if type(vals) is list else vals[out]
+        return float(value), {x: _mean(adj[slot[x]]) for x in wrt}
+    if shape is None:
+        return {x: 0.0 if adj[slot[x]] is None else float(adj[slot[x]]) for x in graph.inputs}
+    zero = np.float64(0.0)
+    return {x: np.broadcast_to(zero if adj[slot[x]] is None else adj[slot[x]], shape)
+            for x in graph.inputs}
+
+
+def passes(graph: Graph, ins: dict, shape: tuple | None, output: str | None,
+           strict: bool = False) -> tuple:
+    """Forward values and (with an ``output``) adjoints by slot (None where
+    ``output`` does not depend on the node) for inputs already read.  Values are
+    a list by slot (the scalar lowered program) or a Mapping node -> value.  The
+    reference interpreters run in strict mode and where the scalar backend
+    leaves nan/inf to numpy."""
+    low = lowered(graph)
+    if not strict:
+        if shape is None:
+            try:
+                V = low.values(ins, scalar=True)
+                return V, (None if output is None else low.adjoints(V, output, scalar=True))
+            except FALLBACK:                      # math raised where numpy gives nan/inf
+                pass
+        else:
+            with np.errstate(all="ignore"):
+                return low.run_arrays(ins, output)[:2]
+    vals = evaluate(graph, ins, strict=strict)
+    if output is None:
+        return {n: vals[n] for n in graph.nodes}, None
+    adj = adjoints(graph, vals, output, strict=strict)
+    return vals, [adj.get(n) for n in graph.nodes]
 
 
 def lowered(graph: Graph) -> "Lowered":
