@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .graph import Graph
-from .lower import execute, passes
+from .lower import execute
 from .reference import NodeValues, _all_finite, _scalar, brief, evaluate
 from .reference import read_inputs as _read_inputs
 
@@ -70,11 +70,12 @@ def forward(graph: Graph, values: Mapping | None = None, /, *, strict: bool = Fa
     >>> round(fw["c"], 3), round(fw["f"], 3)
     (58.598, 7.194)
     """
-    return execute(graph, values, inputs, want="values", limit=MAX_ELEMENTS, strict=strict)
+    return execute(graph, values, inputs, "values", MAX_ELEMENTS, None, strict)
 
 
 def run_forward(graph: Graph, ins: dict, shape: tuple | None) -> Mapping:
-    """Forward values ``{node: value}`` of inputs already read, through the
-    lowered program (:mod:`symgrad.lower`); the values of :func:`evaluate`."""
-    vals = passes(graph, ins, shape, None)[0]
+    """Forward values ``{node: value}`` of inputs already read (as
+    :func:`read_inputs` returns them), by the executor's road; the values of
+    :func:`evaluate`."""
+    vals = execute(graph, ins, {}, "passes", MAX_ELEMENTS)[0]
     return dict(zip(graph.nodes, vals, strict=True)) if type(vals) is list else vals

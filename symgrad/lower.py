@@ -93,13 +93,15 @@ _NS = {"math": _namespace(MATH), "num": _namespace(NUM)}
 FALLBACK = (ArithmeticError, ValueError, RuntimeWarning)
 
 
-def execute(graph: Graph, values, inputs: dict, *, want: str, limit: int,
+def execute(graph: Graph, values, inputs: dict, want: str, limit: int,
             output: str | None = None, strict: bool = False, wrt=None):
     """The one road of :func:`~symgrad.forward.forward`, :func:`~symgrad.reverse.backward`,
     :func:`~symgrad.reverse.grad` and :func:`~symgrad.reverse.mean_grad` (``want``:
     ``"values"``, ``"adjoints"``, ``"grad"`` or ``"mean"``): reads the inputs once
     (at most ``limit`` elements a node), picks the tier and returns what the
-    caller returns.
+    caller returns.  ``want="passes"`` returns the raw ``(values, adjoints)``:
+    values a list by slot or a Mapping node -> value, adjoints a list by slot
+    (None where ``output`` does not depend on the node) or None without output.
 
     The tiers: ``grad`` on floats tries the one compiled function first; strict
     mode runs the reference interpreters (:mod:`symgrad.reference`); scalars run
@@ -107,10 +109,15 @@ def execute(graph: Graph, values, inputs: dict, *, want: str, limit: int,
     where it raises (numpy would give nan/inf); arrays run it on ``NUM``, with
     fused layers where they fit, and a mean gradient averages inside them.
     """
-    out = None if want == "values" else graph.default_output(output)
-    low = lowered(graph)
+    if want == "values":
+        out = None
+    elif output is None and len(graph.outputs) == 1:
+        out = graph.outputs[0]
+    else:
+        out = graph.default_output(output)
+    low = graph._cache.get("lowered") or lowered(graph)
     if want == "grad" and not strict and (values is None or not inputs):
-        fast = low.scalar_grad(out)               # floats in, one compiled function
+        fast = low._grad.get(out) or low.scalar_grad(out)    # floats in, one compiled function
         if fast is not None:
             try:
                 return fast(inputs if values is None else values)
@@ -126,42 +133,38 @@ def execute(graph: Graph, values, inputs: dict, *, want: str, limit: int,
         if shape is not None:
             with np.errstate(all="ignore"):
                 return low.mean_gradient(ins, out, wrt)
-    vals, adj = passes(graph, ins, shape, out, strict)
+    if strict:
+        vals, adj = _reference(graph, ins, out, True)
+    elif shape is None:
+        try:
+            vals = low.values(ins, scalar=True)
+            adj = None if out is None else low.adjoints(vals, out, scalar=True)
+        except FALLBACK:                      # math raised where numpy gives nan/inf
+            vals, adj = _reference(graph, ins, out, False)
+    else:
+        with np.errstate(all="ignore"):
+            vals, adj, _ = low.run_arrays(ins, out)
     if want == "values":
         return NodeValues(dict(zip(low.names, vals, strict=True)) if type(vals) is list else vals, shape)
     if want == "adjoints":
         zero = np.float64(0.0)
         return NodeValues({n: zero if a is None else a for n, a in zip(low.names, adj, strict=True)},
                           shape)
+    if want == "passes":
+        return vals, adj
     slot = low.slot
     if want == "mean":
         value = vals[slot[out]] if type(vals) is list else vals[out]
         return float(value), {x: _mean(adj[slot[x]]) for x in wrt}
     if shape is None:
-        return {x: 0.0 if adj[slot[x]] is None else float(adj[slot[x]]) for x in graph.inputs}
+        return {x: 0.0 if adj[slot[x]] is None else float(adj[slot[x]]) for x in low.inputs}
     zero = np.float64(0.0)
     return {x: np.broadcast_to(zero if adj[slot[x]] is None else adj[slot[x]], shape)
-            for x in graph.inputs}
+            for x in low.inputs}
 
 
-def passes(graph: Graph, ins: dict, shape: tuple | None, output: str | None,
-           strict: bool = False) -> tuple:
-    """Forward values and (with an ``output``) adjoints by slot (None where
-    ``output`` does not depend on the node) for inputs already read.  Values are
-    a list by slot (the scalar lowered program) or a Mapping node -> value.  The
-    reference interpreters run in strict mode and where the scalar backend
-    leaves nan/inf to numpy."""
-    low = lowered(graph)
-    if not strict:
-        if shape is None:
-            try:
-                V = low.values(ins, scalar=True)
-                return V, (None if output is None else low.adjoints(V, output, scalar=True))
-            except FALLBACK:                      # math raised where numpy gives nan/inf
-                pass
-        else:
-            with np.errstate(all="ignore"):
-                return low.run_arrays(ins, output)[:2]
+def _reference(graph: Graph, ins: dict, output: str | None, strict: bool) -> tuple:
+    """The reference interpreters: values ``{node: value}`` and adjoints by slot."""
     vals = evaluate(graph, ins, strict=strict)
     if output is None:
         return {n: vals[n] for n in graph.nodes}, None

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from . import forward as fwd
 from .graph import Graph
-from .lower import execute, passes
+from .lower import execute
 from .reference import NodeValues, adjoints
 
 __all__ = ["backward", "grad", "adjoints", "run_passes", "mean_grad"]
@@ -55,16 +55,16 @@ def backward(graph: Graph, values: Mapping | None = None, /, *, output: str | No
     >>> round(bw["c"], 3), round(bw["a"], 3), round(bw["x"], 2)
     (-0.822, -45.717, -182.87)
     """
-    return execute(graph, values, inputs, want="adjoints", limit=fwd.MAX_ELEMENTS, output=output,
-                   strict=strict)
+    return execute(graph, values, inputs, "adjoints", fwd.MAX_ELEMENTS, output, strict)
 
 
 def run_passes(graph: Graph, ins: dict, shape: tuple | None, output: str,
                strict: bool = False) -> tuple:
     """Forward values and adjoints by slot (position in ``graph.nodes``; None
-    where ``output`` does not depend on the node) for inputs already read: see
-    :func:`symgrad.lower.passes`."""
-    return passes(graph, ins, shape, output, strict)
+    where ``output`` does not depend on the node) for inputs already read (as
+    :func:`symgrad.forward.read_inputs` returns them), by the executor's road
+    (:func:`symgrad.lower.execute`)."""
+    return execute(graph, ins, {}, "passes", fwd.MAX_ELEMENTS, output, strict)
 
 
 def grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
@@ -81,8 +81,7 @@ def grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None =
     >>> {k: round(v, 2) for k, v in g.grad(x=2.0).items()}
     {'x': -182.87}
     """
-    return execute(graph, values, inputs, want="grad", limit=fwd.MAX_ELEMENTS, output=output,
-                   strict=strict)
+    return execute(graph, values, inputs, "grad", fwd.MAX_ELEMENTS, output, strict)
 
 
 def mean_grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
@@ -103,5 +102,4 @@ def mean_grad(graph: Graph, values: Mapping | None = None, /, *, output: str | N
     >>> value, gradient["w"], gradient["x"]
     (6.0, 2.0, 3.0)
     """
-    return execute(graph, values, inputs, want="mean", limit=fwd.MAX_ELEMENTS, output=output,
-                   wrt=wrt)
+    return execute(graph, values, inputs, "mean", fwd.MAX_ELEMENTS, output, False, wrt)
