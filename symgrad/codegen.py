@@ -98,11 +98,6 @@ def _local(op, j: int, refs: list, y: str) -> str:
     return op.dcode[j].format(*refs, y=y)
 
 
-def _slot(a) -> bool:
-    """A row argument is a node (a slot) when it is an int; literals are 1-tuples."""
-    return type(a) is int
-
-
 def _refs(args) -> list:
     return [f"v{a}" if type(a) is int else lit(a[0]) for a in args]
 
@@ -173,7 +168,7 @@ def _seeds(rows, seen) -> dict:
 def _segment(rows, interp, seen) -> None:
     """The sweep over reverse ``rows`` starting from the adjoints in ``G`` (see
     :func:`_seeds`); ``seen`` gains the slots it contributes to."""
-    adj = sweep(rows[::-1], None, interp, None, node=_slot, seeds=_seeds(rows, seen))
+    adj = sweep(rows[::-1], None, interp, None, node=None, seeds=_seeds(rows, seen))
     if seen is not None:
         seen.update(a for a in adj if a is not None)
 
@@ -236,7 +231,7 @@ def code_grad(low, out: int, ns):
     body.extend(f"v{o} = {expr(op.code, _refs(args), op.code_sep, op.arity < 0)}"
                 for o, op, args in rows)
     body.append(f"g{out} = 1.0")
-    name = sweep(rows, out, _Aliases(body), f"g{out}", node=_slot)
+    name = sweep(rows, out, _Aliases(body), f"g{out}", node=None)
     # The inputs' names are never written into the source: the result's keys are
     # read from the tuple K in the function's globals (issue 11).
     result = ", ".join(f"K[{i}]: {name.get(s, '0.0')}" for i, s in enumerate(low.input_slots))
@@ -369,20 +364,19 @@ class _Instructions(Interpretation):
     def term(self, seed, d, o, pos, a):
         return d
 
-    def first(self, term, a):
-        self._edge(a, term, False)
-        return True
-
-    def add(self, total, term, a):
-        self._edge(a, term, True)
-        return True
-
-    def _edge(self, a, f, add):
+    def first(self, f, a):
         if self.row is None:
-            self.edges.append((a, f, add))
+            self.edges.append((a, f, False))
         else:
-            o, slots = self.row
-            self.prog.append((o, a, f, add, slots, ()))
+            self.prog.append((self.row[0], a, f, False, self.row[1], ()))
+        return True
+
+    def add(self, total, f, a):
+        if self.row is None:
+            self.edges.append((a, f, True))
+        else:
+            self.prog.append((self.row[0], a, f, True, self.row[1], ()))
+        return True
 
 
 def loop_reverse(rows, ns, seen=None):

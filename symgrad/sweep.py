@@ -70,7 +70,7 @@ class Numbers(Interpretation):
 
 
 def sweep(program: Iterable, output, interp: Interpretation, seed, *,
-          node: Callable = is_node, settle_leaves: bool = False, seeds=None) -> dict:
+          node: Callable | None = is_node, settle_leaves: bool = False, seeds=None) -> dict:
     """Reverse accumulation over ``program`` (rows ``(name, op, args)`` in
     topological order; ``args`` mixes nodes and literals, ``node(a)`` tells
     which) from ``output``, whose adjoint is ``seed``.
@@ -80,6 +80,7 @@ def sweep(program: Iterable, output, interp: Interpretation, seed, *,
     that are not rows (the inputs) are returned as accumulated, or settled too
     with ``settle_leaves=True``.  Iterative: no recursion, any depth.
 
+    ``node=None`` trusts ``partials`` to give None at every literal's position.
     ``seeds`` (``{node: adjoint}``) starts further adjoints besides ``output``'s:
     a sweep over one segment of a program, below adjoints computed elsewhere
     (the fused layers' matrix products), continues from them.
@@ -100,7 +101,7 @@ def sweep(program: Iterable, output, interp: Interpretation, seed, *,
         pos = -1
         for a, d in zip(args, partials(name, op, args), strict=True):
             pos += 1
-            if d is None or not node(a):
+            if d is None or (node is not None and not node(a)):
                 continue
             term = term_of(own, d, name, pos, a)
             prev = adj.get(a)
