@@ -339,7 +339,12 @@ class _Instructions(Interpretation):
         self.ns, self.cache, self.prog, self.row = ns, _shared(ns), [], None
 
     def partials(self, o, op, args):
-        key = ("d",) + _row_key(op, args)
+        for a in args:
+            if type(a) is not int:
+                key = ("d",) + _row_key(op, args)
+                break
+        else:
+            key = ("d", op.name, len(args))
         parts = self.cache.get(key)
         if parts is None:
             parts = self.cache[key] = self._parts(op, args)

@@ -91,11 +91,15 @@ def sweep(program: Iterable, output, interp: Interpretation, seed, *,
     settled = set()
     partials, term_of, first, add, settle = (interp.partials, interp.term, interp.first,
                                               interp.add, interp.settle)
+    # the hooks an interpretation keeps as defined here are done inline (same results)
+    cls = type(interp)
+    own_settle, own_term = cls.settle is not Interpretation.settle, cls.term is not Interpretation.term
+    own_first, own_add = cls.first is not Interpretation.first, cls.add is not Interpretation.add
     for name, op, args in reversed(program if isinstance(program, (list, tuple)) else list(program)):
         total = adj.get(name)
         if total is None:
             continue
-        own = adj[name] = settle(name, total)
+        own = adj[name] = settle(name, total) if own_settle else total
         if settle_leaves:
             settled.add(name)
         pos = -1
@@ -103,9 +107,12 @@ def sweep(program: Iterable, output, interp: Interpretation, seed, *,
             pos += 1
             if d is None or (node is not None and not node(a)):
                 continue
-            term = term_of(own, d, name, pos, a)
+            term = term_of(own, d, name, pos, a) if own_term else own * d
             prev = adj.get(a)
-            adj[a] = first(term, a) if prev is None else add(prev, term, a)
+            if prev is None:
+                adj[a] = first(term, a) if own_first else term
+            else:
+                adj[a] = add(prev, term, a) if own_add else prev + term
     if settle_leaves:
         for name in [n for n in adj if n not in settled]:
             adj[name] = interp.settle(name, adj[name])
