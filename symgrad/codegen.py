@@ -12,6 +12,12 @@ op table:
 * :func:`loop_forward` / :func:`loop_reverse`: an instruction loop over slots,
   for graphs too large to compile (``compile()`` costs ~8 us a line).
 
+The reverse passes are interpretations of the one chain-rule sweep
+(:func:`symgrad.sweep.sweep`), run once when the code is built: :class:`_Lines`
+emits a line per contribution, :class:`_Aliases` the same on locals (a partial
+of 1 reuses the consumer's variable), :class:`_Instructions` the loop's
+instructions with "first contribution or sum" decided at build time.
+
 The generated text never contains user text: nodes are ``v{slot}``/``g{slot}``,
 literals are numbers.
 """

@@ -1,11 +1,16 @@
 """Lowering: a graph compiled once into a flat executable program.
 
-The reference interpreters (:func:`symgrad.forward.evaluate`,
-:func:`symgrad.reverse.adjoints`) walk ``graph.program`` and call the op table's
+:func:`execute` is the one road of ``forward``, ``backward``, ``grad`` and
+``mean_grad``: it reads the inputs once and picks the tier below.
+
+The reference interpreters (:func:`symgrad.reference.evaluate`,
+:func:`symgrad.reference.adjoints`, public as ``symgrad.forward.evaluate`` and
+``symgrad.reverse.adjoints``) walk ``graph.program`` and call the op table's
 ``apply``/``partials`` per node per call; they stay the specification (and run
 strict mode).  This module instead turns the program, once per graph (cached in
-``graph._cache``), into code made by :mod:`symgrad.codegen` from the op table's
-``code``/``dcode`` templates:
+``graph._cache``, each piece made once by :func:`built`), into code made by
+:mod:`symgrad.codegen` from the op table's ``code``/``dcode`` templates, its
+reverse passes by the one chain-rule sweep (:mod:`symgrad.sweep`) at build time:
 
 * for ``grad`` on floats, up to :data:`FAST_LIMIT` operations: one function, the
   output's ancestors forward and backward on locals;
