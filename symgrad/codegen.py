@@ -345,16 +345,17 @@ class _Instructions(Interpretation):
         self.ns, self.cache, self.prog, self.row = ns, _shared(ns), [], None
 
     def partials(self, o, op, args):
+        slots = args
         for a in args:
             if type(a) is not int:
                 key = ("d",) + _row_key(op, args)
+                slots = tuple(a for a in args if type(a) is int)
                 break
         else:
             key = ("d", op.name, len(args))
         parts = self.cache.get(key)
         if parts is None:
             parts = self.cache[key] = self._parts(op, args)
-        slots = args if key[2] == len(args) else tuple(a for a in args if type(a) is int)
         if len(slots) == 1:
             self.row = (o, slots)
         else:

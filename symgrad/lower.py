@@ -60,6 +60,7 @@ def _c0(V):
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 import threading
@@ -71,7 +72,7 @@ from .codegen import (code_forward, code_grad, code_reverse, expr, fn, lit, loop
                       loop_reverse, needed)
 from .fuse import LazyValues, NoFuse, find_layers, release
 from .errors import InputError
-from .graph import Graph, no_gc
+from .graph import Graph
 from .ops import MATH, NUM
 from .reference import NodeValues, adjoints, evaluate, read_inputs
 
@@ -193,8 +194,13 @@ def built(store, key, lock, build, bound: int | None = None):
         with lock:
             fn = store.get(key)
             if fn is None:
-                with no_gc():
+                was = gc.isenabled()             # graph.no_gc, without a generator's cost:
+                gc.disable()                     # builds of small graphs are hot (W5)
+                try:
                     fn = store[key] = build()
+                finally:
+                    if was:
+                        gc.enable()
                 while bound is not None and len(store) > bound:
                     store.popitem(last=False)
     return fn
