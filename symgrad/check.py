@@ -29,7 +29,7 @@ import numpy as np
 from .errors import InputError
 from .forward import evaluate, read_inputs
 from .graph import Graph, is_node
-from .paths import PATHS, run_paths
+from .paths import run_paths
 from .reverse import adjoints
 from .symbolic import evaluate_shared, symbolic_gradient
 

@@ -41,7 +41,6 @@ from .escape import visible
 from .graph import is_node
 from .ops import NUM, SYM
 from .practice import edge_pass, local_values, smooth_point
-from .printer import format_number
 from .sympy_io import symbol
 from .tolerance import tolerance
 
@@ -317,7 +316,7 @@ def mistakes(ex, item, point: dict | None = None, arguments: dict | None = None)
     >>> [code for code, _, _ in mistakes(ex, ex.items[0])][:2]
     ['forward_value', 'sign']
     """
-    g, out, n = ex.graph, ex.output, visible(item.node)
+    out, n = ex.output, visible(item.node)
     if item.what == "local":
         right, node = _local_at(ex, item, arguments or _arguments(ex, item, ex.point))
         c = visible(item.consumer)

@@ -1,11 +1,17 @@
 """Lowering: a graph compiled once into a flat executable program.
 
-The reference interpreters (:func:`symgrad.forward.evaluate`,
-:func:`symgrad.reverse.adjoints`) walk ``graph.program`` and call the op table's
+:func:`execute` is the one road of ``forward``, ``backward``, ``grad`` and
+``mean_grad``: it reads the inputs once and picks the tier below.
+
+The reference interpreters (:func:`symgrad.reference.evaluate`,
+:func:`symgrad.reference.adjoints`, public as ``symgrad.forward.evaluate`` and
+``symgrad.reverse.adjoints``) walk ``graph.program`` and call the op table's
 ``apply``/``partials`` per node per call; they stay the specification (and run
 strict mode).  This module instead turns the program, once per graph (cached in
-``graph._cache``), into code made by :mod:`symgrad.codegen` from the op table's
-formulas (run on the code backend, :mod:`symgrad.codeform`):
+``graph._cache``, each piece made once by :func:`built`), into code made by
+:mod:`symgrad.codegen` from the op table's formulas (run on the code backend,
+:mod:`symgrad.codeform`), its reverse passes by the one chain-rule sweep
+(:mod:`symgrad.sweep`) at build time:
 
 * for ``grad`` on floats, up to :data:`FAST_LIMIT` operations: one function, the
   output's ancestors forward and backward on locals;
@@ -55,6 +61,7 @@ def _c0(V):
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 import threading
@@ -66,11 +73,14 @@ from .codeform import partial_code
 from .codegen import (code_forward, code_grad, code_reverse, expr, fn, lit, loop_forward,
                       loop_reverse, needed)
 from .fuse import LazyValues, NoFuse, find_layers, release
-from .graph import Graph, is_node, no_gc
+from .errors import InputError
+from .graph import Graph
 from .mathns import MATH
 from .ops import NUM
+from .reference import NodeValues, adjoints, evaluate, read_inputs
 
-__all__ = ["lowered", "Lowered", "FALLBACK", "CODE_LIMIT", "FAST_LIMIT", "HOT_AFTER"]
+__all__ = ["execute", "lowered", "Lowered", "built", "FALLBACK", "CODE_LIMIT", "FAST_LIMIT",
+           "HOT_AFTER"]
 
 CODE_LIMIT = 50_000     # operations: above, the instruction loop
 HOT_AFTER = 2           # evaluations of a graph that run the loop before code is compiled
@@ -92,16 +102,111 @@ _NS = {"math": _namespace(MATH), "num": _namespace(NUM)}
 FALLBACK = (ArithmeticError, ValueError, RuntimeWarning)
 
 
+def execute(graph: Graph, values, inputs: dict, want: str, limit: int,
+            output: str | None = None, strict: bool = False, wrt=None):
+    """The one road of :func:`~symgrad.forward.forward`, :func:`~symgrad.reverse.backward`,
+    :func:`~symgrad.reverse.grad` and :func:`~symgrad.reverse.mean_grad` (``want``:
+    ``"values"``, ``"adjoints"``, ``"grad"`` or ``"mean"``): reads the inputs once
+    (at most ``limit`` elements a node), picks the tier and returns what the
+    caller returns.  ``want="passes"`` returns the raw ``(values, adjoints)``:
+    values a list by slot or a Mapping node -> value, adjoints a list by slot
+    (None where ``output`` does not depend on the node) or None without output.
+
+    The tiers: ``grad`` on floats tries the one compiled function first; strict
+    mode runs the reference interpreters (:mod:`symgrad.reference`); scalars run
+    the lowered program on the ``MATH`` backend, falling back to the reference
+    where it raises (numpy would give nan/inf); arrays run it on ``NUM``, with
+    fused layers where they fit, and a mean gradient averages inside them.
+    """
+    if want == "values":
+        out = None
+    elif output is None and len(graph.outputs) == 1:
+        out = graph.outputs[0]
+    else:
+        out = graph.default_output(output)
+    low = graph._cache.get("lowered") or lowered(graph)
+    if want == "grad" and not strict and (values is None or not inputs):
+        fast = low._grad.get(out) or low.scalar_grad(out)    # floats in, one compiled function
+        if fast is not None:
+            try:
+                return fast(inputs if values is None else values)
+            except (TypeError, KeyError, *FALLBACK):    # not plain floats, or nan/inf ahead
+                pass
+    ins, shape = read_inputs(graph, values, inputs, limit)
+    if want == "mean":
+        wrt = graph.inputs if wrt is None else tuple(wrt)
+        unknown = [x for x in wrt if x not in ins]
+        if unknown:
+            raise InputError(f"wrt names {', '.join(map(repr, unknown))}, which are not inputs; "
+                             f"the graph's inputs are {', '.join(graph.inputs)}")
+        if shape is not None:
+            with np.errstate(all="ignore"):
+                return low.mean_gradient(ins, out, wrt)
+    if strict:
+        vals, adj = _reference(graph, ins, out, True)
+    elif shape is None:
+        try:
+            vals = low.values(ins, scalar=True)
+            adj = None if out is None else low.adjoints(vals, out, scalar=True)
+        except FALLBACK:                      # math raised where numpy gives nan/inf
+            vals, adj = _reference(graph, ins, out, False)
+    else:
+        with np.errstate(all="ignore"):
+            vals, adj, _ = low.run_arrays(ins, out)
+    if want == "values":
+        return NodeValues(dict(zip(low.names, vals, strict=True)) if type(vals) is list else vals, shape)
+    if want == "adjoints":
+        zero = np.float64(0.0)
+        return NodeValues({n: zero if a is None else a for n, a in zip(low.names, adj, strict=True)},
+                          shape)
+    if want == "passes":
+        return vals, adj
+    slot = low.slot
+    if want == "mean":
+        value = vals[slot[out]] if type(vals) is list else vals[out]
+        return float(value), {x: _mean(adj[slot[x]]) for x in wrt}
+    if shape is None:
+        return {x: 0.0 if adj[slot[x]] is None else float(adj[slot[x]]) for x in low.inputs}
+    zero = np.float64(0.0)
+    return {x: np.broadcast_to(zero if adj[slot[x]] is None else adj[slot[x]], shape)
+            for x in low.inputs}
+
+
+def _reference(graph: Graph, ins: dict, output: str | None, strict: bool) -> tuple:
+    """The reference interpreters: values ``{node: value}`` and adjoints by slot."""
+    vals = evaluate(graph, ins, strict=strict)
+    if output is None:
+        return {n: vals[n] for n in graph.nodes}, None
+    adj = adjoints(graph, vals, output, strict=strict)
+    return vals, [adj.get(n) for n in graph.nodes]
+
+
 def lowered(graph: Graph) -> "Lowered":
     """The lowered program of ``graph``, built on first use and cached on the graph."""
     low = graph._cache.get("lowered")
-    if low is None:
-        with _LOCK:
-            low = graph._cache.get("lowered")
-            if low is None:
-                with no_gc():
-                    low = graph._cache["lowered"] = Lowered(graph)
-    return low
+    return low if low is not None else built(graph._cache, "lowered", _LOCK, lambda: Lowered(graph))
+
+
+def built(store, key, lock, build, bound: int | None = None):
+    """``store[key]``, made by ``build()`` the first time: double-checked under
+    ``lock`` (threads share lowered programs), with the garbage collector paused
+    while building (a large graph's build makes millions of small objects).  With
+    ``bound``, ``store`` (an OrderedDict) keeps only the last ``bound`` entries."""
+    fn = store.get(key)
+    if fn is None:
+        with lock:
+            fn = store.get(key)
+            if fn is None:
+                was = gc.isenabled()             # graph.no_gc, without a generator's cost:
+                gc.disable()                     # builds of small graphs are hot (W5)
+                try:
+                    fn = store[key] = build()
+                finally:
+                    if was:
+                        gc.enable()
+                while bound is not None and len(store) > bound:
+                    store.popitem(last=False)
+    return fn
 
 
 class Lowered:
@@ -112,7 +217,8 @@ class Lowered:
         self.inputs = graph.inputs
         self.slot = {n: i for i, n in enumerate(self.names)}
         self.input_slots = tuple(self.slot[x] for x in graph.inputs)
-        self.rows = tuple((self.slot[name], op, tuple(self.slot[a] if is_node(a) else (a,) for a in args))
+        slot = self.slot
+        self.rows = tuple((slot[name], op, tuple([slot[a] if isinstance(a, str) else (a,) for a in args]))
                           for name, op, args in graph.program)
         self.mode = "code" if len(self.rows) <= CODE_LIMIT else "loop"
         self._fwd: dict = {}
@@ -120,7 +226,7 @@ class Lowered:
         self._lock = threading.Lock()
         self._layers = None
         self._pool: dict = {}
-        self._grad: dict = {}
+        self._grad: OrderedDict = OrderedDict()
         self._uses = 0          # evaluations so far, up to HOT_AFTER + 1 (racy: a heuristic)
 
     # -- running ---------------------------------------------------------------
@@ -192,14 +298,14 @@ class Lowered:
     # -- building (once, under the lock) -------------------------------------------
     def layers(self) -> list:
         """The fusable layers (see :mod:`symgrad.fuse`), found once."""
-        if self._layers is None:
-            with self._lock:
-                if self._layers is None:
-                    layers = find_layers(self.rows, self.input_slots, _matrix_fns)
-                    row_of = {o: k for k, (o, _, _) in enumerate(self.rows)}
-                    self._products = {m: self.rows[row_of[m]][2] for L in layers for m in L.muls}
-                    self._layers = layers
-        return self._layers
+        return self._layers if self._layers is not None else \
+            built(self.__dict__, "_layers", self._lock, self._find_layers)
+
+    def _find_layers(self) -> list:
+        layers = find_layers(self.rows, self.input_slots, _matrix_fns)
+        row_of = {o: k for k, (o, _, _) in enumerate(self.rows)}
+        self._products = {m: self.rows[row_of[m]][2] for L in layers for m in L.muls}
+        return layers
 
     def scalar_grad(self, output: str):
         """``fn(inputs) -> {input: float}``: forward and reverse sweep of the
@@ -212,38 +318,19 @@ class Lowered:
         if fn is None:
             if len(self.rows) > FAST_LIMIT or self._uses < HOT_AFTER:
                 return None
-            with self._lock:
-                fn = self._grad.get(output)
-                if fn is None:
-                    if len(self._grad) >= _MAX_OUTPUTS:
-                        self._grad.clear()
-                    with no_gc():
-                        fn = self._grad[output] = code_grad(self, self.slot[output], _NS["math"])
+            fn = built(self._grad, output, self._lock,
+                       lambda: code_grad(self, self.slot[output], _NS["math"]), _MAX_OUTPUTS)
         return fn
 
     def fused_forward(self):
         """The forward pass with fused layers, or None when there are none."""
         if not self.layers():
             return None
-        fn = self._fwd.get("fused")
-        if fn is None:
-            with self._lock:
-                fn = self._fwd.get("fused")
-                if fn is None:
-                    fn = self._fwd["fused"] = _fused_forward(self, _NS["num"])
-        return fn
+        return built(self._fwd, "fused", self._lock, lambda: _fused_forward(self, _NS["num"]))
 
     def fused_reverse(self, out: int):
-        key = ("fused", out)
-        fn = self._rev.get(key)
-        if fn is None:
-            with self._lock:
-                fn = self._rev.get(key)
-                if fn is None:
-                    fn = self._rev[key] = _fused_reverse(self, out, _NS["num"])
-                    while len(self._rev) > _MAX_OUTPUTS:
-                        self._rev.popitem(last=False)
-        return fn
+        return built(self._rev, ("fused", out), self._lock,
+                     lambda: _fused_reverse(self, out, _NS["num"]), _MAX_OUTPUTS)
 
     def _compiled(self) -> bool:
         """Compiled code (else the loop): for graphs up to CODE_LIMIT operations from
@@ -259,12 +346,8 @@ class Lowered:
         key = backend if compiled else ("loop", backend)
         fn = self._fwd.get(key)
         if fn is None:
-            with self._lock:
-                fn = self._fwd.get(key)
-                if fn is None:
-                    with no_gc():
-                        fn = self._fwd[key] = (code_forward if compiled else loop_forward)(
-                            self.rows, _NS[backend])
+            build = code_forward if compiled else loop_forward
+            fn = built(self._fwd, key, self._lock, lambda: build(self.rows, _NS[backend]))
         return fn
 
     def reverse_pass(self, backend: str, out: int):
@@ -272,14 +355,9 @@ class Lowered:
         key = (backend, out) if compiled else ("loop", backend, out)
         fn = self._rev.get(key)
         if fn is None:
-            with self._lock:
-                fn = self._rev.get(key)
-                if fn is None:
-                    build = code_reverse if compiled else loop_reverse
-                    with no_gc():
-                        fn = self._rev[key] = build(needed(self.rows, out), _NS[backend])
-                    while len(self._rev) > _MAX_OUTPUTS:
-                        self._rev.popitem(last=False)
+            build = code_reverse if compiled else loop_reverse
+            fn = built(self._rev, key, self._lock,
+                       lambda: build(needed(self.rows, out), _NS[backend]), _MAX_OUTPUTS)
         return fn
 
 
@@ -346,7 +424,7 @@ def _fused_reverse(low: Lowered, out: int, ns):
     skip = set().union(*(L.rows for L in layers))
     seen: set = set()
     build = (lambda rows: code_reverse(rows, ns, seen)) if low.mode == "code" else \
-        (lambda rows: loop_reverse(rows, ns))
+        (lambda rows: loop_reverse(rows, ns, seen))
     steps, seg = [], []
     for k in range(len(low.rows) - 1, -1, -1):
         row = low.rows[k]

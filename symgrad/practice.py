@@ -20,6 +20,7 @@ import sympy as sp
 from .graph import Graph, is_node
 from .ops import NUM, OPS, SYM
 from .sympy_io import as_expr, literal
+from .sweep import Interpretation, sweep
 
 __all__ = ["LEVELS", "local_values", "edge_pass", "smooth_point", "random_graph",
            "other_points", "writable", "shared_count"]
@@ -64,17 +65,26 @@ def edge_pass(graph: Graph, vals: Mapping, output: str, edit: tuple | None = Non
     changed: ``edit = ((consumer, position), f)`` uses ``f(local)`` on that edge
     (a student's mistake: drop a path, flip a sign).  Iterative, over the program."""
     locals_ = local_values(graph, vals) if locals_ is None else locals_
-    adj = {output: 1.0}
-    for name, _, args in reversed(graph.program):
-        if name not in adj:
-            continue
-        for pos, a in enumerate(args):
-            if is_node(a):
-                d = locals_[(name, pos)]
-                if edit is not None and edit[0] == (name, pos):
-                    d = edit[1](d)
-                adj[a] = adj.get(a, 0.0) + adj[name] * d
-    return adj
+    return sweep(graph.program, output, _Edges(locals_, edit), 1.0)
+
+
+class _Edges(Interpretation):
+    """Numbers whose local derivatives are read from ``locals_[(consumer,
+    position)]``, one edge replaced by ``edit``; adjoints start from 0.0."""
+
+    def __init__(self, locals_: Mapping, edit: tuple | None):
+        self.locals, self.edit = locals_, edit
+
+    def partials(self, name, op, args):
+        local = [self.locals[(name, pos)] if is_node(a) else None for pos, a in enumerate(args)]
+        if self.edit is not None and self.edit[0][0] == name:
+            pos = self.edit[0][1]
+            if 0 <= pos < len(local) and local[pos] is not None:
+                local[pos] = self.edit[1](local[pos])
+        return local
+
+    def first(self, term, arg):
+        return 0.0 + term
 
 
 def _evaluate(graph: Graph, point: Mapping) -> dict | None:

@@ -1,56 +1,23 @@
 """Reverse mode: the adjoint d(output)/d(node) of every node.
 
-The chain rule is written once, here: walk the flat program backwards, multiply
-each node's adjoint by the op's local partials, and SUM into the arguments, so a
-shared node collects the contributions of all its consumers.
+The chain rule is written once, in :func:`symgrad.sweep.sweep`: walk the flat
+program backwards, multiply each node's adjoint by the op's local partials, and
+SUM into the arguments, so a shared node collects the contributions of all its
+consumers.  :func:`adjoints` is that sweep with numbers (the reference, in
+:mod:`symgrad.reference`); :func:`backward`, :func:`grad` and :func:`mean_grad`
+are thin calls of the executor's one road (:func:`symgrad.lower.execute`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
-
-from .errors import DomainError, InputError
-from .forward import NodeValues, _all_finite, _scalar, evaluate, read_inputs, run_forward
-from .graph import Graph, is_node
-from .lower import FALLBACK, lowered
-from .ops import NUM
+from . import forward as fwd
+from .graph import Graph
+from .lower import execute
+from .reference import NodeValues, adjoints
 
 __all__ = ["backward", "grad", "adjoints", "run_passes", "mean_grad"]
-
-
-def adjoints(graph: Graph, values: dict, output: str, *, strict: bool = False) -> dict:
-    """The raw reverse loop: ``{node: adjoint}`` for the nodes ``output`` depends on.
-
-    ``values`` holds every node's forward value.
-    """
-    adj = {output: np.float64(1.0)}
-    with np.errstate(all="ignore"):
-        for name, op, args in reversed(graph.program):
-            seed = adj.get(name)
-            if seed is None:
-                continue
-            vals = [values[a] if is_node(a) else float(a) for a in args]   # literals as floats
-            local = op.partials(NUM, values[name], *vals)
-            for a, d in zip(args, local, strict=True):
-                if is_node(a):                        # a node, not a literal
-                    contrib = _scalar(seed * d)
-                    prev = adj.get(a)
-                    adj[a] = contrib if prev is None else prev + contrib   # shared: sum over uses
-            if strict:
-                _check_local(name, op, args, vals, local, seed)
-    return adj
-
-
-def _check_local(name, op, args, vals, local, seed) -> None:
-    for a, d in zip(args, local, strict=True):
-        if is_node(a) and not _all_finite(d) and _all_finite(seed) and all(map(_all_finite, vals)):
-            shown = ", ".join(f"{b}={float(np.ravel(v)[0]):.6g}" if is_node(b) else repr(b)
-                              for b, v in zip(args, vals, strict=True))
-            raise DomainError(f"node {name!r} ({op.name}): the local derivative with respect to "
-                              f"{a!r} is not finite at ({shown}); {op.kink or op.valid}. "
-                              "strict=False gives nan/inf instead")
 
 
 def backward(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
@@ -88,34 +55,16 @@ def backward(graph: Graph, values: Mapping | None = None, /, *, output: str | No
     >>> round(bw["c"], 3), round(bw["a"], 3), round(bw["x"], 2)
     (-0.822, -45.717, -182.87)
     """
-    out = graph.default_output(output)
-    ins, shape = read_inputs(graph, values, inputs)
-    _, adj = run_passes(graph, ins, shape, out, strict)
-    zero = np.float64(0.0)
-    return NodeValues({n: zero if a is None else a for n, a in zip(graph.nodes, adj, strict=True)},
-                      shape)
+    return execute(graph, values, inputs, "adjoints", fwd.MAX_ELEMENTS, output, strict)
 
 
 def run_passes(graph: Graph, ins: dict, shape: tuple | None, output: str,
-               strict: bool = False) -> tuple[list, list]:
-    """Forward values (a Mapping node -> value) and adjoints by slot (position in
-    ``graph.nodes``; None where ``output`` does not depend on the node), through
-    the lowered program; the reference interpreters in strict mode and where the
-    scalar backend leaves nan/inf to numpy."""
-    if not strict:
-        low = lowered(graph)
-        if shape is None:
-            try:
-                vals = low.values(ins, scalar=True)
-                return None, low.adjoints(vals, output, scalar=True)
-            except FALLBACK:                      # math raised where numpy gives nan/inf
-                pass
-        else:
-            with np.errstate(all="ignore"):
-                return low.run_arrays(ins, output)[:2]
-    vals = evaluate(graph, ins, strict=strict)
-    adj = adjoints(graph, vals, output, strict=strict)
-    return vals, [adj.get(n) for n in graph.nodes]
+               strict: bool = False) -> tuple:
+    """Forward values and adjoints by slot (position in ``graph.nodes``; None
+    where ``output`` does not depend on the node) for inputs already read (as
+    :func:`symgrad.forward.read_inputs` returns them), by the executor's road
+    (:func:`symgrad.lower.execute`)."""
+    return execute(graph, ins, {}, "passes", fwd.MAX_ELEMENTS, output, strict)
 
 
 def grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
@@ -132,22 +81,7 @@ def grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None =
     >>> {k: round(v, 2) for k, v in g.grad(x=2.0).items()}
     {'x': -182.87}
     """
-    out = graph.default_output(output)
-    if not strict and (values is None or not inputs):
-        fast = lowered(graph).scalar_grad(out)          # floats in, one compiled function
-        if fast is not None:
-            try:
-                return fast(inputs if values is None else values)
-            except (TypeError, KeyError, *FALLBACK):     # not plain floats, or nan/inf ahead
-                pass
-    ins, shape = read_inputs(graph, values, inputs)
-    _, adj = run_passes(graph, ins, shape, out, strict)
-    slot = lowered(graph).slot
-    if shape is None:
-        return {x: 0.0 if adj[slot[x]] is None else float(adj[slot[x]]) for x in graph.inputs}
-    zero = np.float64(0.0)
-    return {x: np.broadcast_to(zero if adj[slot[x]] is None else adj[slot[x]], shape)
-            for x in graph.inputs}
+    return execute(graph, values, inputs, "grad", fwd.MAX_ELEMENTS, output, strict)
 
 
 def mean_grad(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
@@ -168,21 +102,4 @@ def mean_grad(graph: Graph, values: Mapping | None = None, /, *, output: str | N
     >>> value, gradient["w"], gradient["x"]
     (6.0, 2.0, 3.0)
     """
-    out = graph.default_output(output)
-    ins, shape = read_inputs(graph, values, inputs)
-    wrt = graph.inputs if wrt is None else tuple(wrt)
-    unknown = [x for x in wrt if x not in ins]
-    if unknown:
-        raise InputError(f"wrt names {', '.join(map(repr, unknown))}, which are not inputs; "
-                         f"the graph's inputs are {', '.join(graph.inputs)}")
-    low = lowered(graph)
-    if shape is None:
-        adj = run_passes(graph, ins, None, out)[1]
-        value = float(run_forward(graph, ins, None)[out])
-        return value, {x: _mean(adj[low.slot[x]]) for x in wrt}
-    with np.errstate(all="ignore"):
-        return low.mean_gradient(ins, out, wrt)
-
-
-def _mean(a) -> float:
-    return 0.0 if a is None else float(a)
+    return execute(graph, values, inputs, "mean", fwd.MAX_ELEMENTS, output, False, wrt)

@@ -70,7 +70,7 @@ class Numbers(Interpretation):
 
 
 def sweep(program: Iterable, output, interp: Interpretation, seed, *,
-          node: Callable = is_node, settle_leaves: bool = False) -> dict:
+          node: Callable | None = is_node, settle_leaves: bool = False, seeds=None) -> dict:
     """Reverse accumulation over ``program`` (rows ``(name, op, args)`` in
     topological order; ``args`` mixes nodes and literals, ``node(a)`` tells
     which) from ``output``, whose adjoint is ``seed``.
@@ -79,21 +79,40 @@ def sweep(program: Iterable, output, interp: Interpretation, seed, *,
     adjoint is settled before its partials are used; the adjoints of nodes
     that are not rows (the inputs) are returned as accumulated, or settled too
     with ``settle_leaves=True``.  Iterative: no recursion, any depth.
+
+    ``node=None`` trusts ``partials`` to give None at every literal's position.
+    ``seeds`` (``{node: adjoint}``) starts further adjoints besides ``output``'s:
+    a sweep over one segment of a program, below adjoints computed elsewhere
+    (the fused layers' matrix products), continues from them.
     """
     adj = {output: seed}
+    if seeds:
+        adj.update(seeds)
     settled = set()
+    partials, term_of, first, add, settle = (interp.partials, interp.term, interp.first,
+                                              interp.add, interp.settle)
+    # the hooks an interpretation keeps as defined here are done inline (same results)
+    cls = type(interp)
+    own_settle, own_term = cls.settle is not Interpretation.settle, cls.term is not Interpretation.term
+    own_first, own_add = cls.first is not Interpretation.first, cls.add is not Interpretation.add
     for name, op, args in reversed(program if isinstance(program, (list, tuple)) else list(program)):
         total = adj.get(name)
         if total is None:
             continue
-        own = adj[name] = interp.settle(name, total)
-        settled.add(name)
-        for pos, (a, d) in enumerate(zip(args, interp.partials(name, op, args), strict=True)):
-            if d is None or not node(a):
+        own = adj[name] = settle(name, total) if own_settle else total
+        if settle_leaves:
+            settled.add(name)
+        pos = -1
+        for a, d in zip(args, partials(name, op, args), strict=True):
+            pos += 1
+            if d is None or (node is not None and not node(a)):
                 continue
-            term = interp.term(own, d, name, pos, a)
+            term = term_of(own, d, name, pos, a) if own_term else own * d
             prev = adj.get(a)
-            adj[a] = interp.first(term, a) if prev is None else interp.add(prev, term, a)
+            if prev is None:
+                adj[a] = first(term, a) if own_first else term
+            else:
+                adj[a] = add(prev, term, a) if own_add else prev + term
     if settle_leaves:
         for name in [n for n in adj if n not in settled]:
             adj[name] = interp.settle(name, adj[name])

@@ -27,6 +27,7 @@ from .errors import GraphError
 from .graph import Graph, is_node
 from .ops import NUM, SYM, Derived
 from .sympy_io import literal, sympy_heads, sympy_values
+from .sweep import Interpretation, sweep
 
 __all__ = ["symbolic_gradient", "symbolic_adjoints", "shared_size", "evaluate_shared", "symbol"]
 
@@ -50,26 +51,34 @@ def _wrt(graph: Graph, wrt) -> tuple[str, ...]:
     return names
 
 
-def _accumulate(graph: Graph, output: str, value_of: Mapping, out_of) -> dict:
-    """The reverse loop with SymPy: ``{node: adjoint expression}``.
+class _Terms(Interpretation):
+    """SymPy adjoints: a node's terms are collected in a list (one per consumer)
+    and settled as one ``sp.Add``.  ``value_of[node]`` is what stands for a node
+    inside local derivatives and ``out_of(name, op, argvals)`` what stands for
+    the op's own result."""
 
-    ``value_of[node]`` is what stands for a node inside local derivatives and
-    ``out_of(name, op, argvals)`` what stands for the op's own result.
-    """
-    terms: dict[str, list] = {output: [sp.Integer(1)]}
-    adj: dict[str, sp.Expr] = {}
-    for name, op, args in reversed(graph.program):
-        if name not in terms:
-            continue
-        seed = adj[name] = sp.Add(*terms.pop(name))
-        argvals = [value_of[a] if is_node(a) else literal(a) for a in args]
-        local = op.partials(SYM, out_of(name, op, argvals), *argvals)
-        for a, d in zip(args, local, strict=True):
-            if is_node(a):
-                terms.setdefault(a, []).append(seed * d)     # shared node: sum over uses
-    for name, parts in terms.items():                          # the inputs reached
-        adj[name] = sp.Add(*parts)
-    return adj
+    def __init__(self, value_of: Mapping, out_of):
+        self.value_of, self.out_of = value_of, out_of
+
+    def partials(self, name, op, args):
+        argvals = [self.value_of[a] if is_node(a) else literal(a) for a in args]
+        return op.partials(SYM, self.out_of(name, op, argvals), *argvals)
+
+    def first(self, term, arg):
+        return [term]
+
+    def add(self, total, term, arg):
+        total.append(term)                                   # shared node: sum over uses
+        return total
+
+    def settle(self, name, total):
+        return sp.Add(*total)
+
+
+def _accumulate(graph: Graph, output: str, value_of: Mapping, out_of) -> dict:
+    """The reverse sweep with SymPy: ``{node: adjoint expression}``."""
+    return sweep(graph.program, output, _Terms(value_of, out_of), [sp.Integer(1)],
+                 settle_leaves=True)
 
 
 def symbolic_adjoints(graph: Graph, output: str | None = None) -> dict:
@@ -181,30 +190,37 @@ def _fresh(base: str, taken: set) -> sp.Symbol:
     return symbol(name)
 
 
+class _Shared(_Terms):
+    """Adjoints as assignments: a node's collected terms are settled as a fresh
+    symbol ``adj_<node>`` assigned their sum (atoms inlined); zero local
+    derivatives drop their edge."""
+
+    def __init__(self, syms: Mapping, taken: set):
+        super().__init__(syms, lambda name, op, argvals: syms[name])
+        self.taken, self.assignments = taken, []
+
+    def partials(self, name, op, args):
+        return [None if d == 0 else d for d in super().partials(name, op, args)]
+
+    def settle(self, name, total):
+        seed = sp.Add(*total)
+        if seed.is_Atom:
+            return seed
+        sym = _fresh(f"adj_{name}", self.taken)
+        self.assignments.append((sym, seed))
+        return sym
+
+
 def _shared_gradient(graph: Graph, out: str, names: tuple) -> tuple[list, dict]:
     """Reverse accumulation emitting one assignment per adjoint (atoms inlined),
     after the forward assignments; unused assignments are dropped."""
-    taken = set(graph.nodes)
     syms = {n: symbol(n) for n in graph.nodes}
     forward = [(syms[n], op.apply(SYM, *[syms[a] if is_node(a) else literal(a) for a in args]))
                for n, op, args in graph.program]
-    terms: dict[str, list] = {out: [sp.Integer(1)]}
-    backward = []
-    for name, op, args in reversed(graph.program):
-        if name not in terms:
-            continue
-        seed = sp.Add(*terms.pop(name))
-        if not seed.is_Atom:
-            sym = _fresh(f"adj_{name}", taken)
-            backward.append((sym, seed))
-            seed = sym
-        argvals = [syms[a] if is_node(a) else literal(a) for a in args]
-        local = op.partials(SYM, syms[name], *argvals)
-        for a, d in zip(args, local, strict=True):
-            if is_node(a) and d != 0:
-                terms.setdefault(a, []).append(seed * d)
+    shared = _Shared(syms, set(graph.nodes))
+    terms = sweep(graph.program, out, shared, [sp.Integer(1)])
     gradient = {w: sp.Add(*terms.get(w, [sp.Integer(int(w == out))])) for w in names}
-    return _prune(forward + backward, gradient.values()), gradient
+    return _prune(forward + shared.assignments, gradient.values()), gradient
 
 
 def _prune(assignments: list, roots: Iterable) -> list:

@@ -290,3 +290,52 @@ def test_mean_gradients_from_threads_share_pooled_buffers_safely():
         got = list(pool.map(lambda f: sg.reverse.mean_grad(net.graph, f, wrt=list(net.weights)), feeds * 5))
     for w, g in zip(want * 5, got):
         assert w == g
+
+
+# -- one road, one cached build (issue 16) ---------------------------------------------------
+def test_every_public_call_reads_its_inputs_once(monkeypatch):
+    """forward, backward, grad and mean_grad go through ``lower.execute``, which
+    reads the inputs once, whatever tier runs (scalar, array, strict, fallback)."""
+    calls = []
+    real = lower.read_inputs
+    monkeypatch.setattr(lower, "read_inputs", lambda *a: calls.append(1) or real(*a))
+    g = sg.parse("w * x + log(x)")
+    xs = np.array([1.0, 2.0, 3.0])
+    runs = [lambda: g.forward(w=2.0, x=xs), lambda: g.backward(w=2.0, x=1.5),
+            lambda: g.backward(w=2.0, x=1.5, strict=True), lambda: g.grad(w=2.0, x=xs),
+            lambda: g.grad(w=2.0, x=0.0),                        # log(0): the reference runs
+            lambda: sg.reverse.mean_grad(g, w=2.0, x=xs), lambda: sg.reverse.mean_grad(g, w=2.0, x=1.5)]
+    for run in runs:
+        calls.clear()
+        with np.errstate(all="ignore"):
+            run()
+        assert calls == [1]
+
+
+def test_mean_grad_of_one_sample_is_value_and_grad():
+    g = sg.parse("w * x + log(x)")
+    value, grads = sg.reverse.mean_grad(g, w=2.0, x=1.5)
+    assert value == g.forward(w=2.0, x=1.5)[g.outputs[0]] and grads == g.grad(w=2.0, x=1.5)
+    with pytest.raises(sg.InputError, match="wrt names 'v'"):
+        sg.reverse.mean_grad(g, w=2.0, x=1.5, wrt=["v"])
+
+
+def test_built_makes_each_piece_once_under_threads():
+    """The cached-build helper: many threads asking for one key build it once
+    and all get the same object; a bounded store keeps the newest entries."""
+    import threading
+    import time
+    from collections import OrderedDict
+    store, lock, made = {}, threading.Lock(), []
+
+    def build():
+        made.append(1)
+        time.sleep(0.01)                       # let the other threads pile up on the lock
+        return object()
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: lower.built(store, "k", lock, build), range(32)))
+    assert len(made) == 1 and all(o is got[0] for o in got)
+    bounded = OrderedDict()
+    for k in range(5):
+        lower.built(bounded, k, lock, object, bound=3)
+    assert list(bounded) == [2, 3, 4]
