@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 
 import symgrad as sg
-from symgrad.conventions import CONVENTIONS
-from symgrad.ops import OPS
+from symgrad.core.conventions import CONVENTIONS
+from symgrad.core.ops import OPS
 
 warnings.filterwarnings("ignore")
 

@@ -26,7 +26,7 @@ import time
 import sympy
 
 import symgrad as sg
-from symgrad.symbolic import shared_size
+from symgrad.symbolic.gradient import shared_size
 
 CASES = ([3, 6, 6, 6, 1], [4, 32, 32, 1])
 HERE = pathlib.Path(__file__).resolve().parent

@@ -17,7 +17,7 @@ import numpy as np
 
 import peers
 import symgrad as sg
-from symgrad.reverse import mean_grad
+from symgrad.numeric.reverse import mean_grad
 
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
 

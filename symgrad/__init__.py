@@ -4,21 +4,21 @@ Forward values, reverse-mode adjoints, SymPy expressions and step-by-step
 derivations of the same networkx DAG.  This module only re-exports.
 """
 
-from . import builder as _builder
-from .builder import Expr, variable
+from .front import builder as _builder
+from .front.builder import Expr, variable
 from .errors import DomainError, GraphError, InputError, ParseError, SymgradError
-from .graph import Graph
-from .parse import parse
-from .sympy_io import from_sympy
-from .derive import derive
-from .dot import draw
-from .check import check
-from .mlp import Net, mlp
-from .exercise import exercise
-from .sheet import exercise_sheet
+from .core.graph import Graph
+from .front.parse import parse
+from .front.sympy_io import from_sympy
+from .show.derive import derive
+from .show.dot import draw
+from .symbolic.check import check
+from .nn.mlp import Net, mlp
+from .teach.exercise import exercise
+from .teach.sheet import exercise_sheet
 
 # The op functions (sg.exp, sg.relu, sg.sum, ...) come from the op table; one
-# registered later (symgrad.ops.register) is found by __getattr__.
+# registered later (symgrad.core.ops.register) is found by __getattr__.
 globals().update(_builder.exports())
 __getattr__ = _builder.exported
 

@@ -10,7 +10,7 @@ class SymgradError(Exception):
 
 
 class ParseError(SymgradError, ValueError):
-    """Raised by :func:`symgrad.parse` (and everything that reads text) when the text
+    """Raised by :func:`symgrad.front.parse` (and everything that reads text) when the text
     is not a valid expression or program, or exceeds a size, depth or exponent bound.
 
     Carries the position: ``offset`` (0-based), ``line`` and ``column`` (1-based),

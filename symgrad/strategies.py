@@ -40,9 +40,9 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from .graph import Graph, is_node
-from .ops import ATOM, NEG, OPS, TEXT_FUNCTIONS, derived
-from .reader import BINOPS
+from .core.graph import Graph, is_node
+from .core.ops import ATOM, NEG, OPS, TEXT_FUNCTIONS, derived
+from .front.reader import BINOPS
 
 __all__ = ["expressions", "graphs", "points", "mlps", "samples", "smooth_at", "DEFAULT_OPS"]
 
@@ -164,7 +164,7 @@ def _mentions(text: str, name: str) -> bool:
 def graphs(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | None = None,
            max_depth: int = 4, shared: bool = True) -> st.SearchStrategy[Graph]:
     """Graphs parsed from :func:`expressions`."""
-    from .parse import parse
+    from .front.parse import parse
     return expressions(variables=variables, ops=ops, max_depth=max_depth, shared=shared).map(parse)
 
 
@@ -222,7 +222,7 @@ def _check_choices(name: str, given, valid: Sequence) -> tuple:
 
 def mlps(*, max_layers: int = 2, max_width: int = 3, activations: Sequence[str] | None = None,
          losses: Sequence[str | None] | None = None, max_outputs: int = 2):
-    """MLPs (:class:`symgrad.mlp.Net`) with 0..``max_layers`` hidden layers.
+    """MLPs (:class:`symgrad.nn.mlp.Net`) with 0..``max_layers`` hidden layers.
 
     Parameters
     ----------
@@ -232,7 +232,7 @@ def mlps(*, max_layers: int = 2, max_width: int = 3, activations: Sequence[str] 
         Largest number of inputs and of neurons per hidden layer (1..16).
     activations
         Hidden activations to draw from, one per layer (default: every
-        activation of :func:`symgrad.mlp`).
+        activation of :func:`symgrad.nn.mlp`).
     losses
         Losses to draw from: ``"squared"``, ``"cross_entropy"``, ``None``
         (default: the two losses).
@@ -261,7 +261,7 @@ def mlps(*, max_layers: int = 2, max_width: int = 3, activations: Sequence[str] 
     ...     assert net.check(x, y).ok
     >>> test_backprop()
     """
-    from .mlp import ACTIVATIONS, LOSSES, mlp
+    from .nn.mlp import ACTIVATIONS, LOSSES, mlp
     _check_int("max_layers", max_layers, 0, 6)
     _check_int("max_width", max_width, 1, 16)
     _check_int("max_outputs", max_outputs, 1, 8)
@@ -288,7 +288,7 @@ def samples(net, *, low: float = -2.0, high: float = 2.0) -> st.SearchStrategy[t
     Parameters
     ----------
     net
-        A :class:`symgrad.mlp.Net` (e.g. drawn from :func:`mlps`).
+        A :class:`symgrad.nn.mlp.Net` (e.g. drawn from :func:`mlps`).
     low, high
         The range of the inputs (and of squared-loss targets); values are
         rounded to 3 decimals.
@@ -305,7 +305,7 @@ def samples(net, *, low: float = -2.0, high: float = 2.0) -> st.SearchStrategy[t
     InvalidArgument
         ``net`` is not a Net, or the range is not finite with ``low < high``.
     """
-    from .mlp import Net
+    from .nn.mlp import Net
     if not isinstance(net, Net):
         raise InvalidArgument(f"samples() needs a symgrad Net, got {type(net).__name__}")
     if not (math.isfinite(low) and math.isfinite(high) and low < high):

@@ -16,7 +16,7 @@ settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHES
 
 
 # --- no eval/exec on user text -------------------------------------------------
-# While anything in symgrad/parse.py is on the call stack (every parse in the whole
+# While anything in symgrad/front/parse.py is on the call stack (every parse in the whole
 # suite: sg.parse, answer grading, the CLI run in-process), eval, exec, sympify and
 # parse_expr called from symgrad's own code are tripwires.  Library internals run
 # by a lazy import (dataclasses' exec) and generated code outside parsing (the
@@ -29,7 +29,7 @@ import pytest
 import sympy
 import sympy.parsing.sympy_parser as _sympy_parser
 
-PARSER_FILE = "symgrad/parse.py"
+PARSER_FILE = "symgrad/front/parse.py"
 TRIPPED: list[str] = []
 
 

@@ -316,8 +316,8 @@ def test_huge_graph_through_every_printer(chain, case_id, run, expected):
 
 def _skip_connection_error():
     """Item 0: f = h2_1 + h2_2 + h1_1**2 over fused layers, batched, vs the reference."""
-    from symgrad.forward import evaluate
-    from symgrad.reverse import adjoints
+    from symgrad.numeric.forward import evaluate
+    from symgrad.numeric.reverse import adjoints
     x = [sg.variable(f"x{i}") for i in (1, 2)]
     w = {(l, i, j): sg.variable(f"w{l}_{i}_{j}") for l in (1, 2) for i in range(3) for j in (1, 2)}
     h1 = [sg.tanh(w[1, 0, j] + w[1, 1, j] * x[0] + w[1, 2, j] * x[1]) for j in (1, 2)]
@@ -432,7 +432,7 @@ HARDENING_II = [
      ok(lambda r: r < 20_000)),
     ("ii_11_draw_layout_budget", lambda: _draw_refused(450), err(sg.SymgradError, "Graphviz would need about")),
     ("ii_12_huge_broadcast", lambda: sg.parse("x*y").forward(x=np.ones((10**5, 1)), y=np.ones((1, 10**5))),
-     err(InputError, "more than symgrad.forward.MAX_ELEMENTS = 100,000,000")),
+     err(InputError, "more than symgrad.numeric.forward.MAX_ELEMENTS = 100,000,000")),
     ("ii_small_long_unknown_function", lambda: sg.parse("q" * 1_999_000 + "(x)"),
      err(ParseError, "unknown function")),
     ("ii_small_decimal_input", lambda: sg.parse("x*2").forward(x=__import__("decimal").Decimal("1.5"))["a"],

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, strategies as st
 
 import symgrad as sg
-from symgrad.ops import OPS
+from symgrad.core.ops import OPS
 
 from test_symbolic import points, smooth_graphs
 
-check_module = importlib.import_module("symgrad.check")    # sg.check is the function
+check_module = importlib.import_module("symgrad.symbolic.check")    # sg.check is the function
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
 
 
@@ -207,7 +207,7 @@ def test_paths_report_on_a_batch_with_fused_layers():
 def test_a_broken_path_is_reported_with_path_and_node(monkeypatch):
     """Perturb the instruction loop's reverse sweep: the check names the loop and
     every node whose adjoint it got wrong, and nothing else."""
-    from symgrad import lower
+    from symgrad.numeric import lower
     real = lower.loop_reverse
 
     def broken(rows, ns):
@@ -229,7 +229,7 @@ def test_a_broken_path_is_reported_with_path_and_node(monkeypatch):
 
 
 def test_a_broken_fused_layer_is_reported(monkeypatch):
-    from symgrad import fuse
+    from symgrad.numeric import fuse
     real = fuse.Layer.forward
 
     def off(self, V, M):
@@ -252,7 +252,7 @@ def test_paths_at_a_point_where_the_scalar_backend_falls_back():
 
 
 def test_paths_rtol_is_the_exact_bound(monkeypatch):
-    from symgrad import lower
+    from symgrad.numeric import lower
     real = lower.loop_reverse
     for factor, ok in ((0.5, True), (3.0, False)):
         def skew(rows, ns, factor=factor):

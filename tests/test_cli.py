@@ -1,4 +1,4 @@
-"""The command line (symgrad.cli), in-process via main() and as `python -m symgrad`."""
+"""The command line (symgrad.cli.main), in-process via main() and as `python -m symgrad`."""
 
 import json
 import os
@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import symgrad as sg
-from symgrad.cli import COMMANDS, Command, main, parse_points, register
+from symgrad.cli.main import COMMANDS, Command, main, parse_points, register
 from symgrad.errors import InputError
 
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
@@ -133,7 +133,7 @@ def test_help_lists_examples(capsys):
 
 
 def test_commands_are_a_table(capsys, monkeypatch):
-    monkeypatch.setattr("symgrad.cli.COMMANDS", dict(COMMANDS))
+    monkeypatch.setattr("symgrad.cli.main.COMMANDS", dict(COMMANDS))
     register(Command("hello", "say hello", lambda p: p.add_argument("who"),
                      lambda args: print(f"hello {args.who}") or 0, ("symgrad hello world",)))
     assert main(["hello", "world"]) == 0

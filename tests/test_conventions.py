@@ -9,10 +9,10 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad import lower
-from symgrad.symbolic import symbolic_gradient
-from symgrad.conventions import CONVENTIONS, markdown
-from symgrad.ops import OPS
+from symgrad.numeric import lower
+from symgrad.symbolic.gradient import symbolic_gradient
+from symgrad.core.conventions import CONVENTIONS, markdown
+from symgrad.core.ops import OPS
 
 DOC = pathlib.Path(__file__).parent.parent / "docs" / "conventions.md"
 ROWS = [(name, args, value, deriv) for name, c in CONVENTIONS.items()
@@ -45,7 +45,7 @@ def test_every_op_has_a_row_and_no_row_is_stale():
 
 
 def test_document_is_up_to_date():
-    assert DOC.read_text() == markdown(), "run: python -m symgrad.conventions > docs/conventions.md"
+    assert DOC.read_text() == markdown(), "run: python -m symgrad.core.conventions > docs/conventions.md"
 
 
 @pytest.mark.parametrize("name, args, value, deriv", ROWS,

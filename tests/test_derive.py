@@ -1,4 +1,4 @@
-"""Derivation steps (symgrad.derive) and their text/Markdown printing."""
+"""Derivation steps (symgrad.show.derive) and their text/Markdown printing."""
 
 import math
 import time
@@ -8,10 +8,10 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 import symgrad as sg
-from symgrad.derive import BackwardStep, Derivation, ForwardStep, mlp_quantities
+from symgrad.show.derive import BackwardStep, Derivation, ForwardStep, mlp_quantities
 from symgrad.errors import GraphError, InputError
 from symgrad.strategies import graphs, points
-from symgrad.text import MarkdownPrinter, TextPrinter
+from symgrad.show.text import MarkdownPrinter, TextPrinter
 
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
 sg.parse(LECTURE)   # warm up the parser's lazy imports before conftest's exec tripwire is set
@@ -245,7 +245,7 @@ def test_symbolic_derivation_is_linear_in_the_program():
     """Issue 11 item 10: 16 lines took 84 s and printed 8 MB; now adjoints are written out
     only while short, and the output grows linearly with the lines."""
     import time
-    from symgrad.derive import EXPAND_CHARS
+    from symgrad.show.derive import EXPAND_CHARS
     sizes = {}
     for n in (16, 32):
         t = time.perf_counter()
@@ -262,7 +262,7 @@ def test_symbolic_derivation_is_linear_in_the_program():
 
 
 def test_symbolic_json_gives_chain_rule_when_not_written_out():
-    from symgrad.cli import derivation_json
+    from symgrad.cli.main import derivation_json
     adj = derivation_json(sg.derive(sg.parse(_doubling(16)), symbolic=True))["adjoints"]
     assert "None" not in adj.values()
     assert adj["x"] == "∂v16/∂b * (-sin(x)) + ∂v16/∂a * cos(x)"

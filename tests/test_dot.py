@@ -1,13 +1,13 @@
-"""Graphviz pictures (symgrad.dot)."""
+"""Graphviz pictures (symgrad.show.dot)."""
 
 import xml.etree.ElementTree as ET
 
 import pytest
 
 import symgrad as sg
-from symgrad.dot import dot_source, op_symbol
+from symgrad.show.dot import dot_source, op_symbol
 from symgrad.errors import InputError, SymgradError
-from symgrad.ops import OPS
+from symgrad.core.ops import OPS
 
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
 sg.parse(LECTURE)   # warm up the parser's lazy imports before conftest's exec tripwire is set
@@ -78,7 +78,7 @@ def test_errors(tmp_path, monkeypatch):
         sg.draw(g, format="jpeg")
     with pytest.raises(InputError, match="scalar"):
         sg.draw(g, x=[1.0, 2.0])
-    import symgrad.dot as dot
+    import symgrad.show.dot as dot
     monkeypatch.setattr(dot.shutil, "which", lambda exe: None)
     with pytest.raises(SymgradError, match="'dot' program was not found"):
         sg.draw(g, path=tmp_path / "g.svg")
@@ -98,7 +98,7 @@ def _random_program(lines: int, seed: int = 0) -> str:
 def test_dense_layouts_are_refused_quickly(tmp_path):
     """Issue 11 item 11: 450 random rows took 358 s in dot; now a clear error at once."""
     import time
-    from symgrad.dot import layout_seconds
+    from symgrad.show.dot import layout_seconds
     g = sg.parse(_random_program(450))
     t = time.perf_counter()
     with pytest.raises(SymgradError, match=r"Graphviz would need about \d+ s to lay out this graph"):
@@ -113,7 +113,7 @@ def test_dot_timeout_is_a_clear_error(tmp_path):
     g = sg.parse(_random_program(120))
     with pytest.raises(SymgradError, match=r"within timeout=0.01 s|more than timeout=0.01 s"):
         sg.draw(g, path=tmp_path / "g.svg", timeout=0.01)
-    from symgrad.dot import render
+    from symgrad.show.dot import render
     with pytest.raises(SymgradError, match="did not finish laying out the graph within timeout=0.001 s"):
         render(dot_source(g), "svg", timeout=0.001)
     with pytest.raises(InputError, match="timeout must be a positive number"):

@@ -1,7 +1,7 @@
 """Every executor path of the lowered program against the reference interpreters.
 
-The reference (:func:`symgrad.forward.evaluate`, :func:`symgrad.reverse.adjoints`)
-is the specification.  Each tier of :mod:`symgrad.lower` (the fast scalar grad,
+The reference (:func:`symgrad.numeric.forward.evaluate`, :func:`symgrad.numeric.reverse.adjoints`)
+is the specification.  Each tier of :mod:`symgrad.numeric.lower` (the fast scalar grad,
 compiled straight-line code, the instruction loop, fused layers with either kind
 of segment, and the mean gradient) is forced explicitly, on random layered DAGs
 with skip connections, shared activations, several outputs, partially fusable
@@ -15,12 +15,13 @@ import pytest
 from hypothesis import Phase, find, given, settings, strategies as st
 
 import symgrad as sg
-import symgrad.reverse  # noqa: F401 - sg.reverse below
-from symgrad import codegen, paths
-from symgrad.forward import evaluate, read_inputs
-from symgrad.lower import lowered
-from symgrad.paths import run_paths
-from symgrad.reverse import adjoints
+import symgrad.numeric.reverse  # noqa: F401 - sg.reverse below
+from symgrad.numeric import codegen
+from symgrad.numeric import paths
+from symgrad.numeric.forward import evaluate, read_inputs
+from symgrad.numeric.lower import lowered
+from symgrad.numeric.paths import run_paths
+from symgrad.numeric.reverse import adjoints
 
 ACTS = ("tanh", "sigmoid", "relu", "identity", "sin", "softplus", "leaky_relu", "elu")
 EXTRA = ("mul", "add", "sub", "square", "sin", "tanh")     # nodes besides the layers
@@ -142,7 +143,7 @@ def test_mean_gradient_skipping_an_input_that_other_nodes_read():
     _, adj = reference(g, feed)
     weights = [n for n in g.inputs if n.startswith("w")]
     for _ in range(4):                      # the loop's segments, then compiled ones
-        _, mean = sg.reverse.mean_grad(g, feed, wrt=weights)
+        _, mean = sg.numeric.reverse.mean_grad(g, feed, wrt=weights)
         assert mean == pytest.approx({n: float(np.mean(adj[n])) for n in weights}, rel=1e-12, abs=1e-15)
 
 
@@ -164,7 +165,7 @@ def test_skip_connection_across_fused_layers_regression():
     bw = g.backward(feed)
     for n in g.nodes:
         np.testing.assert_allclose(bw[n], adj.get(n, 0.0), rtol=1e-12, atol=1e-15, err_msg=n)
-    value, mean = sg.reverse.mean_grad(g, feed)
+    value, mean = sg.numeric.reverse.mean_grad(g, feed)
     for x in g.inputs:
         assert mean[x] == pytest.approx(float(np.mean(adj.get(x, 0.0))), rel=1e-12, abs=1e-15), x
     one = {n: float(np.ravel(v)[0]) for n, v in feed.items()}
@@ -290,7 +291,7 @@ def test_the_public_calls_equal_the_reference(graph, seed, batch):
             close_all(fw, vals, graph.nodes, False, "value of")
             close_all(bw, adj, graph.nodes, False, "adjoint of")
             close_all(gr, adj, graph.inputs, False, "grad")
-        value, mean = sg.reverse.mean_grad(graph, at, output=output)
+        value, mean = sg.numeric.reverse.mean_grad(graph, at, output=output)
         close(value, np.mean(vals[output]), False, "mean value")
         for x in graph.inputs:
             close(mean[x], np.mean(0.0 if adj.get(x) is None else adj[x]), False, f"mean adjoint of {x}")

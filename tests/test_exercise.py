@@ -12,12 +12,12 @@ from hypothesis import example, given, settings, strategies as st
 
 import symgrad as sg
 from symgrad.errors import InputError
-from symgrad.exercise import KINDS, exercise_from_graph
-from symgrad.equivalence import evaluate
-from symgrad.grading import mistake_candidates
-from symgrad.tolerance import tolerance
-from symgrad.prompts import formula_text
-from symgrad.sympy_io import symbol
+from symgrad.teach.exercise import KINDS, exercise_from_graph
+from symgrad.symbolic.equivalence import evaluate
+from symgrad.teach.grading import mistake_candidates
+from symgrad.teach.tolerance import tolerance
+from symgrad.teach.prompts import formula_text
+from symgrad.front.sympy_io import symbol
 
 from corpus import LECTURE
 
@@ -49,7 +49,7 @@ def test_seeds_give_different_exercises(kind):
 
 @pytest.mark.parametrize("difficulty", [1, 2, 3])
 def test_difficulty_controls_size_and_sharing(difficulty):
-    from symgrad.practice import LEVELS as LV, shared_count
+    from symgrad.teach.practice import LEVELS as LV, shared_count
     lo, hi = LV[difficulty]["shared"]
     for seed in range(8):
         ex = sg.exercise(kind="backward", seed=seed, difficulty=difficulty)

@@ -93,7 +93,7 @@ def test_cli_gives_an_exit_status_and_no_traceback(text, at, command):
     import contextlib
     import io
 
-    from symgrad.cli import main
+    from symgrad.cli.main import main
     out_buf, err_buf = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out_buf), contextlib.redirect_stderr(err_buf):
         try:

@@ -12,11 +12,11 @@ import sympy as sp
 from hypothesis import example, given, settings, strategies as st
 
 import symgrad as sg
-from symgrad import tolerance
-from symgrad.equivalence import equivalent
-from symgrad.exercise import exercise_from_graph
-from symgrad.sym_functions import leaky_relu
-from symgrad.grading import item_key, mistake_candidates
+from symgrad.teach import tolerance
+from symgrad.symbolic.equivalence import equivalent
+from symgrad.teach.exercise import exercise_from_graph
+from symgrad.core.sym_functions import leaky_relu
+from symgrad.teach.grading import item_key, mistake_candidates
 
 from corpus import LECTURE
 
@@ -189,7 +189,7 @@ EQUIVALENT_PAIRS = [
     ("(a + 1)**2", "a**2 + 2*a + 1"),
     ("exp(a + x)", "exp(a)*exp(x)"),
     ("log(a**2 + 1)", "2*log(sqrt(a**2 + 1))"),
-    # piecewise identities: proven by the case split over kinks (symgrad.proof)
+    # piecewise identities: proven by the case split over kinks (symgrad.symbolic.proof)
     ("relu(a)", "(a + abs(a))/2"),
     ("abs(a)", "relu(a) + relu(-a)"),
     ("leaky_relu(a, 0.1)", "relu(a) - 0.1*relu(-a)"),
@@ -396,7 +396,7 @@ def test_budget_counts_worker_cpu_time_not_wall_clock(monkeypatch):
     """A verdict must not depend on machine load: a worker that waits (as a worker
     on a busy machine does) keeps its budget; one that computes is stopped when
     its CPU time runs out, and the wall clock is only a safety net."""
-    from symgrad import proof
+    from symgrad.symbolic import proof
     x = sp.Symbol("x", real=True)
     monkeypatch.setattr(proof, "is_zero", _sleep_then_true)
     assert proof.prove_zero(x, proof.ProofBudget(seconds=0.2)) is True
@@ -408,7 +408,7 @@ def test_budget_counts_worker_cpu_time_not_wall_clock(monkeypatch):
 
 
 def test_past_the_cpu_budget_is_unchecked_with_the_reason():
-    from symgrad.equivalence import Budget
+    from symgrad.symbolic.equivalence import Budget
     expected = sg.parse("sigmoid(a)*(1 - sigmoid(a))").to_sympy()
     r = equivalent(expected, sg.parse("exp(-a)/(1 + exp(-a))**2"), budget=Budget(seconds=0.001))
     assert r.verdict == "unchecked" and "could not check this form within 0.001 s" in r.reason
@@ -419,8 +419,8 @@ def test_past_the_cpu_budget_is_unchecked_with_the_reason():
 def test_a_node_named_e_is_the_node_in_answers():
     """A node named ``e`` (the lecture has one) is read as that node, not Euler's number;
     published answers then write Euler's number as ``exp(1)``."""
-    from symgrad.exercise import exercise_from_graph
-    from symgrad.prompts import formula_text
+    from symgrad.teach.exercise import exercise_from_graph
+    from symgrad.teach.prompts import formula_text
     g = sg.parse("d = sin(x)\ne = cos(x)\nf = d*e")
     ex = exercise_from_graph(g, {"x": 0.7}, kind="local")
     items = ex.grade({"df/dd": "e", "df/de": "d"}).items

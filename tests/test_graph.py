@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 
 import symgrad as sg
-from symgrad.graph import auto_names, postorder
+from symgrad.core.graph import auto_names, postorder
 
 from corpus import LECTURE
 

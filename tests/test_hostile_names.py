@@ -20,12 +20,12 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import symgrad as sg
-from symgrad.cli import derivation_json
-from symgrad.dot import dot_source, render
+from symgrad.cli.main import derivation_json
+from symgrad.show.dot import dot_source, render
 from symgrad.errors import SymgradError
-from symgrad.escape import ConfusableNamesWarning, latex_text, markdown_fence
-from symgrad.graph import Graph
-from symgrad.latex import LatexPrinter
+from symgrad.show.escape import ConfusableNamesWarning, latex_text, markdown_fence
+from symgrad.core.graph import Graph
+from symgrad.show.latex import LatexPrinter
 
 HOSTILE = [r"\input{/etc/hostname}", r"\def\a{\a}\a", "größe", "ü", "Δw", "x\u202ey", "a\x00b",
            "\u0301x", "e\u0301\u0302", "х", "中文", "שלום", "ǟ", "ŋ", "a b", "$^_&%#~{}", "<>|\"'`",
@@ -184,7 +184,7 @@ def test_prompt_labels_and_program_lines_escape_names():
     g = rows_graph([r"\input{x}", "größe"])
     lx = LatexPrinter()
     assert lx.name(r"\input{x}") == r"\text{\textbackslash{}input\{x\}}"
-    from symgrad.prompts import label, program_lines
+    from symgrad.teach.prompts import label, program_lines
     assert label("value", "a\u202eb", "f") == ("a\\u202eb", r"\text{a\textbackslash{}u202eb}")
     lines = program_lines(g, latex=True)
     assert all("\\input{" not in ln for ln in lines) and any(r'gr\"{o}\ss{}e' in ln for ln in lines)

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import symgrad as sg
 from symgrad.errors import SymgradError
-from symgrad.latex import LatexNames
-from symgrad.ops import ADD, ATOM, MUL, NEG, OPS, POW
-from symgrad.printer import parenthesize, render_form
+from symgrad.show.latex import LatexNames
+from symgrad.core.ops import ADD, ATOM, MUL, NEG, OPS, POW
+from symgrad.show.printer import parenthesize, render_form
 from symgrad.strategies import graphs, points
 
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
@@ -153,7 +153,7 @@ def test_pdf_writes_a_file(tmp_path):
 
 
 def test_pdf_without_pdflatex(tmp_path, monkeypatch):
-    import symgrad.latex as latex
+    import symgrad.show.latex as latex
     monkeypatch.setattr(latex.shutil, "which", lambda exe: None)
     with pytest.raises(SymgradError, match="pdflatex was not found"):
         sg.derive(sg.parse("f = x"), x=1.0).pdf(tmp_path / "x.pdf")
@@ -173,7 +173,7 @@ def test_random_documents(data, tmp_path_factory):
 
 def test_power_of_a_symgrad_function():
     """Found by test_random_documents: SymPy passes exp= to relu's _latex."""
-    from symgrad.latex import LatexPrinter
+    from symgrad.show.latex import LatexPrinter
     x = sg.parse("relu(x)**2").to_sympy()
     assert LatexPrinter().expr(x, ())[0] == r"\operatorname{relu}\left(x\right)^{2}"
     assert "relu" in sg.derive(sg.parse("x/(relu(x)**2 + 0.25)"), symbolic=True).latex()

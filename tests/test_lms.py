@@ -15,14 +15,14 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.graph import Graph
+from symgrad.core.graph import Graph
 from symgrad.errors import InputError
-from symgrad.exercise import exercise_from_graph
-from symgrad.prompts import formula_text
-from symgrad.lms import MAXIMA_FUNCTIONS, formula_point, maxima, maxima_names, mistakes, moodle_xml
-from symgrad.sym_functions import leaky_relu, relu
-from symgrad.sympy_io import sympy_values, symbol
-from symgrad.tolerance import accepts, tolerance
+from symgrad.teach.exercise import exercise_from_graph
+from symgrad.teach.prompts import formula_text
+from symgrad.teach.lms import MAXIMA_FUNCTIONS, formula_point, maxima, maxima_names, mistakes, moodle_xml
+from symgrad.core.sym_functions import leaky_relu, relu
+from symgrad.front.sympy_io import sympy_values, symbol
+from symgrad.teach.tolerance import accepts, tolerance
 
 NUMERIC_KINDS = ("forward", "backward", "mlp")
 FORMULA_KINDS = ("local", "symbolic")
@@ -383,7 +383,7 @@ def test_bad_options_are_clear_errors():
 # -- three graders, one verdict: ex.grade, the quiz, the Moodle definition -------------------
 def _quiz_verdicts(ex, lines) -> list:
     """The quiz's verdict on each item (answered in order with ``lines``)."""
-    from symgrad.cli_teach import quiz
+    from symgrad.cli.teach import quiz
     feed, said = iter(lines), []
     assert quiz(ex, read=lambda prompt: next(feed), write=said.append, solution=False) == 0
     shown = [s.strip() for s in said if s.startswith("  correct") or s.startswith("  not right")]

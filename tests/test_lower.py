@@ -1,4 +1,4 @@
-"""The lowered executor (symgrad.lower) against the reference interpreters.
+"""The lowered executor (symgrad.numeric.lower) against the reference interpreters.
 
 The reference ``evaluate``/``adjoints`` are the specification: every lowered path
 (straight-line code in one or many chunks, the instruction loop, the scalar
@@ -16,12 +16,13 @@ import pytest
 from hypothesis import given, strategies as st
 
 import symgrad as sg
-import symgrad.reverse  # noqa: F401 - sg.reverse below
-from symgrad import codegen, lower
-from symgrad.forward import evaluate, read_inputs
-from symgrad.lower import lowered
-from symgrad.ops import OPS
-from symgrad.reverse import adjoints
+import symgrad.numeric.reverse  # noqa: F401 - sg.reverse below
+from symgrad.numeric import codegen
+from symgrad.numeric import lower
+from symgrad.numeric.forward import evaluate, read_inputs
+from symgrad.numeric.lower import lowered
+from symgrad.core.ops import OPS
+from symgrad.numeric.reverse import adjoints
 from test_numbers import assert_same_bits
 
 LITERALS = (2, 3, -1, 0.5, 1.5, -2.0, 0, 1e-3, 0.0, -0.0, 2.0)
@@ -228,11 +229,11 @@ def test_fused_layers_equal_reference(net, data):
         not any(max(net.sizes[i], 1) * net.sizes[i + 1] >= 4 for i in range(len(net.sizes) - 1))
     check_graph(g, feed, exact=False)
     vals, adj = reference(g, feed)
-    value, mean = sg.reverse.mean_grad(g, feed)
+    value, mean = sg.numeric.reverse.mean_grad(g, feed)
     assert value == pytest.approx(float(np.mean(vals[g.outputs[0]])), rel=1e-9, abs=1e-12)
     for w in g.inputs:
         assert mean[w] == pytest.approx(float(np.mean(adj.get(w, 0.0))), rel=1e-9, abs=1e-12)
-    _, only = sg.reverse.mean_grad(g, feed, wrt=list(net.weights))      # weights only: x's skipped
+    _, only = sg.numeric.reverse.mean_grad(g, feed, wrt=list(net.weights))      # weights only: x's skipped
     assert list(only) == list(net.weights)
     assert only == pytest.approx({w: mean[w] for w in net.weights}, rel=1e-12, abs=1e-15)
 
@@ -260,7 +261,7 @@ def test_fused_layers_fall_back_with_array_weights_and_internal_outputs():
 def test_fused_mlp_matches_lecture_closed_form():
     net = sg.mlp([2, 3, 1], activation="tanh", seed=0)
     x, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([[1.0], [0.0]])
-    value, mean = sg.reverse.mean_grad(net.graph, net.feed(x, y))
+    value, mean = sg.numeric.reverse.mean_grad(net.graph, net.feed(x, y))
     ref = net.backprop(x, y)
     assert {w: mean[w] for w in ref} == pytest.approx(ref, rel=1e-12)
 
@@ -278,16 +279,16 @@ def test_fast_grad_leaves_odd_inputs_to_the_checked_path():
         g.grad(x=0.5)
     const = sg.Graph({"a": ("sum", (2, 3)), "b": ("exp", ("a",))}, outputs=["b"])   # no inputs
     check_graph(const, {})
-    assert const.grad() == {} and sg.reverse.mean_grad(const)[0] == pytest.approx(math.exp(5))
+    assert const.grad() == {} and sg.numeric.reverse.mean_grad(const)[0] == pytest.approx(math.exp(5))
 
 
 def test_mean_gradients_from_threads_share_pooled_buffers_safely():
     net = sg.mlp([3, 16, 16, 1], activation="tanh", seed=2)
     rng = np.random.default_rng(1)
     feeds = [net.feed(rng.normal(size=(500, 3)), rng.normal(size=(500, 1))) for _ in range(6)]
-    want = [sg.reverse.mean_grad(net.graph, f, wrt=list(net.weights)) for f in feeds]
+    want = [sg.numeric.reverse.mean_grad(net.graph, f, wrt=list(net.weights)) for f in feeds]
     with ThreadPoolExecutor(6) as pool:
-        got = list(pool.map(lambda f: sg.reverse.mean_grad(net.graph, f, wrt=list(net.weights)), feeds * 5))
+        got = list(pool.map(lambda f: sg.numeric.reverse.mean_grad(net.graph, f, wrt=list(net.weights)), feeds * 5))
     for w, g in zip(want * 5, got):
         assert w == g
 
@@ -304,7 +305,7 @@ def test_every_public_call_reads_its_inputs_once(monkeypatch):
     runs = [lambda: g.forward(w=2.0, x=xs), lambda: g.backward(w=2.0, x=1.5),
             lambda: g.backward(w=2.0, x=1.5, strict=True), lambda: g.grad(w=2.0, x=xs),
             lambda: g.grad(w=2.0, x=0.0),                        # log(0): the reference runs
-            lambda: sg.reverse.mean_grad(g, w=2.0, x=xs), lambda: sg.reverse.mean_grad(g, w=2.0, x=1.5)]
+            lambda: sg.numeric.reverse.mean_grad(g, w=2.0, x=xs), lambda: sg.numeric.reverse.mean_grad(g, w=2.0, x=1.5)]
     for run in runs:
         calls.clear()
         with np.errstate(all="ignore"):
@@ -314,10 +315,10 @@ def test_every_public_call_reads_its_inputs_once(monkeypatch):
 
 def test_mean_grad_of_one_sample_is_value_and_grad():
     g = sg.parse("w * x + log(x)")
-    value, grads = sg.reverse.mean_grad(g, w=2.0, x=1.5)
+    value, grads = sg.numeric.reverse.mean_grad(g, w=2.0, x=1.5)
     assert value == g.forward(w=2.0, x=1.5)[g.outputs[0]] and grads == g.grad(w=2.0, x=1.5)
     with pytest.raises(sg.InputError, match="wrt names 'v'"):
-        sg.reverse.mean_grad(g, w=2.0, x=1.5, wrt=["v"])
+        sg.numeric.reverse.mean_grad(g, w=2.0, x=1.5, wrt=["v"])
 
 
 def test_built_makes_each_piece_once_under_threads():

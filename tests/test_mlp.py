@@ -6,8 +6,8 @@ import sympy as sp
 from hypothesis import given, strategies as st
 
 import symgrad as sg
-from symgrad.mlp import ACTIVATIONS
-from symgrad.symbolic import symbol
+from symgrad.nn.mlp import ACTIVATIONS
+from symgrad.symbolic.gradient import symbol
 
 
 def reference_221(w, x, y):

@@ -14,8 +14,8 @@ from lark.exceptions import UnexpectedInput
 
 import symgrad as sg
 from symgrad.errors import GraphError, ParseError
-from symgrad.exercise import exercise_from_graph
-from symgrad.parse import _lark, _lark_error
+from symgrad.teach.exercise import exercise_from_graph
+from symgrad.front.parse import _lark, _lark_error
 
 LIGATURE, DECOMPOSED, PRECOMPOSED, CYRILLIC_X = "\ufb01", "e\u0301", "\u00e9", "\u0445"
 

@@ -1,7 +1,7 @@
 """Adding an op touches the op table and its conventions row only (issue 16).
 
 The fixture registers two throwaway ops, ``cosh`` and ``sinh``, with
-``symgrad.ops.register`` -- the ONLY call this file makes to add them -- built
+``symgrad.core.ops.register`` -- the ONLY call this file makes to add them -- built
 from functions every backend already has (``m.exp``, ``m.div``), and removes them
 afterwards.  The tests then use the ops through every front end, executor tier,
 analysis and printer: parse, builder and ``sg.cosh``, forward, reverse, fast grad,
@@ -19,13 +19,16 @@ import sympy as sp
 from hypothesis import given, settings
 
 import symgrad as sg
-import symgrad.builder  # noqa: F401 - sg.builder, sg.sympy_io below
-import symgrad.sympy_io  # noqa: F401
-from symgrad import codeform, lower, ops, strategies
-from symgrad.conventions import CONVENTIONS, Convention, markdown
-from symgrad.exercise import exercise_from_graph
-from symgrad.ops import ATOM, OPS, Form, Op
-from symgrad.prompts import formula_text
+import symgrad.front.builder  # noqa: F401 - sg.builder, sg.sympy_io below
+import symgrad.front.sympy_io  # noqa: F401
+from symgrad.numeric import codeform
+from symgrad.numeric import lower
+from symgrad.core import ops
+from symgrad import strategies
+from symgrad.core.conventions import CONVENTIONS, Convention, markdown
+from symgrad.teach.exercise import exercise_from_graph
+from symgrad.core.ops import ATOM, OPS, Form, Op
+from symgrad.teach.prompts import formula_text
 
 NZ, INF = -0.0, math.inf
 
@@ -51,9 +54,9 @@ ROWS = {"cosh": Convention("all reals (overflows above 710.48)",
 def _state():
     """Everything derived from the table that the ops could leak into."""
     return (tuple(OPS), tuple(CONVENTIONS), tuple(ops.TEXT_FUNCTIONS), strategies.DEFAULT_OPS,
-            tuple(sg.builder.OP_FUNCTIONS), tuple(sg.builder.exports()),
+            tuple(sg.front.builder.OP_FUNCTIONS), tuple(sg.front.builder.exports()),
             {k.__name__: v.name for k, v in ops.sympy_heads().items()},
-            {k.__name__: [o.name for o, _, _ in v] for k, v in sg.sympy_io.sympy_patterns().items()})
+            {k.__name__: [o.name for o, _, _ in v] for k, v in sg.front.sympy_io.sympy_patterns().items()})
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ X = np.array([-2.5, -0.3, 0.0, 0.7, 3.0])
 def test_register_is_picked_up_by_every_derived_table(hyperbolic):
     assert OPS["cosh"] is COSH and CONVENTIONS["cosh"] is ROWS["cosh"]
     assert "cosh" in ops.TEXT_FUNCTIONS and "sinh" in strategies.DEFAULT_OPS
-    assert "cosh" in sg.builder.exports() and sg.cosh is sg.builder.OP_FUNCTIONS["cosh"]
+    assert "cosh" in sg.front.builder.exports() and sg.cosh is sg.front.builder.OP_FUNCTIONS["cosh"]
     assert markdown().count("`cosh(") == len(ROWS["cosh"].points)
     assert codeform.apply_code(COSH, ["v0"]) == "div(exp(v0) + exp(-v0), 2)"
     assert codeform.partial_code(COSH, 0, ["v0"], "v1") == "div(exp(v0) - exp(-v0), 2)"

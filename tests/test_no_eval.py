@@ -20,8 +20,8 @@ def test_tripwires_are_armed_during_the_suite():
 
 def test_tripwire_fires_when_called_under_the_parser(monkeypatch):
     """Prove the tripwire works: make the parser's number rule call eval (from a
-    function compiled as if it lived in symgrad/parse.py)."""
-    parse_module = importlib.import_module("symgrad.parse")
+    function compiled as if it lived in symgrad/front/parse.py)."""
+    parse_module = importlib.import_module("symgrad.front.parse")
     original = parse_module._Build.number
     scope = {"builtins": builtins, "original": original}
     code = compile("def evil(self, c):\n    builtins.eval('1')\n    return original(self, c)\n",

@@ -25,15 +25,17 @@ import sympy as sp
 from hypothesis import given, reject, strategies as st
 
 import symgrad as sg
-from symgrad import codegen, forward as fwd_module, lower
-from symgrad.codegen import code_forward, code_grad, code_reverse, loop_forward, loop_reverse, needed
+from symgrad.numeric import codegen
+from symgrad import forward as fwd_module
+from symgrad.numeric import lower
+from symgrad.numeric.codegen import code_forward, code_grad, code_reverse, loop_forward, loop_reverse, needed
 from symgrad.errors import InputError
-from symgrad.forward import evaluate, read_inputs
-from symgrad.lower import FALLBACK, lowered
-from symgrad.ops import OPS
-from symgrad.reverse import adjoints
+from symgrad.numeric.forward import evaluate, read_inputs
+from symgrad.numeric.lower import FALLBACK, lowered
+from symgrad.core.ops import OPS
+from symgrad.numeric.reverse import adjoints
 from symgrad.strategies import expressions
-from symgrad.symbolic import symbolic_gradient
+from symgrad.symbolic.gradient import symbolic_gradient
 
 TINY, MIN_NORMAL, BIG = 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308
 SPECIAL = (0.0, -0.0, TINY, -TINY, MIN_NORMAL, -MIN_NORMAL, 1e-300, math.inf, -math.inf, math.nan,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symgrad.ops import NUM, OPS, SYM
+from symgrad.core.ops import NUM, OPS, SYM
 
 POINTS = {"real": [-1.3, -0.4, 0.35, 1.2], "positive": [0.3, 0.9, 1.7], "nonzero": [-1.5, 0.6, 2.2],
           "param": [0.2, 0.7]}
@@ -101,11 +101,13 @@ def test_every_op_is_declared_once_with_its_forms():
 
 # -- everything else is derived from the table (issue 16) ---------------------------------
 import symgrad as sg
-from symgrad import builder, codeform, strategies
-from symgrad.codegen import fn
-from symgrad.lower import _NS
-from symgrad.sympy_io import sympy_patterns
-from symgrad.ops import sympy_heads
+from symgrad.front import builder
+from symgrad.numeric import codeform
+from symgrad import strategies
+from symgrad.numeric.codegen import fn
+from symgrad.numeric.lower import _NS
+from symgrad.front.sympy_io import sympy_patterns
+from symgrad.core.ops import sympy_heads
 
 
 def _code_value(src: str, ns: dict, refs: dict):
@@ -177,4 +179,4 @@ def test_exports_and_default_ops_are_derived_from_the_table():
     assert strategies.DEFAULT_OPS == ("add", "sub", "mul", "div", "neg", "pow", "exp", "log",
                                       "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
                                       "leaky_relu", "elu", "softplus", "abs")
-    assert "MATH" not in vars(__import__("symgrad.ops").ops)           # the executor's backend
+    assert "MATH" not in vars(__import__("symgrad.core.ops").ops)           # the executor's backend

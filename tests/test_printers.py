@@ -1,6 +1,6 @@
 r"""The printers' one layout and one source of truth per op (issue 16).
 
-Text, Markdown and LaTeX are hook sets of :class:`symgrad.printer.Printer`'s one
+Text, Markdown and LaTeX are hook sets of :class:`symgrad.show.printer.Printer`'s one
 layout of a step; every op prints from the op table's own form, in a forward step
 and inside a local derivative or a symbolic adjoint alike (no SymPy
 ``\sin{\left(c \right)}`` next to the table's ``\cos\left(c\right)``).  The
@@ -15,13 +15,13 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 import symgrad as sg
-from symgrad.latex import LatexPrinter
-from symgrad.ops import ATOM, OPS, SYM
-from symgrad.printer import op_computing, render_form, sympy_heads
+from symgrad.show.latex import LatexPrinter
+from symgrad.core.ops import ATOM, OPS, SYM
+from symgrad.show.printer import op_computing, render_form, sympy_heads
 from symgrad.strategies import graphs, points
-from symgrad.text import MarkdownPrinter, TextPrinter
+from symgrad.show.text import MarkdownPrinter, TextPrinter
 
-derive_mod = importlib.import_module("symgrad.derive")   # sg.derive is the function
+derive_mod = importlib.import_module("symgrad.show.derive")   # sg.derive is the function
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
 PRINTERS = [TextPrinter, LatexPrinter]
 # SymPy's own function style and its spaced minus sign: neither may appear in a line.
@@ -146,9 +146,9 @@ def test_a_new_hook_set_gets_the_same_layout():
 
 
 def test_backward_steps_come_from_the_sweep(monkeypatch):
-    """derive's terms and numbers come from symgrad.sweep (no reverse loop of its own,
+    """derive's terms and numbers come from symgrad.core.sweep (no reverse loop of its own,
     no call of reverse.adjoints)."""
-    import symgrad.reverse as reverse
+    import symgrad.numeric.reverse as reverse
     calls = []
     real = derive_mod.sweep
 
@@ -169,7 +169,7 @@ def test_backward_steps_come_from_the_sweep(monkeypatch):
 
 
 def test_no_reverse_loop_left_in_derive():
-    """The chain rule is written once (symgrad.sweep); derive only interprets it."""
+    """The chain rule is written once (symgrad.core.sweep); derive only interprets it."""
     import inspect
     src = inspect.getsource(derive_mod)
     assert "reversed(graph.program)" not in src and "adjoints(" not in src

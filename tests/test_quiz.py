@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import symgrad as sg
-from symgrad.cli import main
+from symgrad.cli.main import main
 
 import pexpect
 
@@ -138,7 +138,7 @@ def _scripted(lines):
 
 
 def test_quiz_ctrl_c_deterministic():
-    from symgrad.cli_teach import quiz
+    from symgrad.cli.teach import quiz
     ex = sg.exercise(kind="backward", seed=7)
     said = []
     status = quiz(ex, read=_scripted([f"{ex.items[0].answer:.4g}", KeyboardInterrupt()]),
@@ -148,7 +148,7 @@ def test_quiz_ctrl_c_deterministic():
 
 
 def test_quiz_typo_does_not_consume_or_reveal():
-    from symgrad.cli_teach import quiz
+    from symgrad.cli.teach import quiz
     ex = sg.exercise(kind="symbolic", seed=0)
     it = ex.items[0]
     said = []
@@ -161,7 +161,7 @@ def test_quiz_typo_does_not_consume_or_reveal():
 
 
 def test_quiz_skip_is_not_an_attempt():
-    from symgrad.cli_teach import SKIP, quiz
+    from symgrad.cli.teach import SKIP, quiz
     ex = sg.exercise(kind="forward", seed=1)
     said = []
     answers = [SKIP] + [f"{it.answer:.4g}" for it in ex.items[1:]]

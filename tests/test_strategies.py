@@ -9,7 +9,7 @@ from hypothesis.errors import InvalidArgument
 
 import symgrad as sg
 from symgrad import strategies as S
-from symgrad.mlp import Net
+from symgrad.nn.mlp import Net
 
 FAST = settings(max_examples=30, deadline=None)
 

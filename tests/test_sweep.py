@@ -1,5 +1,5 @@
 """The chain rule, written once (issue 16): every reverse pass is an
-interpretation of :func:`symgrad.sweep.sweep`, and they all agree."""
+interpretation of :func:`symgrad.core.sweep.sweep`, and they all agree."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 import symgrad as sg
-from symgrad import codegen, lower
-from symgrad.codegen import code_grad, code_reverse, loop_reverse, needed
+from symgrad.numeric import codegen
+from symgrad.numeric import lower
+from symgrad.numeric.codegen import code_grad, code_reverse, loop_reverse, needed
 from symgrad.errors import DomainError
-from symgrad.practice import edge_pass, local_values
-from symgrad.reference import adjoints, evaluate
+from symgrad.teach.practice import edge_pass, local_values
+from symgrad.numeric.reference import adjoints, evaluate
 from symgrad.strategies import graphs, points
-from symgrad.sweep import Interpretation, Numbers, sweep
+from symgrad.core.sweep import Interpretation, Numbers, sweep
 
 from corpus import CORPUS
 
@@ -105,8 +106,8 @@ def test_symbolic_interpretation_evaluates_to_the_numeric_one(data):
     out = g.outputs[0]
     vals = evaluate(g, {x: np.float64(v) for x, v in at.items()})
     ref = adjoints(g, vals, out)
-    sym = sg.symbolic.symbolic_adjoints(g, out)
-    env = {sg.symbolic.symbol(n): float(v) for n, v in vals.items()}
+    sym = sg.symbolic.gradient.symbolic_adjoints(g, out)
+    env = {sg.symbolic.gradient.symbol(n): float(v) for n, v in vals.items()}
     for n, e in sym.items():
         got = float(e.subs(env)) if e.free_symbols else float(e)
         assert got == pytest.approx(float(ref.get(n, 0.0)), rel=1e-9, abs=1e-9), n
@@ -167,6 +168,6 @@ def test_graded_edges_change_one_edge_only():
 def test_symbolic_sweep_keeps_the_lecture_forms():
     g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
     assign, grad = g.symbolic_gradient(shared=True)
-    c, d, adj_c, adj_a, x = (sg.symbolic.symbol(n) for n in ("c", "d", "adj_c", "adj_a", "x"))
+    c, d, adj_c, adj_a, x = (sg.symbolic.gradient.symbol(n) for n in ("c", "d", "adj_c", "adj_a", "x"))
     assert (adj_c, -sp.sin(c) + 1 / (2 * d)) in assign
     assert grad == {"x": 2 * adj_a * x}

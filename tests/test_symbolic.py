@@ -8,8 +8,8 @@ import sympy as sp
 from hypothesis import given, strategies as st
 
 import symgrad as sg
-from symgrad.symbolic import evaluate_shared, shared_size, symbol, symbolic_adjoints
-from symgrad.sympy_io import sympy_values
+from symgrad.symbolic.gradient import evaluate_shared, shared_size, symbol, symbolic_adjoints
+from symgrad.front.sympy_io import sympy_values
 
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
 NAMES = ("x", "y", "z")

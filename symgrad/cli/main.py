@@ -1,0 +1,255 @@
+"""The ``symgrad`` command line.
+
+Each subcommand is a :class:`Command` in :data:`COMMANDS`: a function that adds
+its arguments to an argparse parser, a function that runs it, and examples for
+``--help``.  A new subcommand is one more :func:`register` call.  Errors are
+one short line on stderr (plus the caret line of a ParseError), never a
+traceback, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..errors import InputError, ParseError, SymgradError
+
+__all__ = ["main", "Command", "COMMANDS", "register", "parse_points"]
+
+EXIT_ERROR = 2
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: ``configure(parser)`` adds its arguments, ``run(args)``
+    does the work and returns the exit status."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    examples: tuple = ()
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def register(command: Command) -> Command:
+    """Add ``command`` to the command line (its name must be new)."""
+    if command.name in COMMANDS:
+        raise ValueError(f"a subcommand {command.name!r} is already registered")
+    COMMANDS[command.name] = command
+    return command
+
+
+class _UsageError(Exception):
+    """A command-line usage error (reported in one line, exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):   # argparse would print the usage and exit
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def parse_points(items: Sequence[str] | None) -> dict:
+    """``["x=2", "y=3,z=4"]`` -> ``{"x": 2.0, "y": 3.0, "z": 4.0}``.
+
+    >>> parse_points(["x=2", "y=3,z=-1.5"])
+    {'x': 2.0, 'y': 3.0, 'z': -1.5}
+    """
+    point: dict[str, float] = {}
+    for item in items or ():
+        for pair in filter(None, (p.strip() for p in item.split(","))):
+            name, eq, value = pair.partition("=")
+            if not eq or not name.strip():
+                raise InputError(f"--at expects name=value pairs like x=2 or x=2,y=3, got {pair!r}")
+            try:
+                v = float(value)
+            except ValueError:
+                raise InputError(f"--at {name.strip()}: {value.strip()!r} is not a number") from None
+            if name.strip() in point:
+                raise InputError(f"--at gives {name.strip()!r} twice")
+            point[name.strip()] = v
+    return point
+
+
+def _add_expression(p: argparse.ArgumentParser) -> None:
+    p.add_argument("expression", help="an expression or a program (assignments separated "
+                                      "by ';' or newlines)")
+    p.add_argument("--at", action="append", metavar="NAME=VALUE[,...]",
+                   help="the point: --at x=2 --at y=3 or --at x=2,y=3")
+
+
+def _graph(args):
+    from ..front.parse import parse
+    return parse(args.expression)
+
+
+# -- derive ------------------------------------------------------------------------
+def file_name(text: str) -> str:
+    """An argparse type for a FILE argument: an empty name is an error, not "no file"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"needs a file name, got {text!r}")
+    return text
+
+
+def _derive_args(p: argparse.ArgumentParser) -> None:
+    _add_expression(p)
+    p.add_argument("--format", choices=("text", "markdown", "latex", "json"), default=None,
+                   help="output format (default: text)")
+    p.add_argument("--pdf", metavar="FILE", type=file_name,
+                   help="also write a LaTeX/PDF document (needs pdflatex)")
+    p.add_argument("--digits", type=int, default=5, help="significant digits (default 5)")
+    p.add_argument("--symbolic", action="store_true", help="no numbers: adjoints as expressions")
+
+
+def _derive_run(args) -> int:
+    from ..show.derive import derive
+    g = _graph(args)
+    d = derive(g, parse_points(args.at) or None, digits=args.digits, symbolic=args.symbolic)
+    if args.pdf:
+        d.pdf(args.pdf)
+        if args.format is None:
+            print(f"wrote {args.pdf}")
+            return 0
+    fmt = args.format or "text"
+    if fmt == "json":
+        print(json.dumps(derivation_json(d), indent=2))
+    else:
+        print(getattr(d, fmt)())
+    return 0
+
+
+def _num(v):
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    return str(v)
+
+
+def derivation_json(d) -> dict:
+    """``{"inputs", "forward", "adjoints", "gradient"}`` of a derivation (numbers,
+    or expression strings in symbolic mode; nan/inf as null).  With several
+    outputs, ``adjoints`` and ``gradient`` map each output to its mapping."""
+    from ..show.text import TextPrinter
+    pr = TextPrinter()
+    pr.prepare(d)
+    forward = {k: _num(v) for k, v in (d.point or {}).items()} if not d.symbolic else {}
+    forward.update((s.node, _num(s.value) if s.value is not None else pr.rhs(s)) for s in d.forward)
+    adj_all, grad_all = {}, {}
+    for o in d.outputs:
+        got = {s.node: _num(s.value) if s.value is not None else
+               str(s.expr) if s.expr is not None else pr.signed_sum(pr.substituted(s))
+               for s in d.backward if s.output == o}
+        adj = {n: got[n] for n in d.graph.nodes if n in got}
+        adj_all[o] = adj
+        grad_all[o] = {x: adj.get(x, 0.0) for x in d.graph.inputs}
+    one = len(d.outputs) == 1
+    return {"inputs": {k: _num(v) for k, v in (d.point or {}).items()},
+            "forward": forward,
+            "adjoints": adj_all[d.outputs[0]] if one else adj_all,
+            "gradient": grad_all[d.outputs[0]] if one else grad_all}
+
+
+# -- draw --------------------------------------------------------------------------
+def _draw_args(p: argparse.ArgumentParser) -> None:
+    _add_expression(p)
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the picture here (format from the suffix: .svg .png .pdf .dot); "
+                        "without it, print the DOT source")
+    p.add_argument("--format", choices=("svg", "png", "pdf", "dot"), default=None,
+                   help="picture format (default: from the file suffix, else svg)")
+
+
+def _draw_run(args) -> int:
+    from ..show.dot import draw
+    g = _graph(args)
+    point = parse_points(args.at)
+    fmt = args.format
+    if fmt is None and args.output:
+        suffix = os.path.splitext(args.output)[1].lstrip(".").lower()
+        fmt = {"gv": "dot"}.get(suffix, suffix)
+        if fmt not in ("svg", "png", "pdf", "dot"):
+            raise InputError(f"cannot tell the picture format from {args.output!r}; "
+                             "use a .svg, .png, .pdf or .dot file or --format")
+    source = draw(g, point or None, path=args.output, format=fmt or "svg")
+    if args.output is None:
+        print(source)
+    else:
+        print(f"wrote {args.output}")
+    return 0
+
+
+LECTURE = '"sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"'
+register(Command("derive", "the step-by-step forward and backward pass", _derive_args, _derive_run, (
+    f"symgrad derive {LECTURE} --at x=2",
+    f"symgrad derive {LECTURE} --at x=2 --pdf lecture.pdf",
+    "symgrad derive \"x*y + sin(x)\" --at x=1,y=2 --format json",
+    "symgrad derive \"a = x**2; f = exp(a) + a\" --symbolic --format latex",
+)))
+register(Command("draw", "a picture of the computational graph (Graphviz)", _draw_args, _draw_run, (
+    f"symgrad draw {LECTURE} --at x=2 -o graph.svg",
+    "symgrad draw \"x*y + sin(x)\" -o graph.png",
+    "symgrad draw \"x*y\"            # prints the DOT source",
+)))
+
+from . import teach as cli_teach# noqa: E402,F401 - registers exercise, quiz, check, mlp
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser with every registered subcommand."""
+    parser = _Parser(prog="symgrad", description="Derivations, pictures and checks of the "
+                     "derivative of an expression's computational graph.",
+                     epilog="Run 'symgrad COMMAND --help' for a command's options and examples.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for cmd in COMMANDS.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help,
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog="examples:\n" + "\n".join(f"  {e}" for e in cmd.examples))
+        cmd.configure(p)
+        p.set_defaults(run=cmd.run)
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"symgrad: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0, or 2 on an error).
+
+    Examples
+    --------
+    >>> main(["derive", "x**2", "--at", "x=3", "--format", "json"])  # doctest: +ELLIPSIS
+    {
+      "inputs": {
+        "x": 3.0
+    ...
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            raise _UsageError(f"choose a command: {', '.join(COMMANDS)} (see 'symgrad --help')")
+        with warnings.catch_warnings():          # a warning is one line on stderr
+            warnings.showwarning = lambda msg, *_a, **_k: print(f"symgrad: warning: {msg}",
+                                                                file=sys.stderr)
+            return args.run(args)
+    except _UsageError as err:
+        return _fail(str(err))
+    except ParseError as err:
+        return _fail(str(err))
+    except SymgradError as err:
+        return _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
+    except BrokenPipeError:                      # e.g. `symgrad derive ... | head`: not an error
+        sys.stdout = open(os.devnull, "w")       # noqa: SIM115 - keep interpreter shutdown quiet
+        return 0
+    except OSError as err:
+        return _fail(f"{err.strerror or err}: {err.filename}" if err.filename else str(err))

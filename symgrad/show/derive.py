@@ -1,0 +1,436 @@
+"""Derivation steps: the lecture's forward and backward pass, as data.
+
+:func:`derive` reads a graph (and optionally a point) and returns a
+:class:`Derivation`: one :class:`ForwardStep` per operation node
+(``c = a + b = 58.598``) and, per output, one :class:`BackwardStep` per node in
+reverse topological order, written as the chain rule over the node's consumers
+(:class:`Term`), with the local derivatives substituted, then the number::
+
+    df/dc = df/de * de/dc + df/dd * dd/dc = 1 * (-sin(c)) + 1 * 1/(2*sqrt(c)) = -0.82228
+
+The steps are printer-independent; :mod:`symgrad.show.text` and :mod:`symgrad.show.latex`
+print them.  Arguments are referred to by node name, so no nested expression is
+ever built or walked: each local derivative is one op's partial in the symbols
+of its arguments, computed once per op shape (cached) from the op table.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..errors import InputError
+from .escape import warn_confusables
+from ..numeric.forward import evaluate, read_inputs
+from ..core.graph import Graph, is_node
+from ..core.ops import OPS, SYM, Op, on_change
+from ..front.sympy_io import as_expr, literal
+from ..core.sweep import Interpretation, Numbers, sweep
+from ..symbolic.gradient import symbol
+
+__all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder",
+           "is_placeholder"]
+
+
+@functools.lru_cache(maxsize=None)
+def placeholder(k: int) -> sp.Symbol:
+    """The SymPy symbol standing for the k-th distinct node argument in a cached
+    local derivative; printers replace its name by the node's display name."""
+    return sp.Symbol(f"\x01{k}\x02")
+
+
+_PLACEHOLDER = re.compile("^\x01([0-9]+)\x02$")
+
+
+def is_placeholder(s: sp.Basic) -> bool:
+    """True for a :func:`placeholder` symbol (never a node's symbol, which is real)."""
+    m = _PLACEHOLDER.match(getattr(s, "name", ""))
+    return m is not None and s == placeholder(int(m[1]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _generic_partials(op_name: str, shape: tuple) -> tuple:
+    """Local derivatives of ``op`` per distinct node argument, in placeholders.
+
+    ``shape`` has, per argument, the index of its distinct node or ``("lit", v)``
+    for a literal.  A node used at several positions gets the sum of its partials.
+    """
+    op = OPS[op_name]
+    syms = [placeholder(s) if isinstance(s, int) else literal(s[1]) for s in shape]
+    parts = op.partials(SYM, op.apply(SYM, *syms), *syms)
+    count = 1 + max((s for s in shape if isinstance(s, int)), default=-1)
+    local = [sp.Integer(0)] * count
+    for s, d in zip(shape, parts, strict=True):
+        if isinstance(s, int):
+            local[s] += as_expr(d)
+    return tuple(local)
+
+
+on_change(_generic_partials.cache_clear)      # keyed by op name: forget after ops.register()
+
+
+def _shape(args: tuple) -> tuple[tuple, tuple]:
+    """``(shape, distinct node names)`` of an argument list (see _generic_partials)."""
+    index: dict[str, int] = {}
+    shape = []
+    for a in args:
+        if is_node(a):
+            shape.append(index.setdefault(a, len(index)))
+        else:
+            shape.append(("lit", a))
+    return tuple(shape), tuple(index)
+
+
+@dataclass(frozen=True)
+class ForwardStep:
+    """``node = op(args) = value``; ``value`` is None in symbolic mode."""
+
+    node: str
+    op: Op
+    args: tuple
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class Term:
+    """One consumer's share of an adjoint: d(out)/d(consumer) * d(consumer)/d(node).
+
+    ``seed`` is the consumer's adjoint (a float, or in symbolic mode a SymPy
+    expression in node symbols).  The local derivative is ``generic`` with
+    ``placeholder(k)`` standing for ``names[k]``; :attr:`local` substitutes them.
+    """
+
+    consumer: str
+    node: str
+    seed: Any
+    generic: sp.Expr
+    names: tuple
+
+    @property
+    def local(self) -> sp.Expr:
+        """d(consumer)/d(node) as a SymPy expression in node symbols."""
+        return self.generic.xreplace({placeholder(k): sp.Symbol(n) for k, n in enumerate(self.names)})
+
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """The adjoint d(output)/d(node): the chain rule over ``terms`` (empty for the
+    output itself, whose adjoint is 1).  ``value`` is the number (None in symbolic
+    mode), ``expr`` the SymPy adjoint in node symbols (symbolic mode only), and
+    ``quantity`` a lecture label such as ``("B", 2, 1)`` for B_{2,1}, or None."""
+
+    node: str
+    output: str
+    terms: tuple
+    value: float | None = None
+    expr: sp.Expr | None = None
+    quantity: tuple | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Derivation:
+    """A structured derivation: the forward steps and the backward steps.
+
+    Print it with :meth:`text`, :meth:`markdown`, :meth:`latex`, :meth:`document`
+    or :meth:`pdf`; each takes the printer's settings as keywords.
+    """
+
+    graph: Graph
+    point: Mapping | None
+    forward: tuple
+    backward: tuple
+    outputs: tuple
+    digits: int = 5
+    symbolic: bool = False
+
+    def text(self, **settings) -> str:
+        """Plain Unicode text; see :class:`symgrad.show.text.TextPrinter`."""
+        return _printer("text", settings).derivation(self)
+
+    def markdown(self, **settings) -> str:
+        """Markdown; see :class:`symgrad.show.text.MarkdownPrinter`."""
+        return _printer("markdown", settings).derivation(self)
+
+    def latex(self, **settings) -> str:
+        """The body of an ``align*`` environment; see :class:`symgrad.show.latex.LatexPrinter`."""
+        return _printer("latex", settings).derivation(self)
+
+    def document(self, **settings) -> str:
+        """A standalone LaTeX document (function, nodes, forward, backward)."""
+        return _printer("latex", settings).document(self)
+
+    def pdf(self, path, **settings) -> str:
+        """Write the document as a PDF to ``path`` with pdflatex; returns the path."""
+        return _lazy("compile_pdf")(_printer("latex", settings).document(self), path)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return (f"<Derivation of {', '.join(self.outputs)}: {len(self.forward)} forward "
+                f"and {len(self.backward)} backward steps>")
+
+    def _repr_latex_(self) -> str:
+        return "\\begin{align*}\n" + self.latex() + "\n\\end{align*}"
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+
+# The printers read derivations, so this module may not import them: the
+# Derivation's printing methods reach them through this lazy registry.
+_LAZY = {"text": "symgrad.show.text:TextPrinter", "markdown": "symgrad.show.text:MarkdownPrinter",
+         "latex": "symgrad.show.latex:LatexPrinter", "compile_pdf": "symgrad.show.latex:compile_pdf"}
+
+
+def _lazy(key: str):
+    module, _, attr = _LAZY[key].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _printer(kind: str, settings: dict):
+    return _lazy(kind)(**settings)
+
+
+def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
+           symbolic: bool = False, outputs: Iterable[str] | None = None,
+           nodes: Iterable[str] | None = None, quantities: bool = False,
+           **inputs) -> Derivation:
+    """The lecture-style derivation of ``graph``'s forward and backward pass.
+
+    Parameters
+    ----------
+    graph
+        The computational graph.
+    values, **inputs
+        The point, as a mapping and/or keywords (scalars).  Without a point (or
+        with ``symbolic=True``) the steps carry no numbers.
+    digits
+        Significant digits the printers show (default 5: ``58.598``).
+    symbolic
+        No numbers: each adjoint is a SymPy expression in node symbols.
+    outputs
+        The nodes to differentiate (default: the graph's outputs).
+    nodes
+        Only these nodes get steps (default: every node).
+    quantities
+        For MLP graphs (names ``yhat{i}``, ``h{l}_{j}``, ``a{l}_{j}``), label the
+        lecture's quantities ``B_1``, ``B_{2,i}``, ``B_{3,i}``, ... on the adjoints.
+
+    Returns
+    -------
+    Derivation
+
+    Raises
+    ------
+    InputError
+        A missing, unknown or non-scalar input, ``digits`` outside 1..1000, or
+        ``outputs``/``nodes`` that are not lists of names.
+    TypeError
+        If ``graph`` is not a :class:`Graph`.
+    GraphError
+        An unknown node in ``outputs`` or ``nodes``.
+
+    Warns
+    -----
+    ConfusableNamesWarning
+        If two distinct node names print the same (Cyrillic ``х`` and Latin ``x``).
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> d = sg.derive(g, x=2.0)
+    >>> [s.node for s in d.backward]
+    ['f', 'e', 'd', 'c', 'b', 'a', 'x']
+    >>> print(d.text(indent="").splitlines()[-4])
+    ∂f/∂c = ∂f/∂e * ∂e/∂c + ∂f/∂d * ∂d/∂c = 1 * (-sin(c)) + 1 * 1/(2*sqrt(c)) = -0.82228
+    """
+    if not isinstance(graph, Graph):
+        raise TypeError(f"derive() needs a symgrad Graph such as sg.parse('x**2'), "
+                        f"got {type(graph).__name__}")
+    if not isinstance(digits, int) or isinstance(digits, bool) or not 1 <= digits <= 1000:
+        raise InputError(f"digits must be a positive integer (at most 1000), got {digits!r}")
+    for opt, v in (("outputs", outputs), ("nodes", nodes)):
+        if v is not None and (isinstance(v, str) or not isinstance(v, Iterable)):
+            raise InputError(f"{opt}= takes a list of node names such as [{v!r}], got {v!r}")
+    warn_confusables(graph.nodes, "derive")
+    outs = tuple(graph.default_output(o) for o in (graph.outputs if outputs is None else outputs))
+    keep = None if nodes is None else {_known(graph, n) for n in nodes}
+    vals = None
+    point = None
+    if values is not None or inputs or not graph.inputs:
+        ins, shape = read_inputs(graph, values, inputs)
+        if shape is not None:
+            raise InputError("derive needs scalar inputs, got arrays of shape "
+                             f"{shape}; pass one sample, e.g. x=2.0")
+        point = {k: float(v) for k, v in ins.items()}
+        if not symbolic:
+            vals = evaluate(graph, ins)
+    fwd = tuple(ForwardStep(n, op, args, None if vals is None else float(vals[n]))
+                for n, op, args in graph.program if keep is None or n in keep)
+    labels = mlp_quantities(graph) if quantities else {}
+    bwd = []
+    for out in outs:
+        steps = _backward(graph, out, vals, symbolic or vals is None)
+        bwd.extend(_label(s, labels) for s in steps if keep is None or s.node in keep)
+    return Derivation(graph, point, fwd, tuple(bwd), outs, digits, symbolic or vals is None)
+
+
+def _label(step: BackwardStep, labels: dict) -> BackwardStep:
+    q = labels.get(step.node)
+    if q is None:
+        return step
+    return BackwardStep(step.node, step.output, step.terms, step.value, step.expr, q)
+
+
+EXPAND_CHARS = 240    # symbolic mode: an adjoint is written out in full while its text is this short
+
+
+@functools.lru_cache(maxsize=4096)
+def _printed_size(generic: sp.Expr) -> int:
+    """Characters of a cached local derivative in text, placeholders counted as 1."""
+    s = sp.sstr(generic)
+    return len(s) - 2 * s.count("\x01")
+
+
+def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list:
+    """The backward steps for ``out``, in reverse topological order: the chain
+    rule sweep (:func:`symgrad.core.sweep.sweep`) read by :class:`_Chain`, which
+    records each consumer's term; the numbers come from the same sweep with
+    :class:`symgrad.core.sweep.Numbers`.
+
+    In symbolic mode an adjoint is also written out in full (a SymPy expression
+    in the node symbols) while its printed size stays within
+    :data:`EXPAND_CHARS` characters, estimated from its consumers' sizes before
+    it is built; a larger adjoint, and every adjoint below it, is left as the
+    chain rule in the consumers' named adjoints (``expr`` None), so the output
+    stays linear in the graph."""
+    numbers = None
+    if not symbolic:
+        with np.errstate(all="ignore"):
+            numbers = sweep(graph.program, out, Numbers(vals), np.float64(1.0))
+    steps = sweep(graph.program, out, _Chain(out, numbers), [], settle_leaves=True)
+    return [steps[n] for n in reversed(graph.nodes) if n in steps]
+
+
+class _Chain(Interpretation):
+    """The derivation's reading of the sweep: an adjoint is the list of its
+    consumers' :class:`Term` records, and settling it gives the node's
+    :class:`BackwardStep` (whose number or expression seeds the node's own terms).
+
+    A node used at several positions of one consumer gets one term, the sum of
+    its partials there (the later positions' edges are dropped)."""
+
+    def __init__(self, out: str, numbers: dict | None) -> None:
+        self.out, self.numbers = out, numbers
+        self.full: dict[str, tuple | None] = {}     # symbolic: node -> (adjoint, text size) or None
+
+    def partials(self, name, op, args):
+        shape, names = _shape(args)
+        generic = _generic_partials(op.name, shape)
+        seen: set = set()
+        local = []
+        for s in shape:
+            if isinstance(s, int) and s not in seen:
+                seen.add(s)
+                local.append((generic[s], names))
+            else:
+                local.append(None)              # a literal, or a node's later position
+        return local
+
+    def term(self, seed, d, name, pos, arg):
+        value = seed.value if self.numbers is not None else seed.expr
+        return Term(name, arg, value, *d)
+
+    def first(self, term, arg):
+        return [term]
+
+    def add(self, total, term, arg):
+        total.append(term)
+        return total
+
+    def settle(self, name, total):
+        terms = tuple(total)
+        if self.numbers is not None:
+            return BackwardStep(name, self.out, terms, float(self.numbers[name]))
+        full = self.full[name] = _written_out(name, self.out, terms, self.full)
+        return BackwardStep(name, self.out, terms, None, full and full[0])
+
+
+def _written_out(node: str, out: str, terms: tuple, full: dict) -> tuple[sp.Expr, int] | None:
+    """``(adjoint in node symbols, its text length)`` if every consumer's adjoint is
+    written out and the estimated and actual text are at most :data:`EXPAND_CHARS`
+    characters; else None.  ``full`` maps consumers to the same pairs (or None)."""
+    if node == out:
+        return sp.Integer(1), 1
+    size = 0
+    for t in terms:
+        if full[t.consumer] is None:
+            return None
+        size += full[t.consumer][1] + _printed_size(t.generic) + sum(map(len, t.names)) + 5
+        if size > EXPAND_CHARS:
+            return None
+    total = sp.Add(*[t.seed * t.generic.xreplace({placeholder(k): symbol(n) for k, n in enumerate(t.names)})
+                     for t in terms])
+    n = len(str(total))
+    return (total, n) if n <= EXPAND_CHARS else None
+
+
+_MLP = re.compile(r"^(?:(?P<yhat>yhat)(?P<i>\d+)|(?P<k>[ah])(?P<l>\d+)_(?P<j>\d+))$")
+
+
+def mlp_quantities(graph: Graph) -> dict:
+    """``{node: ("B", k, i)}``: the lecture's named quantities of an MLP graph.
+
+    ``B_1`` (or ``B_{1,i}`` with several outputs) is the adjoint of the prediction
+    ``yhat{i}``; going down from the last hidden layer L, ``h{L}_{i}`` gets
+    ``B_{2,i}``, ``a{L}_{i}`` gets ``B_{3,i}``, ``h{L-1}_{i}`` gets ``B_{4,i}``, ...
+    The bias features ``h{l}_0`` and the output layer's ``a``/``h`` get none.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("a1_1 = w1_1_1*x1; h1_1 = tanh(a1_1); yhat1 = w2_1_1*h1_1")
+    >>> mlp_quantities(g)
+    {'a1_1': ('B', 3, 1), 'h1_1': ('B', 2, 1), 'yhat1': ('B', 1)}
+    """
+    found = [(n, m) for n in graph.nodes if (m := _MLP.match(n)) and not graph.is_input(n)]
+    yhats = [(n, int(m["i"])) for n, m in found if m["yhat"]]
+    layers = [int(m["l"]) for n, m in found if m["k"]]
+    if not yhats or not layers:
+        return {}
+    hidden = max((l for l in set(layers) if _feeds_weight(graph, l)), default=0)
+    labels: dict[str, tuple] = {}
+    for n, i in yhats:
+        labels[n] = ("B", 1) if len(yhats) == 1 else ("B", 1, i)
+    for n, m in found:
+        if m["k"] and 1 <= int(m["l"]) <= hidden and int(m["j"]) > 0:
+            k = 2 + 2 * (hidden - int(m["l"])) + (m["k"] == "a")
+            labels[n] = ("B", k, int(m["j"]))
+    return {n: labels[n] for n in graph.nodes if n in labels}
+
+
+def _feeds_weight(graph: Graph, layer: int) -> bool:
+    """True if some ``h{layer}_{j}`` is multiplied by a weight ``w{layer+1}_*``:
+    then ``layer`` is a hidden layer (the output layer feeds only the loss)."""
+    prefix = f"w{layer + 1}_"
+    cons = graph.consumers
+    for n in graph.nodes:
+        if n.startswith(f"h{layer}_"):
+            for c, _ in cons[n]:
+                if any(is_node(a) and a.startswith(prefix) for a in graph.args(c)):
+                    return True
+    return False
+
+
+def _known(graph: Graph, node: str) -> str:
+    graph.args(node)                   # GraphError naming the node if it is unknown
+    return node

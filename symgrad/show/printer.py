@@ -1,0 +1,346 @@
+"""What every derivation printer shares.
+
+Settings are data (``_default_settings``; an unknown key is an error), one
+function decides parentheses from a :class:`~symgrad.core.ops.Form`'s ``prec`` and
+``binds`` (:func:`parenthesize`), and :class:`Printer` lays out the lecture's
+steps once (:meth:`Printer.forward_line`, :meth:`Printer.backward_line`) from a
+few hooks that each output language fills in: how a node name, a number, an op,
+a derivative symbol, a product and a line look.
+
+A local derivative or a symbolic adjoint is a SymPy expression; it prints
+through SymPy's printer for the arithmetic layout (sums, products, fractions,
+powers: the same text as the op table's forms), but every op of the table
+prints from the printer's own form of that op (:class:`SympyForms`), found from
+the SymPy heads the op table produces (:func:`sympy_heads`): so ``cos(c)`` in a
+forward step and ``-sin(c)`` in its derivative come from one source.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable
+
+import sympy as sp
+from sympy.printing.precedence import precedence
+
+from ..errors import InputError
+from ..core.graph import is_node
+from ..core.ops import ADD, ATOM, MUL, NEG, OPS, POW, SYM, Form, Op
+from ..core.ops import sympy_heads as _ops_sympy_heads
+
+__all__ = ["Printer", "SympyForms", "parenthesize", "sympy_prec", "render_form", "format_number",
+           "sympy_heads", "op_computing"]
+
+
+def parenthesize(s: str, prec: int, need: int, left: str = "(", right: str = ")") -> str:
+    """``s`` (whose result binds with ``prec``) in parentheses if the slot needs
+    at least ``need``: the one place that decides parentheses.
+
+    >>> parenthesize("a + b", ADD, MUL), parenthesize("a b", MUL, MUL)
+    ('(a + b)', 'a b')
+    """
+    return f"{left}{s}{right}" if prec < need else s
+
+
+def sympy_prec(expr: sp.Expr) -> int:
+    """SymPy's precedence of ``expr`` on the op table's scale (ADD, MUL, POW, ATOM);
+    negative numbers and negated products bind like a sum."""
+    p = precedence(expr)
+    return ADD if p <= 40 else MUL if p <= 50 else POW if p <= 60 else ATOM
+
+
+def render_form(form: Form, parts: list[tuple[str, int]], left: str = "(",
+                right: str = ")") -> str:
+    """An op's template filled with printed arguments ``(text, prec)``, each
+    parenthesized as the form's ``binds`` require (n-ary forms join with ``sep``).
+
+    >>> from symgrad.core.ops import OPS
+    >>> render_form(OPS["mul"].text, [("a + b", ADD), ("c", ATOM)])
+    '(a + b)*c'
+    """
+    if form.sep:
+        return form.template.format(form.sep.join(parenthesize(s, p, form.binds[0], left, right)
+                                                  for s, p in parts))
+    wrapped = [parenthesize(s, p, need, left, right)
+               for (s, p), need in zip(parts, form.binds, strict=False)]
+    return form.template.format(*wrapped, *[s for s, _ in parts[len(wrapped):]])
+
+
+def format_number(v: float, digits: int) -> str:
+    """``v`` to ``digits`` significant digits (``58.598``, ``4``, ``-0.82228``)."""
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    s = f"{v:.{digits}g}"
+    return "0" if s == "-0" else s
+
+
+sympy_heads = _ops_sympy_heads     # derived from the op table (symgrad.core.ops), kept current by register()
+
+
+@functools.lru_cache(maxsize=None)
+def op_computing(formula: Callable, arity: int = 1) -> Op:
+    """The op of the table whose SymPy formula is ``formula`` (a lambda over
+    ``arity`` symbols): how a printer finds the op that writes, say, a negation.
+
+    >>> op_computing(lambda a: -a).name, op_computing(lambda a, b: a**b, 2).name
+    ('neg', 'pow')
+    """
+    xs = sp.symbols(f"h0:{arity}", real=True)
+    want = formula(*xs)
+    for op in OPS.values():
+        if op.accepts(arity) and op.arity == arity and op.apply(SYM, *xs) == want:
+            return op
+    raise LookupError(f"no op of the table computes {want}")
+
+
+class SympyForms:
+    """Mixin for a SymPy printer class: symbols print by the symgrad printer's
+    :meth:`Printer.symbol`, every op of
+    the table (:func:`sympy_heads`) from the printer's own form of it, a
+    negated product or fraction from the negation op's form, and a power of
+    an op from the power op's form.  Construct it as ``cls(printer, settings)``."""
+
+    def __init__(self, printer: "Printer", settings: dict | None = None) -> None:
+        super().__init__(settings or {})
+        self._sg = printer
+
+    def _form(self, op: Op, parts: list[tuple[str, int]]) -> str:
+        return render_form(self._sg.form(op), parts, *self._sg.paren)
+
+    def _print_Symbol(self, expr, *args, **kwargs) -> str:
+        return self._sg.symbol(expr)
+
+    def _print(self, expr, **kwargs):
+        op = sympy_heads().get(type(expr))
+        if op is None:
+            return super()._print(expr, **kwargs)
+        s = self._form(op, [(self._print(a), sympy_prec(a)) for a in expr.args])
+        return self._power(s, kwargs.get("exp"))
+
+    def _power(self, s: str, exp) -> str:
+        """``s`` (an atom) to the printed power ``exp`` (SymPy passes ``exp=`` for
+        a power of a function), if any."""
+        if exp is None:
+            return s
+        return self._form(op_computing(lambda a, b: a**b, 2), [(s, ATOM), (str(exp), ATOM)])
+
+    def _negated(self, s: str, body_prec: int) -> str:
+        """SymPy's ``-body`` written with the negation op's form instead of its own sign."""
+        if not s.startswith("-"):
+            return s
+        return self._form(op_computing(lambda a: -a), [(s[1:].lstrip(), body_prec)])
+
+    def _print_Mul(self, expr, *args, **kwargs):
+        s = super()._print_Mul(expr, *args, **kwargs)
+        if isinstance(expr, sp.Mul) and expr.could_extract_minus_sign():
+            return self._negated(s, ATOM if (-expr).is_Add else MUL)   # SymPy wrapped a sum
+        return s
+
+    def _print_Rational(self, expr):
+        return self._negated(super()._print_Rational(expr), MUL)
+
+
+class Printer:
+    """Base class: settings handling and the lecture's layout of the steps,
+    written once (:meth:`forward_line`, :meth:`backward_line`, :meth:`equation`).
+
+    An output language is a set of hooks: the methods ``name`` (a node),
+    ``number``, ``form`` (an op's template), ``partial`` (a derivative symbol),
+    ``quantity`` (a lecture label), ``per_line`` (wrapping), the SymPy printer
+    class ``sympy_printer`` (local derivatives), and the strings ``times``,
+    ``chain_times`` (products), ``paren``, ``align``, ``row_sep`` and
+    ``continued`` (the line's marks).
+    """
+
+    _default_settings: dict[str, Any] = {"digits": None}
+
+    def __init__(self, **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(self._default_settings))
+        if unknown:
+            raise InputError(f"unknown {type(self).__name__} setting(s) {', '.join(map(repr, unknown))}; "
+                             f"known settings: {', '.join(self._default_settings)}")
+        for key, v in settings.items():
+            default = self._default_settings[key]
+            if key == "digits" or type(default) is int:
+                ok = (v is None and key == "digits") or (type(v) is int and 1 <= v <= 1000)
+                want = "an int in 1..1000"
+            else:
+                ok = default is None or type(v) is type(default)
+                want = f"a {type(default).__name__} such as {default!r}"
+            if not ok:
+                raise InputError(f"{type(self).__name__} setting {key}= must be {want}, got {v!r}")
+        self._settings = {**self._default_settings, **settings}
+        self._cache: dict = {}
+
+    # -- hooks ----------------------------------------------------------------
+    times = " * "                       # a consumer's adjoint times a local derivative
+    chain_times = " * "                 # d out/d consumer times d consumer/d node
+    paren = ("(", ")")                  # parentheses around an argument
+    align = ""                          # the mark before a step's first "=" (LaTeX: "&")
+    row_sep = "\n"                      # between the rows of a wrapped step
+    continued = "    "                  # the start of a wrapped sum's continuation row
+    sympy_printer: type | None = None   # a SympyForms printer class (SymPy expressions)
+
+    def name(self, node: str) -> str:
+        return node
+
+    def symbol(self, s: sp.Symbol) -> str:
+        """A SymPy symbol inside an expression: a node's symbol by its name."""
+        return self.name(s.name)
+
+    def number(self, v: float) -> tuple[str, int]:
+        s = format_number(v, self.digits)
+        return s, NEG if s.startswith("-") else ATOM
+
+    def form(self, op) -> Form:
+        """How this language writes ``op`` (the op table's ``text`` or ``latex`` Form)."""
+        raise NotImplementedError
+
+    def partial(self, out: str, node: str) -> str:
+        raise NotImplementedError
+
+    def quantity(self, q: tuple) -> str:
+        raise NotImplementedError
+
+    def per_line(self) -> int | None:
+        """Terms per row of a wrapped sum; None: a step is always one line."""
+        return None
+
+    def expr(self, generic: sp.Expr, names: tuple) -> tuple[str, int]:
+        """A SymPy expression (a local derivative in placeholders, whose k-th is
+        ``names[k]``, or an adjoint in node symbols) as ``(text, prec)``,
+        printed once per expression by :attr:`sympy_printer`."""
+        hit = self._cache.get(generic)
+        if hit is None:
+            s = self.sympy_printer(self).doprint(generic)
+            hit = self._cache[generic] = (s, sympy_prec(generic))
+        s, prec = hit
+        for k, n in enumerate(names):
+            s = s.replace(f"\x01{k}\x02", self.name(n))
+        return s, prec
+
+    # -- shared layout ----------------------------------------------------------
+    _derivation_digits = 5
+    _labels: dict = {}
+
+    @property
+    def digits(self) -> int:
+        """Significant digits: the ``digits`` setting, else the derivation's."""
+        return self._settings["digits"] or self._derivation_digits
+
+    def wrap(self, s: str, prec: int, need: int) -> str:
+        """``s`` in this language's parentheses if the slot needs them."""
+        return parenthesize(s, prec, need, *self.paren)
+
+    def arg(self, a) -> tuple[str, int]:
+        """A node argument by its display name, or a literal."""
+        return (self.name(a), ATOM) if is_node(a) else self.number(a)
+
+    def rhs(self, step) -> str:
+        """``op(args)`` of a forward step, from the op's template."""
+        return render_form(self.form(step.op), [self.arg(a) for a in step.args], *self.paren)
+
+    def adjoint_name(self, step) -> str:
+        """The left side of a backward step: ``B_{3,1} = d out/d node`` or ``d out/d node``."""
+        d = self.partial(step.output, step.node)
+        return f"{self.quantity(step.quantity)} = {d}" if step.quantity else d
+
+    def seed_of(self, step, term) -> str:
+        """The consumer's adjoint in a chain: its label, or d out / d consumer."""
+        q = self._labels.get(term.consumer)
+        return self.quantity(q) if q else self.partial(step.output, term.consumer)
+
+    def chain(self, step) -> list[str]:
+        """``d out/d consumer * d consumer/d node`` per term."""
+        return [self.seed_of(step, t) + self.chain_times + self.partial(t.consumer, t.node)
+                for t in step.terms]
+
+    def substituted(self, step) -> list[str]:
+        """``seed * local`` per term; a negative seed is written as a sign."""
+        out = []
+        for t in step.terms:
+            seed = t.seed
+            if isinstance(seed, (int, float)) or (isinstance(seed, sp.Expr) and seed.is_Number):
+                v = float(seed)
+                s, _ = self.number(abs(v))
+                sign = "-" if v < 0 else ""              # -0.0 prints as 0
+            else:
+                s, sign = self.seed_of(step, t), ""
+            local, prec = self.expr(t.generic, t.names)
+            out.append(sign + s + self.times + self.wrap(local, prec, MUL))
+        return out
+
+    def signed_sum(self, parts: list[str]) -> str:
+        """Terms joined with ``+``, or ``-`` where a term starts with a minus sign."""
+        s = ""
+        for i, p in enumerate(parts):
+            neg = p.startswith("-")
+            body = p[1:].lstrip() if neg else p
+            s += ("-" if neg else "") + body if i == 0 else (" - " if neg else " + ") + body
+        return s
+
+    def value_of(self, step) -> str:
+        """The adjoint's number, or in symbolic mode its expression ("" when the
+        derivation did not expand it: the substituted chain rule is the answer)."""
+        if step.value is not None:
+            return self.number(step.value)[0]
+        if step.expr is None:
+            return ""
+        return self.expr(step.expr, ())[0]
+
+    def prepare(self, derivation) -> None:
+        """Read the derivation's defaults (digits, quantity labels) before printing."""
+        self._derivation_digits = derivation.digits
+        self._labels = {s.node: s.quantity for s in derivation.backward if s.quantity}
+
+    def backward_parts(self, step) -> tuple[str, list[str], list[str], str]:
+        """(left side, chain terms, substituted terms, value) of a backward step."""
+        return self.adjoint_name(step), self.chain(step), self.substituted(step), self.value_of(step)
+
+    # -- the one layout of a step --------------------------------------------------
+    def forward_line(self, step) -> str:
+        """``node = op(args) = value`` (no value in symbolic mode)."""
+        sides = [self.rhs(step)]
+        if step.value is not None:
+            sides.append(self.number(step.value)[0])
+        return self.equation(self.name(step.node), sides)
+
+    def backward_line(self, step) -> str:
+        """``d out/d node = sum over consumers of d out/d consumer * d consumer/d node
+        = the local derivatives substituted = value``; the output's own step is
+        ``d out/d out = 1``.  Without a value (a symbolic adjoint not written
+        out) the substituted sum is the answer."""
+        left, chain, subst, value = self.backward_parts(step)
+        if not step.terms:
+            return self.equation(left, [value])
+        return self.equation(left, [chain, subst] + ([value] if value else []))
+
+    def equation(self, left: str, sides: list) -> str:
+        """``left = side = side ...``, each side a string or a sum (a list of
+        terms).  A printer that wraps (:meth:`per_line`) writes a step whose
+        first sum has more than two terms as rows of ``per_line`` terms, each
+        side starting a row with ``=``."""
+        n = self.per_line()
+        if n is None or isinstance(sides[0], str) or len(sides[0]) <= 2:
+            rhs = " = ".join(s if isinstance(s, str) else self.signed_sum(s) for s in sides)
+            return f"{left} {self.align}= {rhs}"
+        rows = []
+        for i, side in enumerate(sides):
+            lines = [side] if isinstance(side, str) else self.wrapped(side, n)
+            for j, line in enumerate(lines):
+                start = self.continued if j else f"{self.align}= " if i else f"{left} {self.align}= "
+                rows.append(start + line)
+        return self.row_sep.join(rows)
+
+    def wrapped(self, parts: list[str], n: int) -> list[str]:
+        """A sum of ``parts`` in rows of ``n`` terms (continuation rows signed)."""
+        lines = []
+        for i in range(0, len(parts), max(1, n)):
+            s = self.signed_sum(parts[i:i + max(1, n)])
+            if i:
+                s = ("- " + s[1:].lstrip()) if s.startswith("-") else "+ " + s
+            lines.append(s)
+        return lines

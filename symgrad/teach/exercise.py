@@ -1,0 +1,299 @@
+"""Derivation exercises: random, well-posed practice graphs with their answers.
+
+:func:`exercise` draws a small computational graph (or a small MLP) from a seed,
+picks a point where every value is finite, away from kinks and printable with
+few digits, and asks for forward values, adjoints, local derivatives, the
+symbolic derivative, or one backprop step.  Grading lives in
+:mod:`symgrad.teach.grading`, sheets (LaTeX, JSON, Moodle XML) in :mod:`symgrad.teach.sheet`.
+The generator reads the op table only as data: it never branches on op names.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+from ..symbolic.equivalence import exact_constants
+from ..errors import InputError
+from ..core.graph import Graph, is_node
+from ..core.ops import SYM
+from .practice import LEVELS, edge_pass, other_points, random_graph, smooth_point, writable
+from ..front.sympy_io import as_expr, literal, symbol
+
+__all__ = ["exercise", "exercise_from_graph", "Exercise", "Item", "KINDS", "LEVELS",
+           "local_derivatives"]
+
+KINDS = ("forward", "backward", "local", "symbolic", "mlp")
+
+
+
+@dataclass(frozen=True)
+class Item:
+    """One asked value.
+
+    ``key`` is what a submission uses (``"c"``, ``"dc/da"``, ``"df/dx"``,
+    ``"B2_1"``, ``"w1_1_1"``); ``what`` is ``value``, ``adjoint``, ``local`` or
+    ``derivative``; ``node`` the node it is about (the argument for ``local``,
+    the input for ``derivative``), ``consumer``/``position`` the edge of a local
+    derivative; ``answer`` a float or a SymPy expression; ``text``/``latex`` the
+    label shown in the prompt.
+    """
+
+    key: str
+    what: str
+    node: str
+    answer: Any
+    text: str
+    latex: str
+    consumer: str | None = None
+    position: int | None = None
+
+    @property
+    def formula(self) -> bool:
+        """True if the answer is a formula (local and symbolic derivatives)."""
+        return self.what in ("local", "derivative")
+
+
+@dataclass(eq=False)
+class Exercise:
+    """A derivation exercise with its answers; made by :func:`exercise`.
+
+    Attributes
+    ----------
+    kind, seed, difficulty : the recipe (the same recipe gives the same exercise).
+    graph : Graph
+    point : dict
+        The inputs, ``{name: float}``.
+    items : tuple of Item
+        The asked values, in the order the prompt lists them.
+    digits : int
+        Significant digits asked for numbers (the grading tolerance follows it).
+    show_forward : bool
+        Whether the prompt gives the forward values (backward kind).
+    """
+
+    kind: str
+    seed: int
+    difficulty: int
+    graph: Graph
+    point: dict
+    items: tuple
+    digits: int = 4
+    show_forward: bool = False
+    output: str = ""
+    check_points: tuple = ()
+    meta: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"<Exercise kind={self.kind!r} seed={self.seed} difficulty={self.difficulty}: "
+                f"{len(self.items)} items>")
+
+    @property
+    def answers(self) -> dict:
+        """``{item key: float or SymPy expression}``."""
+        return {it.key: it.answer for it in self.items}
+
+    @property
+    def values(self) -> dict:
+        """Every node's forward value at the point."""
+        return dict(self.graph.forward(self.point))
+
+    def prompt_text(self) -> str:
+        """The exercise as plain text."""
+        from .prompts import prompt_text
+        return prompt_text(self)
+
+    def prompt_latex(self) -> str:
+        """The exercise as a LaTeX fragment (needs ``amsmath``)."""
+        from .prompts import prompt_latex
+        return prompt_latex(self)
+
+    def solution(self):
+        """The full worked derivation (:func:`symgrad.show.derive`) of this exercise."""
+        from ..show.derive import derive
+        if self.kind in ("local", "symbolic"):
+            return derive(self.graph, symbolic=True, outputs=[self.output])
+        return derive(self.graph, self.point, outputs=[self.output], quantities=self.kind == "mlp")
+
+    def grade(self, submitted: Mapping):
+        """Grade ``{item key: number or formula string}``; see :func:`symgrad.teach.grading.grade`."""
+        from .grading import grade
+        return grade(self, submitted)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready description: recipe, program, point, prompt and answers."""
+        from .prompts import program_lines, show_answer
+        return {"kind": self.kind, "seed": self.seed, "difficulty": self.difficulty,
+                "program": program_lines(self.graph), "output": self.output,
+                "point": dict(self.point), "digits": self.digits,
+                "prompt": self.prompt_text(),
+                "items": [{"key": it.key, "what": it.what, "label": it.text,
+                           "answer": show_answer(it, 12)} for it in self.items]}
+
+
+# -- items ------------------------------------------------------------------------------
+def local_derivatives(op, args) -> tuple:
+    """The local derivatives of ``op`` applied to ``args`` (node names and
+    literals), one SymPy expression per argument, in the node names.
+
+    >>> from symgrad.core.ops import OPS
+    >>> local_derivatives(OPS["mul"], ("a", 2))
+    (2, a)
+    """
+    syms = [symbol(a) if is_node(a) else literal(a) for a in args]
+    return op.partials(SYM, op.apply(SYM, *syms), *syms)
+
+
+def _items(kind: str, g: Graph, point: dict, out: str) -> tuple:
+    from .prompts import label
+    vals = dict(g.forward(point))
+    if kind == "forward":
+        return tuple(Item(n, "value", n, vals[n], *label("value", n, out))
+                     for n, _, _ in g.program)
+    if kind == "backward":
+        adj = edge_pass(g, vals, out)
+        return tuple(Item(n, "adjoint", n, adj[n], *label("adjoint", n, out))
+                     for n in reversed(g.nodes) if n != out)
+    if kind == "local":
+        items = []
+        for name, op, args in g.program:
+            for pos, d in enumerate(local_derivatives(op, args)):
+                if is_node(args[pos]):
+                    key = f"d{name}/d{args[pos]}"
+                    items.append(Item(key, "local", args[pos], exact_constants(as_expr(d)),
+                                      *label("local", args[pos], name), consumer=name, position=pos))
+        return tuple(items)
+    grad = g.symbolic_gradient(output=out)
+    return tuple(Item(f"d{out}/d{x}", "derivative", x, exact_constants(grad[x]),
+                      *label("derivative", x, out))
+                 for x in g.inputs)
+
+
+def _mlp_exercise(rng: random.Random, level: dict):
+    from ..nn.mlp import mlp
+    from ..show.derive import mlp_quantities
+    from .prompts import label
+    sizes = list(rng.choice(level["mlp"]))
+    act = rng.choice(("tanh", "sigmoid"))
+    for _ in range(200):
+        net = mlp(sizes, activation=act, loss="squared", seed=0)
+        weights = {w: rng.choice((-1.0, -0.5, 0.5, 1.0, 1.5, -1.5, 2.0)) for w in net.weights}
+        net = mlp(sizes, activation=act, loss="squared", weights=weights)
+        x = [rng.choice((-1.0, -0.5, 0.5, 1.0, 2.0)) for _ in range(sizes[0])]
+        feed = {k: float(v) for k, v in net.feed(x, [rng.choice((0.0, 1.0))]).items()}
+        g, out = net.graph, net.graph.outputs[0]
+        labels = mlp_quantities(g)
+        asked = list(labels) + list(weights)
+        if smooth_point(g, feed, out, asked=asked):
+            break
+    adj = edge_pass(g, dict(g.forward(feed)), out)     # smooth_point: finite values
+    items = [Item("B" + "_".join(map(str, q[1:])), "adjoint", n, adj[n], *label("quantity", n, out, q))
+             for n, q in sorted(labels.items(), key=lambda kv: kv[1])]
+    items += [Item(w, "adjoint", w, adj[w], *label("adjoint", w, out))
+              for w in sorted(weights, key=lambda w: -int(w[1:].split("_")[0]))]
+    meta = {"sizes": sizes, "activation": act, "loss": "squared"}
+    return g, feed, out, tuple(items), meta
+
+
+def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
+             show_forward: bool | None = None, digits: int = 4) -> Exercise:
+    """A derivation exercise, the same for the same arguments.
+
+    Parameters
+    ----------
+    kind
+        ``forward`` (every node's value), ``backward`` (every node's adjoint),
+        ``local`` (each local derivative as a formula), ``symbolic`` (the
+        derivative of the function as a formula) or ``mlp`` (one backprop step of
+        a small MLP: the B-quantities and dl/dw for every weight).
+    seed
+        Any int; different seeds give different exercises.
+    difficulty
+        1, 2 or 3: more nodes, more ops, more shared nodes (see :data:`LEVELS`).
+    show_forward
+        Backward kind: give the forward values in the prompt (default: only for
+        difficulty 1).
+    digits
+        Significant digits asked for numbers; the grading tolerance follows.
+
+    Returns
+    -------
+    Exercise
+
+    Raises
+    ------
+    InputError
+        An unknown kind, a difficulty outside 1..3, or bad digits.
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> ex = sg.exercise(kind="backward", seed=7)
+    >>> ex.grade(ex.answers).all_correct
+    True
+    >>> sg.exercise(kind="backward", seed=7).answers == ex.answers
+    True
+    """
+    if kind not in KINDS:
+        raise InputError(f"unknown exercise kind {kind!r}; valid are {', '.join(KINDS)}")
+    if type(difficulty) is not int or difficulty not in LEVELS:    # 1.0 would seed another exercise
+        raise InputError(f"difficulty must be 1, 2 or 3, got {difficulty!r}")
+    if show_forward is not None and not isinstance(show_forward, bool):
+        raise InputError(f"show_forward must be True, False or None, got {show_forward!r}")
+    if not isinstance(digits, int) or not 2 <= digits <= 8:
+        raise InputError(f"digits must be an int in 2..8, got {digits!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InputError(f"seed must be an int, got {seed!r}")
+    rng = random.Random(f"symgrad-exercise:{kind}:{difficulty}:{seed}")
+    level = LEVELS[difficulty]
+    meta: dict = {}
+    if kind == "mlp":
+        g, point, out, items, meta = _mlp_exercise(rng, level)
+    else:
+        if kind in ("local", "symbolic"):
+            level = {**level, "ops": tuple(s for s in level["ops"] if writable(*s))}
+        g, point, out = random_graph(rng, level)
+        items = _items(kind, g, point, out)
+    shown = (difficulty == 1) if show_forward is None else bool(show_forward)
+    return Exercise(kind, seed, difficulty, g, point, items, digits,
+                    shown and kind == "backward", out, other_points(rng, g, point, out), meta)
+
+
+def exercise_from_graph(graph: Graph, point: Mapping | None = None, kind: str = "backward", *,
+                        output: str | None = None, show_forward: bool = False,
+                        digits: int = 4) -> Exercise:
+    """An exercise on a given graph (e.g. the lecture's) instead of a random one.
+
+    Parameters
+    ----------
+    graph, point
+        The graph and its inputs (``point`` may be omitted for ``local`` and
+        ``symbolic``; then 1.0 is used for the numeric checks).
+    kind
+        ``forward``, ``backward``, ``local`` or ``symbolic``.
+    output, show_forward, digits
+        As for :func:`exercise`.
+
+    Returns
+    -------
+    Exercise
+
+    Examples
+    --------
+    >>> import symgrad as sg
+    >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    >>> ex = exercise_from_graph(g, {"x": 2.0})
+    >>> round(ex.answers["c"], 4)
+    -0.8223
+    """
+    if kind not in KINDS or kind == "mlp":
+        raise InputError(f"kind must be one of forward, backward, local, symbolic; got {kind!r}")
+    out = graph.default_output(output)
+    point = {k: float(v) for k, v in (point or {x: 1.0 for x in graph.inputs}).items()}
+    rng = random.Random(repr(sorted(point.items())))
+    items = _items(kind, graph, point, out)
+    return Exercise(kind, -1, 0, graph, point, items, digits, show_forward and kind == "backward",
+                    out, other_points(rng, graph, point, out))

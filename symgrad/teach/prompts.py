@@ -1,0 +1,158 @@
+"""How an exercise is shown: item labels, prompts in text and LaTeX, answers.
+
+The program lines and names come from symgrad's own printers (op templates,
+:class:`symgrad.show.latex.LatexNames`), so an exercise reads like a derivation.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..show.derive import ForwardStep
+from ..show.escape import latex_text, visible
+from ..core.graph import Graph
+from ..show.printer import format_number
+
+__all__ = ["label", "program_lines", "prompt_text", "prompt_latex", "show_answer", "formula_text"]
+
+_TASKS = {
+    "forward": "Compute the forward value of every node.",
+    "backward": "Compute the adjoint (the derivative of the output with respect to the node) "
+                "of every node.  Remember: a node used by several nodes gets the sum over its "
+                "consumers.",
+    "local": "Give each local derivative as a formula in the node names "
+             "(write e.g. -sin(c), 2*x, exp(a)).",
+    "symbolic": "Give the derivative of the output with respect to each input as a formula "
+                "in the inputs (you may also use node names).",
+    "mlp": "Do one backpropagation step for this network (squared loss "
+           "l = 0.5*(yhat1 - y1)**2): give the B-quantities and dl/dw for every weight.",
+}
+
+
+def _printers():
+    from ..show.latex import LatexPrinter
+    from ..show.text import TextPrinter
+    return TextPrinter(), LatexPrinter()
+
+
+def label(what: str, node: str, other: str, quantity: tuple | None = None) -> tuple[str, str]:
+    """``(text, latex)`` label of an item (``other``: the output, or the consumer
+    of a local derivative)."""
+    tx, lx = _printers()
+    if what == "value":
+        return tx.name(node), lx.name(node)
+    if quantity is not None:
+        return (f"B{'_'.join(map(str, quantity[1:]))} = {tx.partial(other, node)}",
+                f"{lx.quantity(quantity)} = {lx.partial(other, node)}")
+    return tx.partial(other, node), lx.partial(other, node)
+
+
+def program_lines(graph: Graph, latex: bool = False) -> list[str]:
+    """``["a = x**2", ...]``: one line per operation node."""
+    tx, lx = _printers()
+    pr = lx if latex else tx
+    return [f"{pr.name(n)} = {pr.rhs(ForwardStep(n, op, args))}" for n, op, args in graph.program]
+
+
+def formula_text(expr) -> str:
+    """A SymPy expression as text that :func:`symgrad.front.parse` reads back.
+
+    >>> import sympy as sp
+    >>> formula_text(-sp.Abs(sp.Symbol("y")) * 2 + sp.E)
+    'e - 2*abs(y)'
+    >>> formula_text(sp.Symbol("e") * sp.E)        # a node named e: Euler's number is exp(1)
+    'exp(1)*e'
+    """
+    printer = _GrammarPrinter()
+    printer.euler = "exp(1)" if any(s.name == "e" for s in getattr(expr, "free_symbols", ())) else "e"
+    return printer.doprint(expr)
+
+
+class _GrammarPrinter(sp.printing.str.StrPrinter):
+    """SymPy's text in symgrad's grammar: the op table's functions by their op names
+    (``Abs(x)`` is ``abs(x)``), ``e``, floats in full."""
+
+    def _print(self, expr, **kwargs):
+        from ..front.sympy_io import sympy_heads
+        op = sympy_heads().get(type(expr))
+        if op is not None:
+            return f"{op.name}({', '.join(self._print(a) for a in expr.args)})"
+        return super()._print(expr, **kwargs)
+
+    euler = "e"
+
+    def _print_Exp1(self, expr):
+        return self.euler
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+
+def show_answer(item, digits: int) -> str | float:
+    """A float rounded to ``digits`` significant digits, or the formula as text."""
+    if item.formula:
+        return formula_text(item.answer)
+    return float(format_number(float(item.answer), digits))
+
+
+def _point_text(ex) -> str:
+    tx, _ = _printers()
+    return ", ".join(f"{tx.name(k)} = {format_number(v, 6)}" for k, v in ex.point.items())
+
+
+def prompt_text(ex) -> str:
+    """The exercise as plain text: task, program, point, the asked values."""
+    lines = [f"Exercise ({ex.kind}, difficulty {ex.difficulty}, seed {ex.seed})", _TASKS[ex.kind]]
+    if ex.kind == "mlp":
+        m = ex.meta
+        lines.append(f"Network: sizes {m['sizes']}, hidden activation {m['activation']}, "
+                     f"identity output, {m['loss']} loss; h0_i = x_i and the bias weight "
+                     f"w{{l}}_0_{{j}} multiplies the dummy feature 1.")
+    lines.append("Program:")
+    lines += [f"  {ln}" for ln in program_lines(ex.graph)]
+    if ex.kind not in ("local", "symbolic"):
+        lines.append(f"Inputs: {_point_text(ex)}")
+    if ex.show_forward:
+        vals, tx = ex.values, _printers()[0]
+        lines.append("Forward values: " + ", ".join(
+            f"{tx.name(n)} = {format_number(vals[n], ex.digits + 1)}" for n, _, _ in ex.graph.program))
+    if not any(it.formula for it in ex.items):
+        lines.append(f"Give each number to {ex.digits} significant digits.")
+    lines.append("Asked:")
+    lines += [f"  [{visible(it.key)}] {it.text} = ?" for it in ex.items]
+    return "\n".join(lines)
+
+
+def prompt_latex(ex) -> str:
+    """The exercise as a LaTeX fragment (``amsmath``); no document preamble."""
+    _, lx = _printers()
+    body = [latex_text(_TASKS[ex.kind])]
+    if ex.kind == "mlp":
+        m = ex.meta
+        body.append(latex_text(f"Network: sizes {m['sizes']}, hidden activation "
+                                  f"{m['activation']}, identity output, {m['loss']} loss."))
+    body.append("\\begin{align*}\n" + " \\\\\n".join(
+        ln.replace(" = ", " &= ", 1) for ln in program_lines(ex.graph, latex=True)) + "\n\\end{align*}")
+    if ex.kind not in ("local", "symbolic"):
+        at = ", ".join(f"{lx.name(k)} = {format_number(v, 6)}" for k, v in ex.point.items())
+        body.append(f"Inputs: ${at}$.")
+    if ex.show_forward:
+        vals = ex.values
+        body.append("Forward values: $" + ", ".join(
+            f"{lx.name(n)} = {format_number(vals[n], ex.digits + 1)}"
+            for n, _, _ in ex.graph.program) + "$.")
+    if not any(it.formula for it in ex.items):
+        body.append(f"Give each number to {ex.digits} significant digits.")
+    body.append("\\begin{enumerate}\n" + "\n".join(
+        f"\\item ${it.latex} = \\;?$" for it in ex.items) + "\n\\end{enumerate}")
+    return "\n\n".join(body)
+
+
+def answers_latex(ex) -> str:
+    """The answers as a LaTeX list."""
+    _, lx = _printers()
+    rows = []
+    for it in ex.items:
+        ans = lx.expr(it.answer, ())[0] if it.formula else format_number(float(it.answer), ex.digits)
+        rows.append(f"\\item ${it.latex} = {ans}$")
+    return "\\begin{enumerate}\n" + "\n".join(rows) + "\n\\end{enumerate}"
