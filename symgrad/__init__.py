@@ -18,7 +18,7 @@ from .teach.exercise import exercise
 from .teach.sheet import exercise_sheet
 
 # The op functions (sg.exp, sg.relu, sg.sum, ...) come from the op table; one
-# registered later (symgrad.core.ops.register) is found by __getattr__.
+# registered later (symgrad.core.conventions.register) is found by __getattr__.
 globals().update(_builder.exports())
 __getattr__ = _builder.exported
 

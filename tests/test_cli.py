@@ -133,7 +133,9 @@ def test_help_lists_examples(capsys):
 
 
 def test_commands_are_a_table(capsys, monkeypatch):
-    monkeypatch.setattr("symgrad.cli.main.COMMANDS", dict(COMMANDS))
+    table = dict(COMMANDS)
+    monkeypatch.setattr("symgrad.cli.common.COMMANDS", table)
+    monkeypatch.setattr("symgrad.cli.main.COMMANDS", table)
     register(Command("hello", "say hello", lambda p: p.add_argument("who"),
                      lambda args: print(f"hello {args.who}") or 0, ("symgrad hello world",)))
     assert main(["hello", "world"]) == 0

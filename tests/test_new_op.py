@@ -1,7 +1,7 @@
 """Adding an op touches the op table and its conventions row only (issue 16).
 
 The fixture registers two throwaway ops, ``cosh`` and ``sinh``, with
-``symgrad.core.ops.register`` -- the ONLY call this file makes to add them -- built
+``symgrad.core.conventions.register`` -- the ONLY call this file makes to add them -- built
 from functions every backend already has (``m.exp``, ``m.div``), and removes them
 afterwards.  The tests then use the ops through every front end, executor tier,
 analysis and printer: parse, builder and ``sg.cosh``, forward, reverse, fast grad,
@@ -23,7 +23,7 @@ import symgrad.front.builder  # noqa: F401 - sg.builder, sg.sympy_io below
 import symgrad.front.sympy_io  # noqa: F401
 from symgrad.numeric import codeform
 from symgrad.numeric import lower
-from symgrad.core import ops
+from symgrad.core import conventions, ops
 from symgrad import strategies
 from symgrad.core.conventions import CONVENTIONS, Convention, markdown
 from symgrad.teach.exercise import exercise_from_graph
@@ -62,13 +62,13 @@ def _state():
 @pytest.fixture
 def hyperbolic():
     before = _state()
-    ops.register(COSH, ROWS["cosh"])
-    ops.register(SINH, ROWS["sinh"])
+    conventions.register(COSH, ROWS["cosh"])
+    conventions.register(SINH, ROWS["sinh"])
     try:
         yield
     finally:
-        ops.unregister("cosh")
-        ops.unregister("sinh")
+        conventions.unregister("cosh")
+        conventions.unregister("sinh")
     assert _state() == before
 
 
@@ -168,14 +168,14 @@ def test_strategies_draw_the_new_ops(hyperbolic):
 
 def test_register_refuses_bad_ops():
     with pytest.raises(sg.GraphError, match="new identifier"):
-        ops.register(OPS["exp"], ROWS["cosh"])
+        conventions.register(OPS["exp"], ROWS["cosh"])
     with pytest.raises(sg.GraphError, match="Convention"):
-        ops.register(COSH, {"domain": "all reals"})
+        conventions.register(COSH, {"domain": "all reals"})
     bad = Op("bad", 2, lambda m, a, b: a, lambda m, y, a, b: (1,), COSH.text, COSH.latex)
     with pytest.raises(sg.GraphError, match="1 derivatives for 2 arguments"):
-        ops.register(bad, ROWS["cosh"])
+        conventions.register(bad, ROWS["cosh"])
     with pytest.raises(sg.GraphError, match="only ops added by register"):
-        ops.unregister("exp")
+        conventions.unregister("exp")
     assert "bad" not in OPS and "cosh" not in OPS
 
 

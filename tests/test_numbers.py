@@ -26,7 +26,7 @@ from hypothesis import given, reject, strategies as st
 
 import symgrad as sg
 from symgrad.numeric import codegen
-from symgrad import forward as fwd_module
+from symgrad.numeric import forward as fwd_module
 from symgrad.numeric import lower
 from symgrad.numeric.codegen import code_forward, code_grad, code_reverse, loop_forward, loop_reverse, needed
 from symgrad.errors import InputError

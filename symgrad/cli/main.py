@@ -15,37 +15,14 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from ..errors import InputError, ParseError, SymgradError
+from .common import (COMMANDS, EXIT_ERROR, Command, add_expression, file_name, graph_of,
+                     parse_points, register)
 
 __all__ = ["main", "Command", "COMMANDS", "register", "parse_points"]
 
-EXIT_ERROR = 2
-
-
-@dataclass(frozen=True)
-class Command:
-    """A subcommand: ``configure(parser)`` adds its arguments, ``run(args)``
-    does the work and returns the exit status."""
-
-    name: str
-    help: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-    examples: tuple = ()
-
-
-COMMANDS: dict[str, Command] = {}
-
-
-def register(command: Command) -> Command:
-    """Add ``command`` to the command line (its name must be new)."""
-    if command.name in COMMANDS:
-        raise ValueError(f"a subcommand {command.name!r} is already registered")
-    COMMANDS[command.name] = command
-    return command
 
 
 class _UsageError(Exception):
@@ -57,50 +34,9 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def parse_points(items: Sequence[str] | None) -> dict:
-    """``["x=2", "y=3,z=4"]`` -> ``{"x": 2.0, "y": 3.0, "z": 4.0}``.
-
-    >>> parse_points(["x=2", "y=3,z=-1.5"])
-    {'x': 2.0, 'y': 3.0, 'z': -1.5}
-    """
-    point: dict[str, float] = {}
-    for item in items or ():
-        for pair in filter(None, (p.strip() for p in item.split(","))):
-            name, eq, value = pair.partition("=")
-            if not eq or not name.strip():
-                raise InputError(f"--at expects name=value pairs like x=2 or x=2,y=3, got {pair!r}")
-            try:
-                v = float(value)
-            except ValueError:
-                raise InputError(f"--at {name.strip()}: {value.strip()!r} is not a number") from None
-            if name.strip() in point:
-                raise InputError(f"--at gives {name.strip()!r} twice")
-            point[name.strip()] = v
-    return point
-
-
-def _add_expression(p: argparse.ArgumentParser) -> None:
-    p.add_argument("expression", help="an expression or a program (assignments separated "
-                                      "by ';' or newlines)")
-    p.add_argument("--at", action="append", metavar="NAME=VALUE[,...]",
-                   help="the point: --at x=2 --at y=3 or --at x=2,y=3")
-
-
-def _graph(args):
-    from ..front.parse import parse
-    return parse(args.expression)
-
-
 # -- derive ------------------------------------------------------------------------
-def file_name(text: str) -> str:
-    """An argparse type for a FILE argument: an empty name is an error, not "no file"."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"needs a file name, got {text!r}")
-    return text
-
-
 def _derive_args(p: argparse.ArgumentParser) -> None:
-    _add_expression(p)
+    add_expression(p)
     p.add_argument("--format", choices=("text", "markdown", "latex", "json"), default=None,
                    help="output format (default: text)")
     p.add_argument("--pdf", metavar="FILE", type=file_name,
@@ -111,7 +47,7 @@ def _derive_args(p: argparse.ArgumentParser) -> None:
 
 def _derive_run(args) -> int:
     from ..show.derive import derive
-    g = _graph(args)
+    g = graph_of(args)
     d = derive(g, parse_points(args.at) or None, digits=args.digits, symbolic=args.symbolic)
     if args.pdf:
         d.pdf(args.pdf)
@@ -158,7 +94,7 @@ def derivation_json(d) -> dict:
 
 # -- draw --------------------------------------------------------------------------
 def _draw_args(p: argparse.ArgumentParser) -> None:
-    _add_expression(p)
+    add_expression(p)
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write the picture here (format from the suffix: .svg .png .pdf .dot); "
                         "without it, print the DOT source")
@@ -168,7 +104,7 @@ def _draw_args(p: argparse.ArgumentParser) -> None:
 
 def _draw_run(args) -> int:
     from ..show.dot import draw
-    g = _graph(args)
+    g = graph_of(args)
     point = parse_points(args.at)
     fmt = args.format
     if fmt is None and args.output:
@@ -198,7 +134,7 @@ register(Command("draw", "a picture of the computational graph (Graphviz)", _dra
     "symgrad draw \"x*y\"            # prints the DOT source",
 )))
 
-from . import teach as cli_teach# noqa: E402,F401 - registers exercise, quiz, check, mlp
+from . import teach as cli_teach  # noqa: E402,F401 - registers exercise, quiz, check, mlp
 
 
 def build_parser() -> argparse.ArgumentParser:

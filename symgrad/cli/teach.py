@@ -1,7 +1,7 @@
 """Teaching subcommands of the ``symgrad`` command line: ``exercise``, ``quiz``,
 ``check`` and ``mlp``.
 
-Each is a :class:`symgrad.cli.main.Command` registered in :data:`symgrad.cli.main.COMMANDS`
+Each is a :class:`symgrad.cli.common.Command` registered in :data:`symgrad.cli.common.COMMANDS`
 (``cli.py`` imports this module once, after its own commands).  Errors raise
 symgrad's error classes, which ``cli.main`` prints as one line (exit status 2).
 """
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .main import COMMANDS, Command, _add_expression, _graph, parse_points, register
+from .common import COMMANDS, Command, add_expression, graph_of, parse_points, register
 from ..errors import InputError
 
 __all__ = ["quiz", "TerminalReader", "SKIP"]
@@ -298,7 +298,7 @@ def _quiz_run(args) -> int:
 
 # -- check ----------------------------------------------------------------------------------
 def _check_args(p: argparse.ArgumentParser) -> None:
-    _add_expression(p)
+    add_expression(p)
     p.add_argument("--rtol", type=float, default=1e-5, help="accepted relative error (default 1e-5)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
@@ -310,7 +310,7 @@ def _finite(v):
 def _check_run(args) -> int:
     from ..symbolic.check import check
     point = parse_points(args.at)
-    report = check(_graph(args), point, rtol=args.rtol)
+    report = check(graph_of(args), point, rtol=args.rtol)
     if args.format == "json":
         print(json.dumps({"ok": report.ok, "methods": list(report.methods),
                           "rows": {r.name: {m: _finite(float(v)) for m, v in r.values.items()}

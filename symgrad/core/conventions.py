@@ -17,9 +17,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .ops import OPS
+import numpy as np
 
-__all__ = ["Convention", "CONVENTIONS", "markdown"]
+from ..errors import GraphError
+from .ops import NUM, OPS, Op, changed
+
+__all__ = ["Convention", "CONVENTIONS", "markdown", "register", "unregister"]
 
 INF, NAN, NZ = math.inf, math.nan, -0.0
 TORCH, JAX = "PyTorch 2.13.0", "JAX 0.10.2"
@@ -151,6 +154,74 @@ def markdown() -> str:
               "x = 1), and `2` and `2.0` are two constants as well (they print differently); the",
               "lowered code computes in float64 only, on every path and every Python version."]
     return "\n".join(lines) + "\n"
+
+
+# -- adding an op ------------------------------------------------------------------------
+def register(op: Op, convention) -> None:
+    """Add ``op`` to the table, with its row of :data:`CONVENTIONS`.
+
+    This is all it takes to add an op: the parser, the builder functions and
+    ``symgrad.<name>``, the code generator, the SymPy bridge both ways, the
+    printers, the grader and the strategies read the table (their derived
+    tables are rebuilt on next use).  The formulas may use the functions the
+    backends share (``m.exp``, ``m.div``, ``m.where``, ... of :data:`NUM`,
+    :data:`SYM`, :data:`symgrad.numeric.mathns.MATH`).  :func:`unregister` undoes it.
+
+    Raises
+    ------
+    GraphError
+        If ``op`` is not an :class:`Op`, its name is not an identifier or is
+        taken (an op, or the constants ``e``/``pi``), ``convention`` is not a
+        :class:`Convention`, or its formulas do not give
+        one partial per argument.
+
+    Examples
+    --------
+    >>> from symgrad.core.ops import ATOM, MUL, Form, Op
+    >>> half = Op("half", 1, lambda m, a: m.div(a, 2), lambda m, y, a: (0.5,),
+    ...           Form("half({0})", ATOM, (0,)), Form("{0}/2", MUL, (MUL,)), call=True)
+    >>> register(half, Convention("all reals", (((1.0,), 0.5, 0.5),)))
+    >>> import symgrad as sg
+    >>> sg.parse("half(x)").grad(x=3.0)
+    {'x': 0.5}
+    >>> unregister("half")
+    """
+    if not isinstance(op, Op):
+        raise GraphError(f"register() takes an Op, got {type(op).__name__}")
+    if not (isinstance(op.name, str) and op.name.isidentifier()) or op.name in OPS \
+            or op.name in ("e", "pi"):
+        raise GraphError(f"cannot register op {op.name!r}: the name must be a new identifier "
+                         f"(taken: {', '.join(OPS)}, e, pi)")
+    if not isinstance(convention, Convention):
+        raise GraphError(f"op {op.name!r}: the conventions row must be a Convention, "
+                         f"got {type(convention).__name__}")
+    n = 2 if op.arity < 0 else op.arity
+    xs = [np.float64(0.5 + i) for i in range(n)]
+    with np.errstate(all="ignore"):
+        local = op.partials(NUM, op.apply(NUM, *xs), *xs)
+    if len(local) != n:
+        raise GraphError(f"op {op.name!r}: partials gave {len(local)} derivatives for {n} arguments")
+    OPS[op.name] = op
+    CONVENTIONS[op.name] = convention
+    changed()
+
+
+def unregister(name: str) -> None:
+    """Remove an op added by :func:`register` (and its conventions row).
+
+    Raises
+    ------
+    GraphError
+        If ``name`` is not a registered op, or is one of the built-in ops.
+    """
+    if name not in OPS or name in _BUILTIN:
+        raise GraphError(f"cannot unregister {name!r}: only ops added by register() can be removed")
+    del OPS[name]
+    CONVENTIONS.pop(name, None)
+    changed()
+
+
+_BUILTIN = frozenset(OPS)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 import string
 import struct
 import unicodedata
@@ -23,6 +22,7 @@ import networkx as nx
 
 from ..errors import GraphError
 from .ops import OPS, Op
+from .registry import analysis
 
 __all__ = ["Graph", "Assembler", "postorder", "auto_names", "is_node", "no_gc", "normal_literal",
            "normal_name"]
@@ -225,19 +225,6 @@ class Assembler:
         return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs, outputs)), order)
 
 
-_ANALYSES: dict = {}
-
-
-def _analysis(name: str):
-    """The module ``symgrad.<name>``, imported on first use (the analyses import this
-    module) and then found in a dict: forward/backward/grad are hot paths, and an
-    import statement per call costs about 1 us."""
-    mod = _ANALYSES.get(name)
-    if mod is None:
-        mod = _ANALYSES[name] = importlib.import_module(f"{__package__}.{name}")
-    return mod
-
-
 def check_call(op: str, args: Sequence) -> Op:
     """The Op for ``op`` if it accepts ``args`` (count and types), else GraphError."""
     spec = OPS.get(op)
@@ -290,8 +277,7 @@ class Graph:
 
     def __init__(self, spec: Any, *, outputs: Sequence[str] | None = None,
                  inputs: Sequence[str] | None = None) -> None:
-        from ..front.builder import build_graph          # front end, imported lazily (one-way flow)
-        built = build_graph(spec, outputs=outputs, inputs=inputs)
+        built = analysis("builder").build_graph(spec, outputs=outputs, inputs=inputs)
         for slot in ("_op", "_args", "inputs", "outputs", "nodes", "_cache"):
             object.__setattr__(self, slot, getattr(built, slot))
 
@@ -407,32 +393,29 @@ class Graph:
     # -- analyses (one-line delegations) ---------------------------------------
     def forward(self, values: Mapping | None = None, /, *, strict: bool = False, **inputs):
         """Forward values of every node; see :func:`symgrad.numeric.forward.forward`."""
-        return _analysis("forward").forward(self, values, strict=strict, **inputs)
+        return analysis("forward").forward(self, values, strict=strict, **inputs)
 
     def backward(self, values: Mapping | None = None, /, *, output: str | None = None,
                  strict: bool = False, **inputs):
         """Adjoints d(output)/d(node) of every node; see :func:`symgrad.numeric.reverse.backward`."""
-        return _analysis("reverse").backward(self, values, output=output, strict=strict, **inputs)
+        return analysis("reverse").backward(self, values, output=output, strict=strict, **inputs)
 
     def grad(self, values: Mapping | None = None, /, *, output: str | None = None,
              strict: bool = False, **inputs):
         """Adjoints of the inputs only; see :func:`symgrad.numeric.reverse.grad`."""
-        return _analysis("reverse").grad(self, values, output=output, strict=strict, **inputs)
+        return analysis("reverse").grad(self, values, output=output, strict=strict, **inputs)
 
     def to_sympy(self, node: str | None = None):
         """SymPy expression of ``node`` (default: the only output) in the inputs."""
-        from ..front.sympy_io import to_sympy
-        return to_sympy(self, node)
+        return analysis("sympy_io").to_sympy(self, node)
 
     def symbolic_gradient(self, wrt=None, output=None, *, shared: bool = False):
         """Symbolic gradient by reverse accumulation; see :func:`symgrad.symbolic.gradient.symbolic_gradient`."""
-        from ..symbolic.gradient import symbolic_gradient
-        return symbolic_gradient(self, wrt=wrt, output=output, shared=shared)
+        return analysis("symbolic").symbolic_gradient(self, wrt=wrt, output=output, shared=shared)
 
     def symbolic_adjoints(self, output=None):
         """Adjoint of every node in node symbols; see :func:`symgrad.symbolic.gradient.symbolic_adjoints`."""
-        from ..symbolic.gradient import symbolic_adjoints
-        return symbolic_adjoints(self, output=output)
+        return analysis("symbolic").symbolic_adjoints(self, output=output)
 
     def default_output(self, output: str | None = None) -> str:
         """``output`` if given (any node), else the only output."""

@@ -20,10 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import GraphError
 
 __all__ = ["Op", "Form", "OPS", "NUM", "SYM", "ADD", "NEG", "MUL", "POW", "ATOM", "TEXT_FUNCTIONS",
-           "register", "unregister", "derived", "Derived", "sympy_heads",
+           "changed", "derived", "Derived", "sympy_heads",
            "on_change"]
 
 ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 100      # binding strength, printers only
@@ -223,7 +222,7 @@ OPS: dict[str, Op] = {op.name: op for op in _OPS}
 
 # -- everything else is derived from the table ----------------------------------------------
 # Derived tables (the grammar's functions, the SymPy mapping, the builder functions,
-# ...) are computed on first use and again after register()/unregister() changed
+# ...) are computed on first use and again after conventions.register()/unregister() changed
 # the table: they compare the table's version with the one they were built at.
 
 _VERSION = [0]
@@ -231,14 +230,14 @@ _HOOKS: list = []
 
 
 def on_change(hook: Callable[[], None]) -> Callable[[], None]:
-    """Call ``hook()`` whenever :func:`register`/:func:`unregister` change the table:
+    """Call ``hook()`` whenever :func:`symgrad.core.conventions.register`/``unregister`` change the table:
     for a module's own cache keyed by op name (``functools.lru_cache``'s
     ``cache_clear``).  Returns ``hook``."""
     _HOOKS.append(hook)
     return hook
 
 
-def _changed() -> None:
+def changed() -> None:
     _VERSION[0] += 1
     for hook in _HOOKS:
         hook()
@@ -311,72 +310,3 @@ def sympy_heads() -> dict:
             if isinstance(e, sp.Function) and e.args == xs:
                 heads.setdefault(type(e), op)
     return heads
-
-
-def register(op: Op, convention) -> None:
-    """Add ``op`` to the table, with its row of :data:`symgrad.core.conventions.CONVENTIONS`.
-
-    This is all it takes to add an op: the parser, the builder functions and
-    ``symgrad.<name>``, the code generator, the SymPy bridge both ways, the
-    printers, the grader and the strategies read the table (their derived
-    tables are rebuilt on next use).  The formulas may use the functions the
-    backends share (``m.exp``, ``m.div``, ``m.where``, ... of :data:`NUM`,
-    :data:`SYM`, :data:`symgrad.numeric.mathns.MATH`).  :func:`unregister` undoes it.
-
-    Raises
-    ------
-    GraphError
-        If ``op`` is not an :class:`Op`, its name is not an identifier or is
-        taken (an op, or the constants ``e``/``pi``), ``convention`` is not a
-        :class:`symgrad.core.conventions.Convention`, or its formulas do not give
-        one partial per argument.
-
-    Examples
-    --------
-    >>> from symgrad.core.conventions import Convention
-    >>> half = Op("half", 1, lambda m, a: m.div(a, 2), lambda m, y, a: (0.5,),
-    ...           Form("half({0})", ATOM, (0,)), Form("{0}/2", MUL, (MUL,)), call=True)
-    >>> register(half, Convention("all reals", (((1.0,), 0.5, 0.5),)))
-    >>> import symgrad as sg
-    >>> sg.parse("half(x)").grad(x=3.0)
-    {'x': 0.5}
-    >>> unregister("half")
-    """
-    from .conventions import Convention, CONVENTIONS
-    if not isinstance(op, Op):
-        raise GraphError(f"register() takes an Op, got {type(op).__name__}")
-    if not (isinstance(op.name, str) and op.name.isidentifier()) or op.name in OPS \
-            or op.name in ("e", "pi"):
-        raise GraphError(f"cannot register op {op.name!r}: the name must be a new identifier "
-                         f"(taken: {', '.join(OPS)}, e, pi)")
-    if not isinstance(convention, Convention):
-        raise GraphError(f"op {op.name!r}: the conventions row must be a Convention, "
-                         f"got {type(convention).__name__}")
-    n = 2 if op.arity < 0 else op.arity
-    xs = [np.float64(0.5 + i) for i in range(n)]
-    with np.errstate(all="ignore"):
-        local = op.partials(NUM, op.apply(NUM, *xs), *xs)
-    if len(local) != n:
-        raise GraphError(f"op {op.name!r}: partials gave {len(local)} derivatives for {n} arguments")
-    OPS[op.name] = op
-    CONVENTIONS[op.name] = convention
-    _changed()
-
-
-def unregister(name: str) -> None:
-    """Remove an op added by :func:`register` (and its conventions row).
-
-    Raises
-    ------
-    GraphError
-        If ``name`` is not a registered op, or is one of the built-in ops.
-    """
-    from .conventions import CONVENTIONS
-    if name not in OPS or name in _BUILTIN:
-        raise GraphError(f"cannot unregister {name!r}: only ops added by register() can be removed")
-    del OPS[name]
-    CONVENTIONS.pop(name, None)
-    _changed()
-
-
-_BUILTIN = frozenset(OPS)

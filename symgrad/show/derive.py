@@ -73,7 +73,7 @@ def _generic_partials(op_name: str, shape: tuple) -> tuple:
     return tuple(local)
 
 
-on_change(_generic_partials.cache_clear)      # keyed by op name: forget after ops.register()
+on_change(_generic_partials.cache_clear)      # keyed by op name: forget after conventions.register()
 
 
 def _shape(args: tuple) -> tuple[tuple, tuple]:

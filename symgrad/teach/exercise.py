@@ -19,12 +19,11 @@ from typing import Any
 from ..symbolic.equivalence import exact_constants
 from ..errors import InputError
 from ..core.graph import Graph, is_node
-from ..core.ops import SYM
-from .practice import LEVELS, edge_pass, other_points, random_graph, smooth_point, writable
-from ..front.sympy_io import as_expr, literal, symbol
+from .practice import LEVELS, edge_pass, local_derivatives, other_points, random_graph, smooth_point, writable
+from ..front.sympy_io import as_expr
 
 __all__ = ["exercise", "exercise_from_graph", "Exercise", "Item", "KINDS", "LEVELS",
-           "local_derivatives"]
+           "local_derivatives"]  # re-exported from symgrad.teach.practice
 
 KINDS = ("forward", "backward", "local", "symbolic", "mlp")
 
@@ -135,18 +134,6 @@ class Exercise:
 
 
 # -- items ------------------------------------------------------------------------------
-def local_derivatives(op, args) -> tuple:
-    """The local derivatives of ``op`` applied to ``args`` (node names and
-    literals), one SymPy expression per argument, in the node names.
-
-    >>> from symgrad.core.ops import OPS
-    >>> local_derivatives(OPS["mul"], ("a", 2))
-    (2, a)
-    """
-    syms = [symbol(a) if is_node(a) else literal(a) for a in args]
-    return op.partials(SYM, op.apply(SYM, *syms), *syms)
-
-
 def _items(kind: str, g: Graph, point: dict, out: str) -> tuple:
     from .prompts import label
     vals = dict(g.forward(point))

@@ -31,9 +31,8 @@ import sympy as sp
 
 from ..symbolic.equivalence import Budget, Equivalence, equivalent, evaluate
 from ..errors import InputError, ParseError
-from .exercise import local_derivatives
 from ..core.ops import OPS
-from .practice import edge_pass, local_values
+from .practice import edge_pass, local_derivatives, local_values
 from ..show.printer import format_number
 from .prompts import formula_text
 from .tolerance import accepts

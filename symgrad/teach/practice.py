@@ -19,11 +19,11 @@ import sympy as sp
 
 from ..core.graph import Graph, is_node
 from ..core.ops import NUM, OPS, SYM
-from ..front.sympy_io import as_expr, literal
+from ..front.sympy_io import as_expr, literal, symbol
 from ..core.sweep import Interpretation, sweep
 
 __all__ = ["LEVELS", "local_values", "edge_pass", "smooth_point", "random_graph",
-           "other_points", "writable", "shared_count"]
+           "other_points", "writable", "shared_count", "local_derivatives"]
 
 _N, _BASIC = "n", (("add", "nn"), ("mul", "nn"), ("sub", "nn"), ("pow", ("n", 2)),
                    ("mul", (2, "n")), ("exp", "n"), ("sin", "n"), ("cos", "n"))
@@ -117,6 +117,18 @@ def smooth_point(graph: Graph, point: Mapping, output: str, asked=()) -> bool:
         return False
     return all(abs(adj.get(c, 0.0) * d) >= _MIN_ADJ / 10 for (c, _), d in loc.items()
                if c in adj)
+
+
+def local_derivatives(op, args) -> tuple:
+    """The local derivatives of ``op`` applied to ``args`` (node names and
+    literals), one SymPy expression per argument, in the node names.
+
+    >>> from symgrad.core.ops import OPS
+    >>> local_derivatives(OPS["mul"], ("a", 2))
+    (2, a)
+    """
+    syms = [symbol(a) if is_node(a) else literal(a) for a in args]
+    return op.partials(SYM, op.apply(SYM, *syms), *syms)
 
 
 # -- random programs ------------------------------------------------------------------
