@@ -142,3 +142,19 @@ def test_commands_are_a_table(capsys, monkeypatch):
     assert capsys.readouterr().out == "hello world\n"
     with pytest.raises(ValueError, match="already registered"):
         register(Command("hello", "", lambda p: None, lambda a: 0))
+
+
+def test_console_script_entry_point_is_the_cli_main():
+    """pyproject's ``symgrad`` script names a callable (the layer move once left it
+    pointing at the ``symgrad.cli`` package)."""
+    import importlib
+    import pathlib
+    import tomllib
+    root = pathlib.Path(__file__).resolve().parent.parent
+    target = tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"]["symgrad"]
+    module, _, attr = target.partition(":")
+    entry = getattr(importlib.import_module(module), attr)
+    assert callable(entry)
+    with pytest.raises(SystemExit) as info:          # argparse's --help exits 0
+        entry(["--help"])
+    assert info.value.code == 0
