@@ -200,11 +200,6 @@ class _Aliases(_Lines):
     def settle(self, o, total):
         return total
 
-    def partials(self, o, op, args):
-        names = _refs(args)
-        return [_local(op, j, names, f"v{o}") if type(a) is int else None
-                for j, a in enumerate(args)]
-
     def term(self, seed, d, o, pos, a):
         sign = _sign(d)
         return d, sign, seed if sign else f"{seed} * ({d})"
