@@ -151,6 +151,16 @@ def test_grading_its_own_local_derivative(hyperbolic):
     assert ex.grade(ex.answers).all_correct
 
 
+def test_moodle_stack_export_defines_the_new_ops(hyperbolic):
+    """The STACK export's Maxima definitions come from the table too."""
+    from symgrad.teach.lms import maxima_functions, moodle_xml
+    defs = {d.split("(", 1)[0]: d for d in maxima_functions()}
+    assert defs["cosh"] == "cosh(x) := (exp(x) + exp(-x))/2" or "exp(-x)" in defs["cosh"]
+    g = sg.parse("a = x**2\nb = cosh(a)")
+    xml = moodle_xml([exercise_from_graph(g, {"x": 0.5}, kind="symbolic")], formulas="stack")
+    assert "cosh(x) :=" in xml and "sinh(x) :=" in xml
+
+
 def test_strategies_draw_the_new_ops(hyperbolic):
     seen = set()
 

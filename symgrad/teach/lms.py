@@ -39,30 +39,58 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 from ..errors import InputError
 from ..show.escape import visible
 from ..core.graph import is_node
-from ..core.ops import NUM, SYM
+from ..core.ops import NUM, OPS, SYM, derived, sympy_heads
 from .practice import edge_pass, local_values, smooth_point
 from ..front.sympy_io import symbol
 from .tolerance import tolerance
 
 __all__ = ["moodle_xml", "maxima", "maxima_names", "mistakes", "formula_point", "visible",
-           "FORMULAS", "LAYOUTS", "MAXIMA_FUNCTIONS"]
+           "FORMULAS", "LAYOUTS", "maxima_functions"]
 
 FORMULAS = ("stack", "numeric")
 """How formula items are exported: STACK questions or a value at a point."""
 LAYOUTS = ("items", "cloze")
 """One question per asked value, or one Cloze question per exercise."""
 
-MAXIMA_FUNCTIONS = (
-    "sigmoid(x) := 1/(1 + exp(-x))",
-    "softplus(x) := log(1 + exp(x))",
-    "relu(x) := max(x, 0)",
-    "leaky_relu(x, [s]) := if x > 0 then x else (if s = [] then 1/100 else first(s))*x",
-    "elu(x, [s]) := if x > 0 then x else (if s = [] then 1 else first(s))*(exp(x) - 1)",
-    "sg_step(x) := if x > 0 then 1 else 0",
-)
-"""Maxima definitions of symgrad's functions that Maxima lacks (in every STACK question)."""
+_MAXIMA_NATIVE = frozenset({"exp", "log", "sin", "cos", "tan", "tanh", "sqrt", "abs"})
+_STEP = "sg_step(x) := if x > 0 then 1 else 0"       # Heaviside(x, 0): relu's derivative
 
-_STUDENT_WORDS = ("sigmoid", "softplus", "relu", "leaky_relu", "elu")
+
+@derived
+def maxima_functions() -> tuple:
+    """Maxima definitions of the op table's functions that Maxima lacks (in every
+    STACK question), derived from each op's SymPy formula: a function of the table
+    (relu, leaky_relu, elu, or one registered later) is written as its Piecewise,
+    a compound (sigmoid, softplus) as its formula; an op's constant parameters are
+    optional, with the op's defaults.
+
+    >>> maxima_functions()[1]
+    'relu(x) := (if x > 0 then x else 0)'
+    """
+    defs = []
+    x = sp.Symbol("x")
+    for op in OPS.values():
+        if not op.call or op.name in _MAXIMA_NATIVE:
+            continue
+        params = sp.symbols(f"sg_p0:{len(op.params)}")
+        e = op.apply(SYM, x, *params)
+        if type(e).__name__ == op.name:                 # the table's own SymPy function
+            e = e.rewrite(sp.Piecewise)
+        body = maxima(e, {"x": "x", **{str(p): str(p) for p in params}})
+        head = "x"
+        for i, (pname, default) in enumerate(op.params):
+            body = body.replace(f"sg_p{i}", f"(if {pname} = [] then {maxima(sp.nsimplify(default), {})} "
+                                            f"else first({pname}))")
+            head += f", [{pname}]"
+        defs.append(f"{op.name}({head}) := {body}")
+    return (*defs, _STEP)
+
+
+def _student_words() -> tuple:
+    """The functions students may type besides Maxima's own."""
+    return tuple(d.split("(", 1)[0] for d in maxima_functions() if not d.startswith("sg_"))
+
+
 _RESERVED = frozenset(
     "e i j pi inf minf und ind infinity zeroa zerob true false and or not if then else elseif "
     "for do while unless thru step in from return block lambda at diff integrate int sum "
@@ -94,9 +122,14 @@ def _number(v: float) -> str:
 
 # -- Maxima --------------------------------------------------------------------------------
 ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 100
-_FUNCS = {"exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh",
-          "Abs": "abs", "sign": "signum", "relu": "relu", "leaky_relu": "leaky_relu",
-          "elu": "elu", "sigmoid": "sigmoid", "softplus": "softplus", "Heaviside": "sg_step"}
+@derived
+def _funcs() -> dict:
+    """SymPy function name -> Maxima name: the op table's functions by op name, plus
+    ``sign`` and relu's step."""
+    return {**{cls.__name__: op.name for cls, op in sympy_heads().items()},
+            "sign": "signum", "Heaviside": "sg_step"}
+
+
 _RELATIONS = {"StrictGreaterThan": ">", "StrictLessThan": "<", "GreaterThan": ">=",
               "LessThan": "<=", "Equality": "="}
 
@@ -105,10 +138,10 @@ def maxima_names(names) -> dict:
     """``{symgrad name: Maxima name}``: a name Maxima or STACK would misread (``e``,
     ``pi``, non-ASCII, markup...) gets an alias ``v_NAME`` or ``node1``, ``node2``."""
     names = list(dict.fromkeys(names))
-    taken = set(names) | _RESERVED
+    taken = set(names) | _RESERVED | set(_student_words())
     out, k = {}, 0
     for n in names:
-        if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", n) and n not in _RESERVED and not n.startswith("sg_"):
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", n) and n not in _RESERVED and n not in _student_words() and not n.startswith("sg_"):
             out[n] = n
             continue
         alias = f"v_{n}"
@@ -187,7 +220,7 @@ def _pow(e: sp.Pow, got) -> tuple[str, int]:
 
 
 def _function(e, got) -> tuple[str, int]:
-    name = _FUNCS.get(type(e).__name__)
+    name = _funcs().get(type(e).__name__)
     if name is None:
         raise InputError(f"cannot write {type(e).__name__} in Maxima (in {e}); "
                          f"use formulas='numeric' for this exercise")
@@ -241,7 +274,7 @@ def _node(e, got, names: dict) -> tuple[str, int]:
 
 def maxima(expr, names: dict | None = None) -> str:
     """A SymPy expression as Maxima text (``%pi``, ``%e``, ``^``, exact rationals;
-    symgrad's functions by name, see :data:`MAXIMA_FUNCTIONS`).  Iterative.
+    symgrad's functions by name, see :func:`maxima_functions`).  Iterative.
 
     ``names`` maps symbol names to Maxima names (default: :func:`maxima_names`).
 
@@ -536,7 +569,7 @@ def _stack_nodes(prt, item, names: dict, ex) -> None:
 
 def _stack_input(q, names: dict) -> None:
     inp = ET.SubElement(q, "input")
-    words = list(_STUDENT_WORDS) + sorted({v for v in names.values() if len(v) > 1})
+    words = list(_student_words()) + sorted({v for v in names.values() if len(v) > 1})
     for tag, v in (("name", "ans1"), ("type", "algebraic"), ("tans", "sg_ta"), ("boxsize", "40"),
                    ("strictsyntax", "1"), ("insertstars", "0"), ("syntaxhint", ""),
                    ("syntaxattribute", "0"), ("forbidwords", ""), ("allowwords", ", ".join(words)),
@@ -556,7 +589,7 @@ def _aliases_note(names: dict, used) -> str:
 def _stack(quiz, ex, number: int, item, solution: bool, formulas: str) -> None:
     names = maxima_names(ex.graph.nodes)
     fx = ex.graph.to_sympy() if item.what == "derivative" else sp.Integer(0)
-    qvars = ";\n".join([*MAXIMA_FUNCTIONS, f"sg_defs: {_definitions(ex, names)}",
+    qvars = ";\n".join([*maxima_functions(), f"sg_defs: {_definitions(ex, names)}",
                         f"sg_ta: {maxima(item.answer, names)}", f"sg_fx: {maxima(fx, names)}"]) + ";"
     ask = (f"<p>{_html(visible(item.text))} = [[input:ans1]] [[validation:ans1]]</p>"
            + _aliases_note(names, ex.graph.nodes))
