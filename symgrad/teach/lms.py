@@ -41,7 +41,7 @@ from ..show.escape import visible
 from ..core.graph import is_node
 from ..core.ops import NUM, OPS, SYM, derived, sympy_heads
 from .practice import edge_pass, local_values, smooth_point
-from ..front.sympy_io import symbol
+from ..front.sympy_io import literal, symbol
 from .tolerance import tolerance
 
 __all__ = ["moodle_xml", "maxima", "maxima_names", "mistakes", "formula_point", "visible",
@@ -283,7 +283,7 @@ def maxima(expr, names: dict | None = None) -> str:
     >>> maxima(-sp.sin(c) + 1 / (2 * sp.sqrt(c)) + sp.pi * x**2 / 3)
     '%pi*x^2/3 - sin(c) + 1/(2*sqrt(c))'
     """
-    expr = sp.sympify(expr) if isinstance(expr, int | float) else expr
+    expr = literal(expr) if isinstance(expr, int | float) else expr
     if names is None:
         names = maxima_names(sorted(s.name for s in expr.free_symbols))
     done: dict = {}
