@@ -26,3 +26,20 @@ CORPUS = [
     ("deep_sharing", "a = x*y\nb = a + x\nc = b * a\nd = sin(c) + c\nf = d * b - a",
      {"x": 0.3, "y": 0.8}),
 ]
+
+
+def random_program(lines: int, seed: int = 0) -> str:
+    """``lines`` random rows, each reading three earlier nodes: dense pictures."""
+    import random
+    r, names, out = random.Random(seed), ["x", "y"], []
+    for i in range(lines):
+        a, b, c = (r.choice(names) for _ in range(3))
+        out.append(f"n{i} = {a}*{b} + sin({c})")
+        names.append(f"n{i}")
+    return "\n".join(out)
+
+
+def doubling_program(lines: int) -> str:
+    """Each line uses the previous node twice: written-out adjoints double per line."""
+    return "\n".join(["v1 = sin(x)*cos(x)"] + [f"v{i} = sin(v{i - 1})*cos(v{i - 1})"
+                                               for i in range(2, lines + 1)])

@@ -14,6 +14,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from corpus import doubling_program, random_program
 from symgrad.errors import DomainError, GraphError, InputError, ParseError
 
 LIMIT_S = 5.0
@@ -358,26 +359,10 @@ def _tower(n=10):
     return sg.parse(f"{t}*3/({t})")
 
 
-def _doubling(lines):
-    return "\n".join(["v1 = sin(x)*cos(x)"] + [f"v{i} = sin(v{i - 1})*cos(v{i - 1})"
-                                               for i in range(2, lines + 1)])
-
-
-def _random_rows(n, seed=0):
-    import random
-    rng = random.Random(seed)
-    lines, names = [], ["x", "y"]
-    for i in range(n):
-        a, b, c = (rng.choice(names) for _ in range(3))
-        lines.append(f"n{i} = {a}*{b} + sin({c})")
-        names.append(f"n{i}")
-    return "\n".join(lines)
-
-
 def _draw_refused(n):
     import tempfile
     with tempfile.TemporaryDirectory() as d:
-        sg.draw(sg.parse(_random_rows(n)), path=f"{d}/g.svg")
+        sg.draw(sg.parse(random_program(n)), path=f"{d}/g.svg")
 
 
 def _lse():
@@ -428,7 +413,7 @@ HARDENING_II = [
      ok(lambda r: r == 0.0)),
     ("ii_9_empty_batch", lambda: sg.parse("x*2").forward(x=np.array([])), err(InputError, "an empty batch")),
     ("ii_9_empty_backprop", _empty_backprop, err(InputError, "holds no samples")),
-    ("ii_10_symbolic_derive_linear", lambda: len(sg.derive(sg.parse(_doubling(24)), symbolic=True).text()),
+    ("ii_10_symbolic_derive_linear", lambda: len(sg.derive(sg.parse(doubling_program(24)), symbolic=True).text()),
      ok(lambda r: r < 20_000)),
     ("ii_11_draw_layout_budget", lambda: _draw_refused(450), err(sg.SymgradError, "Graphviz would need about")),
     ("ii_12_huge_broadcast", lambda: sg.parse("x*y").forward(x=np.ones((10**5, 1)), y=np.ones((1, 10**5))),

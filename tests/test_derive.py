@@ -8,6 +8,7 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 import symgrad as sg
+from corpus import doubling_program
 from symgrad.show.derive import BackwardStep, Derivation, ForwardStep, mlp_quantities
 from symgrad.errors import GraphError, InputError
 from symgrad.strategies import graphs, points
@@ -235,12 +236,6 @@ def test_random_graphs_agree_with_reverse_mode(data):
     assert d.text().count("\n") >= len(d.forward) + len(d.backward)
 
 
-def _doubling(lines: int) -> str:
-    """Each line uses the previous node twice: written-out adjoints double per line."""
-    return "\n".join(["v1 = sin(x)*cos(x)"] + [f"v{i} = sin(v{i - 1})*cos(v{i - 1})"
-                                               for i in range(2, lines + 1)])
-
-
 def test_symbolic_derivation_is_linear_in_the_program():
     """Issue 11 item 10: 16 lines took 84 s and printed 8 MB; now adjoints are written out
     only while short, and the output grows linearly with the lines."""
@@ -249,20 +244,20 @@ def test_symbolic_derivation_is_linear_in_the_program():
     sizes = {}
     for n in (16, 32):
         t = time.perf_counter()
-        d = sg.derive(sg.parse(_doubling(n)), symbolic=True)
+        d = sg.derive(sg.parse(doubling_program(n)), symbolic=True)
         outs = [d.text(), d.latex(), d.markdown()]
         assert time.perf_counter() - t < 5
         sizes[n] = len(outs[0])
         assert all(s.expr is None or len(str(s.expr)) <= EXPAND_CHARS for s in d.backward)
         assert max(len(line) for line in outs[0].splitlines()) < 4 * EXPAND_CHARS
     assert 1.8 < sizes[32] / sizes[16] < 2.2
-    first = sg.derive(sg.parse(_doubling(16)), symbolic=True).backward
+    first = sg.derive(sg.parse(doubling_program(16)), symbolic=True).backward
     assert first[1].expr is not None and first[-1].expr is None      # written out near the output only
     assert first[-1].terms[0].seed is None
 
 
 def test_symbolic_json_gives_chain_rule_when_not_written_out():
     from symgrad.cli.main import derivation_json
-    adj = derivation_json(sg.derive(sg.parse(_doubling(16)), symbolic=True))["adjoints"]
+    adj = derivation_json(sg.derive(sg.parse(doubling_program(16)), symbolic=True))["adjoints"]
     assert "None" not in adj.values()
     assert adj["x"] == "∂v16/∂b * (-sin(x)) + ∂v16/∂a * cos(x)"

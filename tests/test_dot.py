@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import symgrad as sg
+from corpus import random_program
 from symgrad.show.dot import dot_source, op_symbol
 from symgrad.errors import InputError, SymgradError
 from symgrad.core.ops import OPS
@@ -85,21 +86,11 @@ def test_errors(tmp_path, monkeypatch):
     sg.draw(g, path=tmp_path / "g.dot", format="dot")          # the source needs no Graphviz
 
 
-def _random_program(lines: int, seed: int = 0) -> str:
-    import random
-    r, names, out = random.Random(seed), ["x", "y"], []
-    for i in range(lines):
-        a, b, c = (r.choice(names) for _ in range(3))
-        out.append(f"n{i} = {a}*{b} + sin({c})")
-        names.append(f"n{i}")
-    return "\n".join(out)
-
-
 def test_dense_layouts_are_refused_quickly(tmp_path):
     """Issue 11 item 11: 450 random rows took 358 s in dot; now a clear error at once."""
     import time
     from symgrad.show.dot import layout_seconds
-    g = sg.parse(_random_program(450))
+    g = sg.parse(random_program(450))
     t = time.perf_counter()
     with pytest.raises(SymgradError, match=r"Graphviz would need about \d+ s to lay out this graph"):
         sg.draw(g, path=tmp_path / "g.svg")
@@ -110,7 +101,7 @@ def test_dense_layouts_are_refused_quickly(tmp_path):
 
 @needs_dot
 def test_dot_timeout_is_a_clear_error(tmp_path):
-    g = sg.parse(_random_program(120))
+    g = sg.parse(random_program(120))
     with pytest.raises(SymgradError, match=r"within timeout=0.01 s|more than timeout=0.01 s"):
         sg.draw(g, path=tmp_path / "g.svg", timeout=0.01)
     from symgrad.show.dot import render
