@@ -50,7 +50,7 @@ __version__ = "0.1.0"
 __all__ = [
     "parse", "from_sympy", "variable", "Graph", "Expr",
     "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "leaky_relu",
-    "elu", "softplus", "abs", "sum", "logsumexp", "identity",
+    "elu", "softplus", "abs", "sum", "logsumexp", "wsum", "squared_loss", "cross_entropy", "identity",
     "SymgradError", "ParseError", "GraphError", "InputError", "DomainError",
     "derive", "draw",
     "check", "mlp", "Net",

@@ -105,7 +105,8 @@ def _tree(draw, variables, ops, max_depth, pool, root=False):
         k = draw(st.one_of(st.sampled_from(_POW_EXPONENTS).map(_number), st.just(None)))
         return _render("pow", [base, k if k is not None else sub()])
     parts = []
-    for dom in (op.domain + ("real",) * 2)[: op.arity - len(op.params)]:
+    n = op.count_near(draw(st.integers(1, 4))) - len(op.params)
+    for dom in (op.domain * n if op.arity < 0 else op.domain + ("real",) * 2)[:n]:
         part = sub()
         if dom in ("positive", "nonzero"):
             part = _positive(part, draw(st.sampled_from([0.25, 1.0])))
@@ -137,9 +138,10 @@ def expressions(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | N
     """
     variables = _check_names(variables)
     ops = tuple(_default_ops() if ops is None else ops)
-    bad = [o for o in ops if o not in _default_ops()]
+    bad = [o for o in ops if o not in _default_ops() and o not in TEXT_FUNCTIONS]
     if bad or not ops:
-        raise InvalidArgument(f"unknown or unsupported ops {bad!r}; choose from {_default_ops()}")
+        raise InvalidArgument(f"unknown or unsupported ops {bad!r}; choose from {_default_ops()} "
+                              f"or the other functions of the grammar ({', '.join(n for n in TEXT_FUNCTIONS if n not in _default_ops())})")
     if not isinstance(max_depth, int) or not 0 <= max_depth <= 12:
         raise InvalidArgument(f"max_depth must be an int in 0..12, got {max_depth!r}")
 

@@ -36,7 +36,7 @@ def row_graphs(draw, ops=tuple(OPS), max_nodes=10, max_inputs=3):
     nodes, rows = list(inputs), {}
     for k in range(draw(st.integers(1, max_nodes))):
         op = OPS[draw(st.sampled_from(ops))]
-        n = draw(st.integers(1, 4)) if op.arity < 0 else op.arity
+        n = op.count_near(draw(st.integers(1, 4)))
         args = [draw(st.sampled_from(nodes[-4:] + nodes[:2]))]     # first argument: a node
         for i in range(1, n):
             if i >= n - len(op.params):

@@ -144,7 +144,7 @@ def row_graphs(draw, max_nodes=8):
     nodes, rows = list(inputs), {}
     for k in range(draw(st.integers(1, max_nodes))):
         op = OPS[draw(st.sampled_from(sorted(OPS)))]
-        n = draw(st.integers(1, 3)) if op.arity < 0 else op.arity
+        n = op.count_near(draw(st.integers(1, 3)))
         args = [draw(st.sampled_from(nodes))]
         for i in range(1, n):
             if i >= n - len(op.params):

@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 
 import symgrad as sg
 from symgrad.show.latex import LatexPrinter
-from symgrad.core.ops import ATOM, OPS, SYM
+from symgrad.core.ops import PAIRS, ATOM, OPS, SYM
 from symgrad.show.printer import op_computing, render_form, sympy_heads
 from symgrad.strategies import graphs, points
 from symgrad.show.text import MarkdownPrinter, TextPrinter
@@ -29,8 +29,8 @@ SYMPY_STYLE = re.compile(r"\{\\left\(.*? \\right\)\}|(?:^|[=(&{]|\\left\()\s*- "
 
 
 def _symbols(op):
-    n = op.arity if op.arity > 0 else 3
-    return sp.symbols(["a", "b", "c"][:n], real=True)
+    n = op.count_near(3)
+    return sp.symbols(["a", "b", "c", "d"][:n], real=True)
 
 
 @pytest.mark.parametrize("printer", PRINTERS, ids=lambda p: p.__name__)
@@ -40,6 +40,9 @@ def test_every_op_prints_from_its_own_form_inside_expressions(name, printer):
     own form; an op whose formula is made of other ops (sigmoid, softplus,
     logsumexp) prints each of those from its form."""
     op, p = OPS[name], printer()
+    if op.arity == PAIRS:
+        pytest.skip("a pair op's SymPy formula is arithmetic of its pairs (an Add of products), "
+                    "which prints as arithmetic: there is no SymPy head of its own to print")
     xs = _symbols(op)
     e = op.apply(SYM, *xs)
     got = p.expr(e, ())[0]

@@ -104,6 +104,23 @@ CONVENTIONS: dict[str, Convention] = {
         "all reals", (((1000.0, 1000.0), 1000.6931471805599, 0.5), ((-INF, 0.0), 0.0, 0.0),
                       ((NZ, NZ), math.log(2), 0.5)),
         "m + log(sum(exp(x_i - m))) with m = max(x_i) (m = 0 if not finite)"),
+    "wsum": Convention("all reals", (((2.0, 3.0), 6.0, 3.0), ((INF, 0.0), NAN, 0.0),
+                                     ((NZ, 1.0), NZ, 1.0), ((0.0, INF), NAN, INF)),
+                       torch="computed as W.T @ h (torch.nn.Linear): same values up to summation order",
+                       jax="computed as jnp.dot: same values up to summation order"),
+    "squared_loss": Convention(
+        "all reals", (((3.0, 1.0), 2.0, 2.0), ((INF, INF), NAN, NAN), ((1e200, 0.0), INF, 1e200),
+                      ((NZ, 0.0), 0.0, NZ)),
+        "0.5 * sum_i (p_i - t_i)*(p_i - t_i); d/dp_i = p_i - t_i",
+        "0.5 * ((p - t)**2).sum(): same (mse_loss averages instead)", "same as the formula"),
+    "cross_entropy": Convention(
+        "all reals; targets 0/1 (one pair) or one-hot (several)",
+        (((0.0, 1.0), math.log(2), -0.5), ((1000.0, 1.0), 0.0, 0.0), ((-1000.0, 0.0), 0.0, 0.0),
+         ((1000.0, 0.0), 1000.0, 1.0), ((NZ, 0.0), math.log(2), 0.5)),
+        "one pair: softplus(z) - y*z, d/dz = sigmoid(z) - y; several: logsumexp(z) - sum_i y_i z_i, "
+        "d/dz_i = softmax(z)_i - y_i (stable for any logits)",
+        "binary_cross_entropy_with_logits / cross_entropy: same values",
+        "optax.sigmoid_binary_cross_entropy / softmax_cross_entropy: same values"),
     "identity": Convention("all reals", (((NAN,), NAN, 1.0), ((NZ,), NZ, 1.0))),
 }
 
@@ -195,7 +212,7 @@ def register(op: Op, convention) -> None:
     if not isinstance(convention, Convention):
         raise GraphError(f"op {op.name!r}: the conventions row must be a Convention, "
                          f"got {type(convention).__name__}")
-    n = 2 if op.arity < 0 else op.arity
+    n = op.count_near(2)
     xs = [np.float64(0.5 + i) for i in range(n)]
     with np.errstate(all="ignore"):
         local = op.partials(NUM, op.apply(NUM, *xs), *xs)

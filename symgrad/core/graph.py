@@ -231,8 +231,7 @@ def check_call(op: str, args: Sequence) -> Op:
     if spec is None:
         raise GraphError(f"unknown op {op!r}; known ops: {', '.join(OPS)}")
     if not spec.accepts(len(args)):
-        want = "at least 1" if spec.arity < 0 else str(spec.arity)
-        raise GraphError(f"op {op!r} takes {want} argument(s), got {len(args)}: {tuple(args)!r}")
+        raise GraphError(f"op {op!r} takes {spec.wants} argument(s), got {len(args)}: {tuple(args)!r:.200}")
     for a in args:
         if not is_node(a) and (isinstance(a, bool) or not isinstance(a, Real)):
             raise GraphError(f"argument {a!r} of op {op!r} is neither a node name (str) nor a number")

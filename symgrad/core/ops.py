@@ -22,10 +22,21 @@ import numpy as np
 
 
 __all__ = ["Op", "Form", "OPS", "NUM", "SYM", "ADD", "NEG", "MUL", "POW", "ATOM", "TEXT_FUNCTIONS",
+           "ANY", "PAIRS", "pairs",
            "changed", "derived", "Derived", "sympy_heads",
            "on_change"]
 
 ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 100      # binding strength, printers only
+ANY, PAIRS = -1, -2     # arities: any number >= 1; pairs (a_1, b_1, a_2, b_2, ...), at least one
+
+
+def pairs(xs) -> list:
+    """``[(a_1, b_1), (a_2, b_2), ...]`` of a pair op's arguments ``a_1, b_1, a_2, ...``."""
+    return list(zip(xs[0::2], xs[1::2], strict=True))
+
+
+def _total(terms):
+    return functools.reduce(operator.add, terms)
 
 
 def _sigmoid(x):
@@ -117,19 +128,26 @@ class Form:
     """How a printer writes an op: a template over the printed arguments
     (``{0}``, ``{1}``; n-ary ops get the arguments joined with ``sep`` as ``{0}``),
     the precedence of the result and the least precedence each argument may have
-    to appear without parentheses."""
+    to appear without parentheses.  A pair op's form may write each pair with
+    ``pair`` (``"{0} {1}"``: ``binds`` then holds the pair's two bindings) before
+    joining; a factor printed as ``1`` is not written (``w_0 1`` is ``w_0``)."""
 
     template: str
     prec: int
     binds: tuple
     sep: str = ""
+    pair: str = ""
 
 
 @dataclass(frozen=True)
 class Op:
     """One operation of the table.
 
-    ``arity`` is the number of arguments (-1: any number >= 1).  ``params`` names
+    ``arity`` is the number of arguments (:data:`ANY` = -1: any number >= 1;
+    :data:`PAIRS` = -2: pairs ``a_1, b_1, a_2, b_2, ...``, at least one).  ``linear``
+    marks an op that IS a sum of products of its pairs, ``sum_i a_i b_i`` (a
+    neuron's weighted sum): executors may run a layer of them as one matrix
+    product (:mod:`symgrad.numeric.fuse`).  ``params`` names
     trailing arguments that must be constants, with their defaults (leaky_relu's
     ``slope``).  ``domain`` gives, per argument, where tests draw points
     (``real``, ``positive``, ``nonzero``, ``param``); ``valid`` says in words where
@@ -149,9 +167,24 @@ class Op:
     domain: tuple = ("real",)
     valid: str = "finite arguments"
     doc: str = ""
+    linear: bool = False
 
     def accepts(self, n: int) -> bool:
+        if self.arity == PAIRS:
+            return n >= 2 and n % 2 == 0
         return n >= 1 if self.arity < 0 else n == self.arity
+
+    def count_near(self, n: int) -> int:
+        """An argument count the op accepts, ``n`` if it can (pairs: rounded up to even)."""
+        if self.arity >= 0:
+            return self.arity
+        return max(2, n + n % 2) if self.arity == PAIRS else max(1, n)
+
+    @property
+    def wants(self) -> str:
+        """The argument count in words, for error messages."""
+        return {ANY: "at least 1", PAIRS: "pairs of (an even number of, at least 2)"}.get(
+            self.arity, str(self.arity))
 
 
 def _fn(name, apply, partials, latex, arity=1, **kw):
@@ -213,9 +246,43 @@ _OPS = [
        Form("logsumexp({0})", ATOM, (0,), ", "),
        Form(r"\log\sum e^{{\left({0}\right)}}", ATOM, (0,), ", "),
        doc="log(sum(exp(x_i))), stable (softmax cross-entropy)"),
+    Op("wsum", PAIRS, lambda m, *xs: _total([w * h for w, h in pairs(xs)]),
+       lambda m, y, *xs: tuple(xs[i ^ 1] for i in range(len(xs))),
+       Form("wsum({0})", ATOM, (0,), ", "), Form("{0}", ADD, (MUL, MUL + 1), " + ", "{0} {1}"),
+       call=True, linear=True,
+       doc="weighted sum w_1*h_1 + w_2*h_2 + ... of pairs (w_i, h_i): a neuron's a = sum_i w_i h_i "
+           "(the bias as the pair (w_0, 1))"),
+    Op("squared_loss", PAIRS,
+       lambda m, *xs: m.div(_total([(p - t) * (p - t) for p, t in pairs(xs)]), 2),
+       lambda m, y, *xs: tuple(d for p, t in pairs(xs) for d in (p - t, t - p)),
+       Form("squared_loss({0})", ATOM, (0,), ", "),
+       Form(r"\frac{{1}}{{2}}\left({0}\right)", MUL, (ADD, ADD + 1), " + ", r"\left({0} - {1}\right)^{{2}}"),
+       call=True, doc="0.5 * sum_i (yhat_i - y_i)**2 of pairs (yhat_i, y_i); d/dyhat_i = yhat_i - y_i (B_1)"),
+    Op("cross_entropy", PAIRS, lambda m, *xs: _cross_entropy(m, xs), lambda m, y, *xs: _dcross_entropy(m, xs),
+       Form("cross_entropy({0})", ATOM, (0,), ", "),
+       Form(r"\operatorname{{CE}}\left({0}\right)", ATOM, (0,), ", "),
+       call=True, doc="cross-entropy from logits, pairs (z_i, y_i): one pair: softplus(z) - y*z "
+                      "(binary, sigmoid); several: logsumexp(z) - sum_i y_i*z_i (softmax); "
+                      "d/dz_i = sigmoid(z) - y or softmax(z)_i - y_i (B_1)"),
     Op("identity", 1, lambda m, a: a, lambda m, y, a: (1,),
        Form("{0}", ATOM, (0,)), Form("{0}", ATOM, (0,)), doc="a copy: a named alias of a node"),
 ]
+
+def _cross_entropy(m, xs):
+    (z, y), *more = pairs(xs)
+    if not more:
+        return m.softplus(z) - y * z
+    zs, ys = xs[0::2], xs[1::2]
+    return m.logsumexp(*zs) - _total([yi * zi for zi, yi in zip(zs, ys)])
+
+
+def _dcross_entropy(m, xs):
+    zs, ys = xs[0::2], xs[1::2]
+    if len(zs) == 1:
+        return (m.sigmoid(zs[0]) - ys[0], -zs[0])
+    top = m.logsumexp(*zs)
+    return tuple(d for zi, yi in zip(zs, ys) for d in (m.exp(zi - top) - yi, -zi))
+
 
 OPS: dict[str, Op] = {op.name: op for op in _OPS}
 

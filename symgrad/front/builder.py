@@ -41,8 +41,7 @@ class Expr:
             raise GraphError(f"unknown op {op!r}; ops: {', '.join(OPS)}")
         elif not isinstance(args, tuple) or not OPS[op].accepts(len(args)) or not all(
                 isinstance(a, Expr) or (isinstance(a, Real) and not isinstance(a, bool)) for a in args):
-            want = OPS[op].arity if OPS[op].arity >= 0 else "one or more"
-            raise TypeError(f"Expr({op!r}, args) needs a tuple of {want} Exprs or numbers, got "
+            raise TypeError(f"Expr({op!r}, args) needs a tuple of {OPS[op].wants} Exprs or numbers, got "
                             f"{args!r:.80}; build expressions with sg.variable(...) and ops")
         self.op, self.args, self.name = op, args, name
 
@@ -108,8 +107,7 @@ def _apply(op: str, *args) -> Expr | float:
     vals = tuple(_operand(a, op) for a in args)
     spec = OPS[op]
     if not spec.accepts(len(vals)):
-        want = "at least 1" if spec.arity < 0 else spec.arity
-        raise GraphError(f"{op}() takes {want} argument(s), got {len(vals)}")
+        raise GraphError(f"{op}() takes {spec.wants} argument(s), got {len(vals)}")
     if not any(isinstance(v, Expr) for v in vals):      # all constants: a number
         with np.errstate(all="ignore"):
             return float(spec.apply(NUM, *map(float, vals)))

@@ -174,8 +174,13 @@ class _Build:
     def _call_args(self, op, fname, args, pos) -> list[tuple]:
         """Positional arguments, then the constant parameters (keyword, positional
         or default), in the op's argument order."""
-        nfixed = op.arity - len(op.params)
         positional = [a for a in args if not _is_kwarg(a)]
+        if op.arity < 0:                     # any number, or pairs: no constant parameters
+            if len(positional) != len(args) or not op.accepts(len(args)):
+                raise self.error(f"{fname}() takes {op.wants} argument(s), got "
+                                 f"{len(positional)}{' and keywords' if len(positional) != len(args) else ''}", pos)
+            return positional
+        nfixed = op.arity - len(op.params)
         usage = f"{fname}(x" + "".join(f", {p}={d}" for p, d in op.params) + ")"
         if not nfixed <= len(positional) <= op.arity:
             extra = f" and {len(op.params)} optional constant(s)" if op.params else ""

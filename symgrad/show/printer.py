@@ -59,6 +59,12 @@ def render_form(form: Form, parts: list[tuple[str, int]], left: str = "(",
     >>> render_form(OPS["mul"].text, [("a + b", ADD), ("c", ATOM)])
     '(a + b)*c'
     """
+    if form.pair:                       # a pair op: each pair by its own template, then joined
+        done = []
+        for (a, pa), (b, pb) in zip(parts[0::2], parts[1::2], strict=True):
+            a, b = parenthesize(a, pa, form.binds[0], left, right), parenthesize(b, pb, form.binds[1], left, right)
+            done.append(a if b == "1" and form.pair == "{0} {1}" else form.pair.format(a, b))
+        return form.template.format(form.sep.join(done))
     if form.sep:
         return form.template.format(form.sep.join(parenthesize(s, p, form.binds[0], left, right)
                                                   for s, p in parts))

@@ -291,6 +291,8 @@ _SYMPY_NUMERIC = {      # SymPy's own arithmetic and the functions partials prod
     sp.StrictLessThan: np.less, sp.LessThan: np.less_equal, sp.Equality: np.equal,
     sp.Unequality: np.not_equal, sp.Max: lambda *xs: functools.reduce(np.maximum, xs),
     sp.Min: lambda *xs: functools.reduce(np.minimum, xs),
+    sp.And: lambda *xs: functools.reduce(np.logical_and, xs),       # pow's d/dk: Eq(a, 0) & (k >= 0)
+    sp.Or: lambda *xs: functools.reduce(np.logical_or, xs), sp.Not: np.logical_not,
 }
 
 _NUMERIC = Derived(lambda: {**_SYMPY_NUMERIC, **{

@@ -134,7 +134,8 @@ def local_derivatives(op, args) -> tuple:
 # -- random programs ------------------------------------------------------------------
 def _line(name: str, op_name: str, args: list) -> str:
     parts = [a if is_node(a) else repr(a) for a in args]
-    return f"{name} = {OPS[op_name].text.template.format(*parts)}"
+    form = OPS[op_name].text
+    return f"{name} = {form.template.format(*([form.sep.join(parts)] if form.sep else parts))}"
 
 
 def _pick_args(rng: random.Random, pattern, nodes: list, uses: dict) -> list | None:
