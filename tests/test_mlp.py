@@ -38,13 +38,16 @@ def test_names_follow_the_lecture():
     assert g.inputs == ("x1", "x2", *weights, "y1")
     assert list(net.weights) == weights
     assert g.outputs == ("loss",)
-    for name, op in [("a1_1", "sum"), ("h1_1", "tanh"), ("h1_2", "tanh"), ("a2_1", "sum"),
-                     ("yhat1", "identity"), ("loss", "mul")]:
+    # exactly the lecture's nodes: the x's, weights, targets, a, h, yhat and the loss
+    assert set(g.nodes) == set(g.inputs) | {"a1_1", "h1_1", "a1_2", "h1_2", "yhat1", "loss"}
+    for name, op in [("a1_1", "wsum"), ("h1_1", "tanh"), ("h1_2", "tanh"), ("yhat1", "wsum"),
+                     ("loss", "squared_loss")]:
         assert g.op(name) == op
-    assert g.args("a1_1")[0] == "w1_0_1"                      # the bias: w * 1 is the weight
-    products = g.args("a1_1")[1:]
-    assert [g.args(p) for p in products] == [("w1_1_1", "x1"), ("w1_2_1", "x2")]
+    # the bias is the pair (w, 1): a^1_1 = w^1_{0,1} 1 + w^1_{1,1} x_1 + w^1_{2,1} x_2
+    assert g.args("a1_1") == ("w1_0_1", 1, "w1_1_1", "x1", "w1_2_1", "x2")
+    assert g.args("yhat1") == ("w2_0_1", 1, "w2_1_1", "h1_1", "w2_2_1", "h1_2")
     assert g.args("h1_1") == ("a1_1",)
+    assert g.args("loss") == ("yhat1", "y1")
 
 
 def test_weights_are_inputs_and_deeper_nets_are_named():
@@ -62,9 +65,11 @@ def test_losses_as_graphs():
     g = sg.mlp([2, 3], activation="tanh", loss=None).graph
     assert g.outputs == ("yhat1", "yhat2", "yhat3") and "y1" not in g.inputs
     g = sg.mlp([2, 1], loss="cross_entropy").graph
-    assert g.op("loss") == "sub" and {g.op(a) for a in g.args("loss")} == {"softplus", "mul"}
+    assert g.op("loss") == "cross_entropy" and g.args("loss") == ("yhat1", "y1")
     g = sg.mlp([2, 3], loss="cross_entropy").graph
-    assert g.op(g.args("loss")[0]) == "logsumexp"
+    assert g.args("loss") == ("yhat1", "y1", "yhat2", "y2", "yhat3", "y3")
+    g = sg.mlp([2, 2], output_activation="sigmoid").graph     # a non-identity output keeps its a
+    assert g.op("yhat1") == "sigmoid" and g.args("yhat1") == ("a2_1",) or g.args("yhat1") == ("a1_1",)
 
 
 # -- numbers -------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 Layers ``0 .. L+1`` with ``sizes = [D, H_1, ..., H_L, K]``.  Weight
 ``w{l}_{i}_{j}`` goes from neuron ``i`` of layer ``l-1`` to neuron ``j`` of layer
 ``l``; ``i = 0`` is the bias, against the dummy feature ``h{l-1}_0 = 1``.  Per
-sample::
+sample, one node per quantity of the lecture::
 
-    a{l}_{j} = sum(w{l}_0_{j}, w{l}_1_{j} * h{l-1}_1, ...)      (h0_i = x_i)
-    h{l}_{j} = phi_l(a{l}_{j})                                  (yhat{j} for l = L+1)
-    loss     = 0.5 * sum_i (yhat{i} - y{i})**2                  (or cross-entropy)
+    a{l}_{j} = wsum(w{l}_0_{j}, 1, w{l}_1_{j}, h{l-1}_1, ...)   (h0_i = x_i)
+    h{l}_{j} = phi_l(a{l}_{j})                                  (yhat{j} for l = L+1;
+                                                                 yhat{j} = a itself for identity)
+    loss     = squared_loss(yhat1, y1, ...)                     (or cross_entropy(...))
 
 Weights, ``x`` and ``y`` are all graph inputs, as in the lecture.  The closed-form
 gradient (:meth:`Net.closed_form_gradient`) is the lecture's B / delta recursion,
@@ -52,16 +53,10 @@ class _Loss:
     needs_logits: bool = False
 
 
-def _squared_build(asm, z, y):
-    sq = [asm.node("pow", [asm.node("sub", [zi, yi]), 2]) for zi, yi in zip(z, y, strict=True)]
-    return asm.node("mul", [0.5, sq[0] if len(sq) == 1 else asm.node("sum", sq)], name="loss")
-
-
-def _ce_build(asm, z, y):
-    if len(z) == 1:       # binary, from one logit: softplus(z) - y z = -log sigmoid(+-z)
-        return asm.node("sub", [asm.node("softplus", z), asm.node("mul", [y[0], z[0]])], name="loss")
-    dot = asm.node("sum", [asm.node("mul", [yi, zi]) for zi, yi in zip(z, y, strict=True)])
-    return asm.node("sub", [asm.node("logsumexp", z), dot], name="loss")
+def _pairs_build(op: str):
+    def build(asm, z, y):
+        return asm.node(op, [a for pair in zip(z, y, strict=True) for a in pair], name="loss")
+    return build
 
 
 def _ce_formula(z, y):
@@ -70,10 +65,10 @@ def _ce_formula(z, y):
     return sp.log(sp.Add(*[sp.exp(zi) for zi in z])) - sp.Add(*[yi * zi for zi, yi in zip(z, y)])
 
 
-LOSSES = {
-    "squared": _Loss(_squared_build,
+LOSSES = {          # one node each: an op of the table whose partial is the closed-form B_1
+    "squared": _Loss(_pairs_build("squared_loss"),
                      lambda z, y: sp.Rational(1, 2) * sp.Add(*[(zi - yi) ** 2 for zi, yi in zip(z, y)])),
-    "cross_entropy": _Loss(_ce_build, _ce_formula, needs_logits=True),
+    "cross_entropy": _Loss(_pairs_build("cross_entropy"), _ce_formula, needs_logits=True),
 }
 
 
@@ -129,9 +124,11 @@ def _build(sizes: tuple, acts: tuple, loss: str | None) -> Graph:
         extra = [default for _, default in op.params]
         out = []
         for j in range(1, sizes[l] + 1):
-            terms = [asm.input(f"w{l}_0_{j}")]
-            terms += [asm.node("mul", [asm.input(f"w{l}_{i}_{j}"), hi]) for i, hi in enumerate(h, 1)]
-            a = asm.node("sum", terms, name=f"a{l}_{j}")
+            pairs = [a for i, hi in enumerate([1, *h]) for a in (asm.input(f"w{l}_{i}_{j}"), hi)]
+            if l == last and op.name == "identity":          # yhat = a^{L+1}, as the slides
+                out.append(asm.node("wsum", pairs, name=f"yhat{j}"))
+                continue
+            a = asm.node("wsum", pairs, name=f"a{l}_{j}")
             out.append(asm.node(op.name, [a, *extra], name=f"yhat{j}" if l == last else f"h{l}_{j}"))
         h = out
     if loss is None:
