@@ -170,6 +170,15 @@ class Derivation:
         """Write the document as a PDF to ``path`` with pdflatex; returns the path."""
         return _lazy("compile_pdf")(_printer("latex", settings).document(self), path)
 
+    def html(self, **options) -> str:
+        """One self-contained interactive HTML page (offline): step through the
+        forward and backward pass on the picture, click a node for its lines;
+        see :func:`symgrad.show.html.derivation_page`."""
+        return _lazy("html")(self, **options)
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
     def __str__(self) -> str:
         return self.text()
 
@@ -187,7 +196,8 @@ class Derivation:
 # The printers read derivations, so this module may not import them: the
 # Derivation's printing methods reach them through this lazy registry.
 _LAZY = {"text": "symgrad.show.text:TextPrinter", "markdown": "symgrad.show.text:MarkdownPrinter",
-         "latex": "symgrad.show.latex:LatexPrinter", "compile_pdf": "symgrad.show.latex:compile_pdf"}
+         "latex": "symgrad.show.latex:LatexPrinter", "compile_pdf": "symgrad.show.latex:compile_pdf",
+         "html": "symgrad.show.html:derivation_page"}
 
 
 def _lazy(key: str):

@@ -122,6 +122,16 @@ class Exercise:
         from .grading import grade
         return grade(self, submitted)
 
+    def html(self, **options) -> str:
+        """A self-contained practice page: the student types answers and gets the
+        verdicts and feedback of :meth:`grade` in the page (numbers; formulas are
+        marked for ``symgrad quiz``); see :func:`symgrad.teach.page.practice_page`."""
+        from .page import practice_page
+        return practice_page(self, **options)
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
     def to_dict(self) -> dict:
         """A JSON-ready description: recipe, program, point, prompt and answers."""
         from .prompts import program_lines, show_answer
