@@ -39,10 +39,8 @@ ORANGE, BLUE = "#e6550d", "#3182bd"           # the pictures' value and operatio
 
 
 def _pyplot():
-    import matplotlib
-    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo") and \
-            not matplotlib.is_interactive():
-        matplotlib.use("Agg")                   # files, no display needed
+    """pyplot, on whatever backend is current: a notebook's inline one shows the
+    figures; without a display matplotlib falls back to Agg by itself."""
     import matplotlib.pyplot as plt
     return plt
 
