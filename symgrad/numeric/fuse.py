@@ -77,9 +77,13 @@ class Linear:
         W = M.get(args[0])
         if W is None:
             W = M[args[0]] = self.matrix(ctx.V)
-        A = M[args[1]] @ W[self.cols]
-        for r, c in self.lits:
-            A += W[r] if c == 1 else c * W[r]
+        X = M[args[1]]
+        if len(X) <= SMALL:
+            A = np.dot(X, W[self.cols])
+        else:
+            A = np.matmul(X, W[self.cols], out=ctx.buffer((len(X), self.shape[1])))
+        for r, c in self.lits:                   # W[r:r + 1]: a row as a 1 x J matrix (for one
+            A += W[r:r + 1] if c == 1 else c * W[r:r + 1]     # sample, no broadcasting)
         M[key] = A
         if ctx.expose:
             ctx.show(self.members, A)
@@ -88,29 +92,60 @@ class Linear:
         wkey, xkey = args
         W, X = ctx.M[wkey], ctx.M[xkey]
         dw = None if wkey in ctx.skip else (lambda dA, pos: self.dweights(ctx, X, dA))
-        dx = None if xkey in ctx.skip else (lambda dA, pos: dA @ W[self.cols].T)
+        dx = None if xkey in ctx.skip else (lambda dA, pos: _mm(ctx, dA, W[self.cols].T))
         return dw, dx
 
     def dweights(self, ctx: "Blocks", X, dA) -> np.ndarray:
-        """``dW``: summed over the samples (times ``ctx.scale``), or per sample."""
+        """``dW = X^T dA`` (a literal ``c``'s row: ``c`` times the sum of ``dA`` over
+        the samples) times ``ctx.scale``, or per sample (``ctx.per_sample``)."""
+        n = len(dA)
         if ctx.per_sample:
-            dW = np.empty((dA.shape[0],) + self.shape)
+            dW = np.empty((n,) + self.shape)
             dW[:, self.cols] = X[:, :, None] * dA[:, None, :]
             for r, c in self.lits:
                 dW[:, r] = dA if c == 1 else c * dA
             return dW
         dW = np.empty(self.shape)
-        if type(self.cols) is slice:
-            np.matmul(X.T, dA, out=dW[self.cols])
+        if type(self.cols) is not slice:
+            dW[self.cols] = np.dot(X.T, dA)
+        elif n <= SMALL:
+            np.dot(X.T, dA, out=dW[self.cols])
         else:
-            dW[self.cols] = X.T @ dA
-        if self.lits:
-            total = dA.sum(axis=0)
+            np.matmul(X.T, dA, out=dW[self.cols])
+        if self.lits:                           # the sum over samples as a product: BLAS
+            total = dA[0] if n == 1 else dA.sum(axis=0) if n <= SMALL else ctx.ones() @ dA
             for r, c in self.lits:
                 dW[r] = total if c == 1 else c * total
         if ctx.scale != 1:
             dW *= ctx.scale
         return dW
+
+
+SMALL = 16          # samples: up to here np.dot (less overhead on tiny matrices), above matmul
+BLOCK = 1 << 15     # elements (256 KB) per piece of an elementwise op on a large matrix
+
+
+def _mm(ctx, a, b):
+    """``a @ b``, an N x K result; large ones into a buffer of ``ctx``."""
+    if len(a) <= SMALL:
+        return np.dot(a, b)
+    return np.matmul(a, b, out=ctx.buffer((len(a), b.shape[1])))
+
+
+def _pieces(ctx, f, mats):
+    """``f(*mats)`` for an elementwise ``f`` of N x K matrices, on pieces of rows of
+    :data:`BLOCK` elements when they are large: the temporaries of a formula such as
+    ``s * (1 - y*y)`` stay in the cache and are reused, instead of fresh megabytes each
+    (page faults on every call).  Same values."""
+    first = mats[0]
+    n, width = first.shape
+    step = max(1, BLOCK // max(width, 1))
+    if n <= step:
+        return f(*mats)
+    out = ctx.buffer((n, width))
+    for i in range(0, n, step):
+        out[i:i + step] = f(*[m[i:i + step] for m in mats])
+    return out
 
 
 class Map:
@@ -120,12 +155,17 @@ class Map:
         self.op, self.params, self.members = op, params, members
 
     def run(self, ctx: "Blocks", key, args) -> None:
-        H = ctx.M[key] = self.op.apply(NUM, ctx.M[args[0]], *self.params)
+        op, params = self.op, self.params
+        H = ctx.M[key] = _pieces(ctx, lambda a: op.apply(NUM, a, *params), (ctx.M[args[0]],))
         if ctx.expose:
             ctx.show(self.members, H)
 
     def vjp(self, ctx: "Blocks", key, args) -> tuple:
-        return self.op.partials(NUM, ctx.M[key], ctx.M[args[0]], *self.params)[:1]
+        op, params, H, A = self.op, self.params, ctx.M[key], ctx.M[args[0]]
+
+        def local(s, h, a):                           # the seed times the partial, elementwise
+            return s * op.partials(NUM, h, a, *params)[0]
+        return (lambda seed, pos: _pieces(ctx, local, (seed, H, A)),)
 
 
 class Pairs:
@@ -163,7 +203,9 @@ def _side(ds, n: int) -> np.ndarray:
 
 def _scaled(D):
     def term(seed, pos):
-        return D * seed if type(seed) is not np.ndarray else D * np.reshape(seed, (-1, 1))
+        if type(seed) is not np.ndarray:
+            return D if seed == 1 else D * np.float64(seed)
+        return D * np.reshape(seed, (-1, 1))
     return term
 
 
@@ -353,10 +395,42 @@ class Blocks(Interpretation):
     every block member's value in ``V``)."""
 
     def __init__(self, V, M: dict, n: int, shape: tuple, *, per_sample: bool = False,
-                 scale: float = 1.0, skip=frozenset(), expose: bool = True):
+                 scale: float = 1.0, skip=frozenset(), expose: bool = True, pool: dict | None = None):
         self.V, self.M, self.n, self.shape = V, M, n, shape
         self.per_sample, self.scale, self.skip, self.expose = per_sample, scale, skip, expose
         self.flat = shape == (n,)
+        self.pool, self.used = pool, []
+
+    def buffer(self, shape: tuple) -> np.ndarray:
+        """An array for a large intermediate matrix: fresh, or with a ``pool`` (a
+        caller that returns none of them), one an earlier call gave back."""
+        pool = self.pool
+        if pool is None:
+            return np.empty(shape)
+        free = pool.get(shape)
+        try:
+            buf = free.pop() if free else np.empty(shape)
+        except IndexError:                       # another thread took the last one
+            buf = np.empty(shape)
+        self.used.append(buf)
+        return buf
+
+    def ones(self) -> np.ndarray:
+        """``N`` ones (the sum over the samples as a vector product), made once a run."""
+        one = self.__dict__.get("_ones")
+        if one is None:
+            one = self._ones = np.ones(self.n)
+        return one
+
+    def release(self) -> None:
+        """Give the buffers this run took back to the pool."""
+        pool = self.pool
+        if pool is not None:
+            if len(pool) > 16:                   # many batch sizes: start afresh
+                pool.clear()
+            for buf in self.used:
+                pool.setdefault(buf.shape, []).append(buf)
+            self.used = []
 
     def sample(self, col):
         """A column as a node's value, in the batch's shape."""
