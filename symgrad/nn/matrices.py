@@ -75,15 +75,16 @@ def check_matrices(mats, sizes: tuple) -> list[np.ndarray]:
                          f"{', '.join(map(str, want))}), got {len(mats)}")
     out = []
     for l, (m, shape) in enumerate(zip(mats, want), 1):
+        if isinstance(m, np.ndarray) and m.dtype.kind not in "biuf":
+            raise InputError(f"W^{l} must be real numbers of shape {shape}, got dtype {m.dtype}")
         try:
             W = np.array(m, dtype=float)
         except (TypeError, ValueError):
             raise InputError(f"W^{l} must be a matrix of real numbers of shape {shape}, "
                              f"got {m!r:.80}") from None
-        if isinstance(m, np.ndarray) and m.dtype.kind not in "biuf" or W.shape != shape:
+        if W.shape != shape:
             raise InputError(f"W^{l} must be real numbers of shape {shape} (row 0: the biases, "
-                             f"row i: the weights from neuron i of layer {l - 1}), got "
-                             + (f"dtype {m.dtype}" if W.shape == shape else f"shape {W.shape}"))
+                             f"row i: the weights from neuron i of layer {l - 1}), got shape {W.shape}")
         if not np.isfinite(W).all():
             i, j = np.argwhere(~np.isfinite(W))[0]
             raise InputError(f"W^{l} must be finite: W^{l}[{i}, {j}] (w{l}_{i}_{j + 1}) is {W[i, j]}")
@@ -183,10 +184,10 @@ def plan(graph: Graph, sizes: tuple) -> Plan | None:
     if len(prog.linear) != len(sizes) - 1 or any(type(op) is Op for _, op, _ in prog.rows):
         return None
     stacks = {key: args for key, op, args in prog.rows if type(op) is Stack}
-    xs = tuple(slot[f"x{i}"] for i in range(1, sizes[0] + 1))
+    xs = tuple(slot.get(f"x{i}") for i in range(1, sizes[0] + 1))
     for l, (key, op, (wk, xk)) in enumerate(prog.linear, 1):
         H, J = sizes[l - 1], sizes[l]
-        want = tuple(slot[f"w{l}_{i}_{j}"] for i in range(H + 1) for j in range(1, J + 1))
+        want = tuple(slot.get(f"w{l}_{i}_{j}") for i in range(H + 1) for j in range(1, J + 1))
         if op.weights != want or op.lits != ((0, 1.0),) or op.cols != slice(1, H + 1):
             return None
         if l == 1 and stacks.get(xk) != xs:
@@ -201,7 +202,7 @@ def plan(graph: Graph, sizes: tuple) -> Plan | None:
     if row is not None and type(row[1]) is Pairs:
         pkey, ykey = row[2]
         ys = tuple(slot.get(f"y{i}") for i in range(1, sizes[-1] + 1))
-        if stacks.get(ykey) != ys or any(prog.member.get(slot[f"yhat{i}"]) != (pkey, i - 1)
+        if stacks.get(ykey) != ys or any(prog.member.get(slot.get(f"yhat{i}")) != (pkey, i - 1)
                                           for i in range(1, sizes[-1] + 1)):
             return None
     elif out not in prog.member:
