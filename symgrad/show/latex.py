@@ -33,7 +33,7 @@ from ..core.ops import ATOM, MUL, NEG, Form
 from .printer import SympyForms, format_number
 from .text import TextPrinter
 
-__all__ = ["LatexPrinter", "LatexNames", "compile_pdf", "preamble"]
+__all__ = ["LatexPrinter", "LatexNames", "compile_pdf", "preamble", "lecture_names"]
 
 _LAYER = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)(?:_(\d+))?$")
 _INDEXED = re.compile(r"^([A-Za-z]+?)(\d+)$")
@@ -89,6 +89,24 @@ class LatexNames:
         return name if name.isdigit() else r"\mathrm{" + name.replace("_", r"\_") + "}"
 
 
+def lecture_names(found) -> dict:
+    r"""LaTeX names of an MLP's nodes that differ from :class:`LatexNames`'s: the
+    loss is ``\ell``, a single prediction ``\hat{y}`` and its target ``y``
+    (several: ``\hat{y}_{i}``, ``y_{i}``);
+    ``found`` is a :class:`symgrad.show.lecture.Lecture`.
+
+    >>> import symgrad as sg
+    >>> from symgrad.show.lecture import lecture
+    >>> lecture_names(lecture(sg.mlp([2, 1], seed=0).graph))
+    {'loss': '\\ell', 'yhat1': '\\hat{y}', 'y1': 'y'}
+    """
+    names = {found.loss: r"\ell"}
+    if len(found.predictions) == 1:
+        names[found.predictions[0]] = r"\hat{y}"
+        names[found.targets[0]] = "y"
+    return names
+
+
 def _greek_alone(name: str, i: int) -> str:
     """The word of the Greek letter ``name[i]`` if no letter touches it (``α1``,
     ``x_α``), else NUL, which sends the name to the text path (``Δw``)."""
@@ -140,6 +158,19 @@ class LatexPrinter(TextPrinter):
 
     def name(self, node: str) -> str:
         return self._names(node)
+
+    def prepare(self, derivation) -> None:
+        """As :meth:`Printer.prepare`; the slides' derivation of an MLP also
+        writes its nodes as the lecture does (:func:`lecture_names`)."""
+        super().prepare(derivation)
+        if derivation.lecture is not None:
+            self.use_lecture(derivation.lecture)
+
+    def use_lecture(self, found) -> None:
+        """Write the nodes of the lecture's network ``found`` as the lecture does
+        (:func:`lecture_names`), below the ``names`` setting."""
+        self._names = LatexNames({**lecture_names(found), **(self._settings["names"] or {})})
+        self._cache.clear()
 
     def form(self, op) -> Form:
         return op.latex
