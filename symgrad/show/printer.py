@@ -333,8 +333,8 @@ class Printer:
         """Read the derivation's defaults (digits, quantity labels, whether it
         is the slides' derivation) before printing."""
         self._derivation_digits = derivation.digits
-        self._labels = {s.node: s.quantity for s in derivation.backward if s.quantity}
         self._lecture = derivation.lecture
+        self._labels = {} if self._lecture is None else self._lecture.quantities()
 
     def backward_parts(self, step) -> tuple[str, list[str], list[str], str]:
         """(left side, chain terms, substituted terms, value) of a backward step."""
