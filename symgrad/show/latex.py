@@ -262,10 +262,15 @@ class LatexPrinter(TextPrinter):
         body += [r"\subsection*{Forward pass}", _align(fwd)]
         for o in d.outputs:
             steps = [self.backward_line(s) for s in d.backward if s.output == o]
-            body += [r"\subsection*{Backward pass}",
-                     rf"The adjoint ${self.partial(o, 'v')}$ of each node $v$, in reverse order: "
-                     "the chain rule sums over the node's consumers, then the local derivatives "
-                     "are substituted." + self.shared(d, o), _align(steps, r"\\[0.6ex]")]
+            how = (rf"The adjoint ${self.partial(o, 'v')}$ of each node $v$, in reverse order: "
+                   "the chain rule sums over the node's consumers, then the local derivatives "
+                   "are substituted." + self.shared(d, o))
+            if d.lecture is not None:
+                how = (rf"The adjoints ${self.partial(o, 'v')}$ in the lecture's order and notation: "
+                       rf"$B_{{1}} = {self.partial(o, d.lecture.predictions[0])}$, then $B_{{2}}$, "
+                       "$B_{3}$, ... down the layers, the weights' gradients from the top layer, "
+                       "the inputs'; each as its formula, its numbers and its value.")
+            body += [r"\subsection*{Backward pass}", how, _align(steps, r"\\[0.6ex]")]
         return _PREAMBLE + "\n\n".join(body) + "\n\\end{document}\n"
 
 

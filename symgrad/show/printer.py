@@ -28,7 +28,7 @@ from ..errors import InputError
 from ..core.graph import is_node
 from ..core.ops import ADD, ATOM, MUL, NEG, OPS, POW, SYM, Form, Op
 from ..core.ops import sympy_heads as _ops_sympy_heads
-from .derive import named_functions
+from .local import named_functions
 
 __all__ = ["Printer", "SympyForms", "parenthesize", "sympy_prec", "render_form", "format_number",
            "sympy_heads", "op_computing", "sum_of_products"]
@@ -75,10 +75,18 @@ def render_form(form: Form, parts: list[tuple[str, int]], left: str = "(",
     return form.template.format(*wrapped, *[s for s, _ in parts[len(wrapped):]])
 
 
+def _product(a, b):
+    return a * b
+
+
+def _sum(a, b):
+    return a + b
+
+
 def _product_templates() -> set:
     """The product op's templates (text and LaTeX): a pair written with one of
     them drops a factor printed as ``1`` (``w_0 1`` is ``w_0``)."""
-    mul = op_computing(lambda a, b: a * b, 2)
+    mul = op_computing(_product, 2)
     return {mul.text.template, mul.latex.template}
 
 
@@ -86,7 +94,7 @@ def sum_of_products(form: Form) -> Form:
     """The text form of a ``linear`` pair op (a weighted sum) written out as a
     sum of products, from the product op's and the addition op's own forms:
     ``w1_0_1 + w1_1_1*x1 + w1_2_1*x2``."""
-    mul, add = op_computing(lambda a, b: a * b, 2), op_computing(lambda a, b: a + b, 2)
+    mul, add = op_computing(_product, 2), op_computing(_sum, 2)
     return Form("{0}", add.text.prec, mul.text.binds, add.text.template.format("", ""),
                 mul.text.template)
 

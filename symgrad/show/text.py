@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from sympy.printing.str import StrPrinter
 
-from .derive import is_placeholder
+from .local import is_placeholder
 from .escape import markdown_fence, markdown_inline, visible
 from ..core.ops import Form
 from .printer import Printer, SympyForms, format_number, sum_of_products
