@@ -158,3 +158,13 @@ def test_console_script_entry_point_is_the_cli_main():
     with pytest.raises(SystemExit) as info:          # argparse's --help exits 0
         entry(["--help"])
     assert info.value.code == 0
+
+
+def test_mlp_derive_and_draw_as_the_lecture(tmp_path):
+    path = tmp_path / "net.svg"
+    status, out, err = run("mlp", "2,2,1", "--x", "1,2", "--y", "1", "--derive", "--draw", str(path))
+    assert status == 0 and err == ""
+    assert "B_{3,1} = ∂loss/∂a1_1 = B_{2,1} * (1 - tanh(a1_1)**2) = " in out
+    assert "∂loss/∂w1_2_1 = B_{3,1} * x2 = " in out
+    svg = path.read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "tanh" in svg and "w1_2_1 = " in svg

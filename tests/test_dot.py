@@ -9,6 +9,7 @@ from corpus import random_program
 from symgrad.show.dot import dot_source, op_symbol
 from symgrad.errors import InputError, SymgradError
 from symgrad.core.ops import OPS
+from symgrad.show.printer import format_number
 
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
 sg.parse(LECTURE)   # warm up the parser's lazy imports before conftest's exec tripwire is set
@@ -126,3 +127,61 @@ def test_unknown_suffix_is_an_error(tmp_path):
         sg.draw(sg.parse("x*y"), path=tmp_path / "g.jpg")
     sg.draw(sg.parse("x*y"), path=tmp_path / "g.jpg", format="dot")     # an explicit format wins
     assert (tmp_path / "g.jpg").read_bytes().startswith(b"digraph")
+
+
+def _node_x(path):
+    """``{label's first line: x of its text}`` of an SVG picture by dot."""
+    root = ET.parse(path).getroot()
+    xs = {}
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") == "node":
+            texts = [t for t in g.iter(f"{SVG}text")]
+            if texts:
+                xs.setdefault(texts[0].text, float(texts[0].get("x")))
+    return xs
+
+
+@needs_dot
+@pytest.mark.parametrize("point", [False, True])
+def test_net_drawn_as_the_lecture(tmp_path, point):
+    net = sg.mlp([2, 3, 2, 1], activation="tanh", seed=0)
+    at = (net.feed([1.0, 0.5], [1.0]),) if point else ()
+    path = tmp_path / "net.svg"
+    src = sg.draw(net, *at, path=path)
+    assert src == sg.draw(net.graph, *at, view="lecture")
+    xs = _node_x(path)                       # parses as XML; layers from left to right
+    layers = [["x1", "x2"], ["h1_1", "h1_2", "h1_3"], ["h2_1", "h2_2"], ["yhat1"], ["loss"]]
+    for left, right in zip(layers, layers[1:]):
+        assert max(xs[n] for n in left) < min(xs[n] for n in right), (left, right)
+    assert len({xs[n] for n in layers[1]}) == 1          # one rank per layer
+    texts = svg_texts(path)
+    assert "tanh" in texts and "identity" in texts and texts.count("1") == 3   # a bias node per layer
+    weights = [t for t in texts if t.startswith("w")]
+    assert len(weights) == len(net.weights)                  # every weight labels its edge
+    assert not any('[label="w' in line for line in src.splitlines())      # and is no node
+    if point:
+        assert f"w1_2_1 = {format_number(net.weights['w1_2_1'], 5)}" in texts
+        assert "= 1" in texts and any(t.startswith("∂loss/∂h2_1 = ") for t in texts)
+    else:
+        assert "w1_2_1" in weights and "=" not in "".join(weights)
+
+
+@needs_dot
+def test_full_view_of_a_net_has_the_weights_as_inputs(tmp_path):
+    net = sg.mlp([2, 2, 1], seed=0)
+    path = tmp_path / "full.svg"
+    src = sg.draw(net, view="full", path=path)
+    assert src == dot_source(net.graph)
+    xs = _node_x(path)
+    assert xs["x1"] < xs["a1_1"] < xs["h1_1"] < xs["yhat1"] < xs["loss"]
+    assert xs["w1_1_1"] < xs["a1_1"] and xs["w1_1_1"] == xs["w1_2_2"]      # a layer's weights: one rank
+    assert svg_texts(path).count("Σ ×") == 3                                 # one weighted sum per neuron
+
+
+def test_lecture_view_needs_an_mlp():
+    with pytest.raises(InputError, match="view='lecture'.*not one"):
+        sg.draw(sg.parse(LECTURE), view="lecture")
+    with pytest.raises(InputError, match="unknown view 'slides'"):
+        sg.draw(sg.mlp([1, 1], seed=0), view="slides")
+    with pytest.raises(TypeError, match="Graph .* or a Net"):
+        sg.draw("x**2")

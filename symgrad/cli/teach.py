@@ -332,7 +332,10 @@ def _mlp_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--y", help="its targets, comma-separated (default 1 for every output)")
     p.add_argument("--check", action="store_true", help="compare backprop, closed form and "
                                                         "finite differences")
-    p.add_argument("--derive", action="store_true", help="print the step-by-step derivation")
+    p.add_argument("--derive", action="store_true", help="print the backward pass as the "
+                                                         "lecture's slides (B_1, B_2, ...)")
+    p.add_argument("--draw", metavar="FILE", help="draw the network as the lecture does, at the "
+                                                  "sample (.svg, .png, .pdf or .dot)")
 
 
 def _numbers(text: str, what: str, n: int | None = None) -> list:
@@ -364,11 +367,15 @@ def _mlp_run(args) -> int:
     if args.derive:
         print(derive(net.graph, {k: float(v) for k, v in net.feed(x, y).items()},
                      quantities=True).text())
+    if args.draw:
+        from ..show.dot import draw
+        draw(net, net.feed(x, y), path=args.draw)
+        print(f"drew {args.draw}")
     if args.check:
         report = net.check(x, y)
         print(report)
         status = 0 if report.ok else 1
-    if not (args.derive or args.check):
+    if not (args.derive or args.check or args.draw):
         if len(net.graph.outputs) == 1:
             grad = net.backprop(x, y)
             print(f"{net.graph.outputs[0]} = {net.mean_loss(x, y):.6g}" if loss else "")
@@ -412,5 +419,6 @@ _register(Command("mlp", "an MLP in the lecture's notation: gradient, check, der
                       "symgrad mlp 2,2,1 --activation tanh --loss squared",
                       "symgrad mlp 2,3,1 --activation sigmoid --check --x 0.5,-1 --y 1",
                       "symgrad mlp 1,2,1 --derive",
+                      "symgrad mlp 2,2,1 --x 1,2 --y 1 --draw net.svg",
                       "symgrad mlp 2,2,2 --loss cross_entropy --check",
                   )))

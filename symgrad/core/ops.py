@@ -256,7 +256,7 @@ _OPS = [
        lambda m, *xs: m.div(_total([(p - t) * (p - t) for p, t in pairs(xs)]), 2),
        lambda m, y, *xs: tuple(d for p, t in pairs(xs) for d in (p - t, t - p)),
        Form("squared_loss({0})", ATOM, (0,), ", "),
-       Form(r"\frac{{1}}{{2}}\left({0}\right)", MUL, (ADD, ADD + 1), " + ", r"\left({0} - {1}\right)^{{2}}"),
+       Form(r"\frac{{1}}{{2}}{0}", ADD, (ADD, ADD + 1), r" + \frac{1}{2}", r"\left({0} - {1}\right)^{{2}}"),
        call=True, doc="0.5 * sum_i (yhat_i - y_i)**2 of pairs (yhat_i, y_i); d/dyhat_i = yhat_i - y_i (B_1)"),
     Op("cross_entropy", PAIRS, lambda m, *xs: _cross_entropy(m, xs), lambda m, y, *xs: _dcross_entropy(m, xs),
        Form("cross_entropy({0})", ATOM, (0,), ", "),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,62 +29,14 @@ from ..errors import InputError
 from .escape import warn_confusables
 from ..numeric.forward import evaluate, read_inputs
 from ..core.graph import Graph, is_node
-from ..core.ops import OPS, SYM, Op, on_change
-from ..front.sympy_io import as_expr, literal
+from ..core.ops import NUM, Op
 from ..core.sweep import Interpretation, Numbers, sweep
 from ..symbolic.gradient import symbol
+from .lecture import Lecture, lecture
+from .local import arg_shape, generic_partials, is_placeholder, named_functions, placeholder
 
 __all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder",
-           "is_placeholder"]
-
-
-@functools.lru_cache(maxsize=None)
-def placeholder(k: int) -> sp.Symbol:
-    """The SymPy symbol standing for the k-th distinct node argument in a cached
-    local derivative; printers replace its name by the node's display name."""
-    return sp.Symbol(f"\x01{k}\x02")
-
-
-_PLACEHOLDER = re.compile("^\x01([0-9]+)\x02$")
-
-
-def is_placeholder(s: sp.Basic) -> bool:
-    """True for a :func:`placeholder` symbol (never a node's symbol, which is real)."""
-    m = _PLACEHOLDER.match(getattr(s, "name", ""))
-    return m is not None and s == placeholder(int(m[1]))
-
-
-@functools.lru_cache(maxsize=4096)
-def _generic_partials(op_name: str, shape: tuple) -> tuple:
-    """Local derivatives of ``op`` per distinct node argument, in placeholders.
-
-    ``shape`` has, per argument, the index of its distinct node or ``("lit", v)``
-    for a literal.  A node used at several positions gets the sum of its partials.
-    """
-    op = OPS[op_name]
-    syms = [placeholder(s) if isinstance(s, int) else literal(s[1]) for s in shape]
-    parts = op.partials(SYM, op.apply(SYM, *syms), *syms)
-    count = 1 + max((s for s in shape if isinstance(s, int)), default=-1)
-    local = [sp.Integer(0)] * count
-    for s, d in zip(shape, parts, strict=True):
-        if isinstance(s, int):
-            local[s] += as_expr(d)
-    return tuple(local)
-
-
-on_change(_generic_partials.cache_clear)      # keyed by op name: forget after conventions.register()
-
-
-def _shape(args: tuple) -> tuple[tuple, tuple]:
-    """``(shape, distinct node names)`` of an argument list (see _generic_partials)."""
-    index: dict[str, int] = {}
-    shape = []
-    for a in args:
-        if is_node(a):
-            shape.append(index.setdefault(a, len(index)))
-        else:
-            shape.append(("lit", a))
-    return tuple(shape), tuple(index)
+           "is_placeholder", "named_functions", "mlp_quantities"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +56,7 @@ class Term:
     ``seed`` is the consumer's adjoint (a float, or in symbolic mode a SymPy
     expression in node symbols).  The local derivative is ``generic`` with
     ``placeholder(k)`` standing for ``names[k]``; :attr:`local` substitutes them.
+    ``local_value`` is its number (the slides' derivation only).
     """
 
     consumer: str
@@ -112,6 +64,7 @@ class Term:
     seed: Any
     generic: sp.Expr
     names: tuple
+    local_value: float | None = None
 
     @property
     def local(self) -> sp.Expr:
@@ -138,6 +91,9 @@ class BackwardStep:
 class Derivation:
     """A structured derivation: the forward steps and the backward steps.
 
+    ``lecture`` is the MLP found in the graph when the derivation is the
+    slides' (``derive(..., quantities=True)`` of an MLP graph), else None.
+
     Print it with :meth:`text`, :meth:`markdown`, :meth:`latex`, :meth:`document`
     or :meth:`pdf`; each takes the printer's settings as keywords.
     """
@@ -149,6 +105,7 @@ class Derivation:
     outputs: tuple
     digits: int = 5
     symbolic: bool = False
+    lecture: Lecture | None = None
 
     def text(self, **settings) -> str:
         """Plain Unicode text; see :class:`symgrad.show.text.TextPrinter`."""
@@ -231,8 +188,13 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
     nodes
         Only these nodes get steps (default: every node).
     quantities
-        For MLP graphs (names ``yhat{i}``, ``h{l}_{j}``, ``a{l}_{j}``), label the
-        lecture's quantities ``B_1``, ``B_{2,i}``, ``B_{3,i}``, ... on the adjoints.
+        For an MLP graph (:func:`symgrad.show.lecture.lecture`: ``sg.mlp(...).graph``)
+        differentiated for its loss: the backward pass as the slides write it,
+        in their order and notation -- ``B_1 = ∂loss/∂yhat1 = yhat1 - y1``, the
+        ``B_{2,i} = B_1 w^2_{i,1}``, the ``B_{3,i} = B_{2,i} φ'(a_i)``, ... down the
+        layers, then ``∂loss/∂w`` layer by layer from the top (``B_{3,j} x_i``),
+        then ``∂loss/∂x_i``, last the targets' ``∂loss/∂y_i`` -- each line the
+        formula, then its numbers, then the value.  Other graphs: ignored.
 
     Returns
     -------
@@ -286,19 +248,47 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
             vals = evaluate(graph, ins)
     fwd = tuple(ForwardStep(n, op, args, None if vals is None else float(vals[n]))
                 for n, op, args in graph.program if keep is None or n in keep)
-    labels = mlp_quantities(graph) if quantities else {}
+    found = lecture(graph) if quantities else None
+    if found is not None and outs != (found.loss,):
+        found = None                            # B_k are adjoints of the loss only
     bwd = []
     for out in outs:
-        steps = _backward(graph, out, vals, symbolic or vals is None)
-        bwd.extend(_label(s, labels) for s in steps if keep is None or s.node in keep)
-    return Derivation(graph, point, fwd, tuple(bwd), outs, digits, symbolic or vals is None)
+        steps = _slides(graph, found, vals) if found else _backward(graph, out, vals, vals is None)
+        bwd.extend(s for s in steps if keep is None or s.node in keep)
+    return Derivation(graph, point, fwd, tuple(bwd), outs, digits, vals is None, found)
 
 
-def _label(step: BackwardStep, labels: dict) -> BackwardStep:
-    q = labels.get(step.node)
-    if q is None:
-        return step
-    return BackwardStep(step.node, step.output, step.terms, step.value, step.expr, q)
+def _slides(graph: Graph, found: Lecture, vals: dict | None) -> list:
+    """The backward steps as the slides write them, in their order
+    (:meth:`~symgrad.show.lecture.Lecture.backward_order`), each labelled with
+    its quantity (``B_{3,1}``): per consumer (in topological order) the local
+    derivative in :func:`named_functions`'s terms and, at a point, the
+    consumer's adjoint and the local derivative's number (the op table's
+    numeric partial), whose products sum to the step's value."""
+    out = found.loss
+    numbers = None
+    if vals is not None:
+        with np.errstate(all="ignore"):
+            numbers = sweep(graph.program, out, Numbers(vals), np.float64(1.0))
+    rows = {n: (op, args) for n, op, args in graph.program}
+    labels = found.quantities()
+    steps = []
+    for node in found.backward_order():
+        terms = []
+        for c in dict.fromkeys(c for c, _ in graph.consumers[node]):
+            op, args = rows[c]
+            shape, names = arg_shape(args)
+            generic = generic_partials(op.name, shape, True)[names.index(node)]
+            seed = local = None
+            if numbers is not None:
+                with np.errstate(all="ignore"):
+                    parts = op.partials(NUM, vals[c], *[vals[a] if is_node(a) else a for a in args])
+                local = float(sum(d for d, a in zip(parts, args, strict=True) if a == node))
+                seed = float(numbers[c])
+            terms.append(Term(c, node, seed, generic, names, local))
+        value = None if numbers is None else float(numbers[node])
+        steps.append(BackwardStep(node, out, tuple(terms), value, None, labels.get(node)))
+    return steps
 
 
 EXPAND_CHARS = 240    # symbolic mode: an adjoint is written out in full while its text is this short
@@ -344,8 +334,8 @@ class _Chain(Interpretation):
         self.full: dict[str, tuple | None] = {}     # symbolic: node -> (adjoint, text size) or None
 
     def partials(self, name, op, args):
-        shape, names = _shape(args)
-        generic = _generic_partials(op.name, shape)
+        shape, names = arg_shape(args)
+        generic = generic_partials(op.name, shape)
         seen: set = set()
         local = []
         for s in shape:
@@ -394,51 +384,18 @@ def _written_out(node: str, out: str, terms: tuple, full: dict) -> tuple[sp.Expr
     return (total, n) if n <= EXPAND_CHARS else None
 
 
-_MLP = re.compile(r"^(?:(?P<yhat>yhat)(?P<i>\d+)|(?P<k>[ah])(?P<l>\d+)_(?P<j>\d+))$")
-
-
 def mlp_quantities(graph: Graph) -> dict:
-    """``{node: ("B", k, i)}``: the lecture's named quantities of an MLP graph.
-
-    ``B_1`` (or ``B_{1,i}`` with several outputs) is the adjoint of the prediction
-    ``yhat{i}``; going down from the last hidden layer L, ``h{L}_{i}`` gets
-    ``B_{2,i}``, ``a{L}_{i}`` gets ``B_{3,i}``, ``h{L-1}_{i}`` gets ``B_{4,i}``, ...
-    The bias features ``h{l}_0`` and the output layer's ``a``/``h`` get none.
+    """``{node: ("B", k, i)}``: the lecture's named quantities of an MLP graph
+    (:meth:`symgrad.show.lecture.Lecture.quantities`), {} for any other graph.
 
     Examples
     --------
     >>> import symgrad as sg
-    >>> g = sg.parse("a1_1 = w1_1_1*x1; h1_1 = tanh(a1_1); yhat1 = w2_1_1*h1_1")
-    >>> mlp_quantities(g)
-    {'a1_1': ('B', 3, 1), 'h1_1': ('B', 2, 1), 'yhat1': ('B', 1)}
+    >>> mlp_quantities(sg.mlp([1, 1, 1], seed=0).graph)
+    {'yhat1': ('B', 1), 'h1_1': ('B', 2, 1), 'a1_1': ('B', 3, 1)}
     """
-    found = [(n, m) for n in graph.nodes if (m := _MLP.match(n)) and not graph.is_input(n)]
-    yhats = [(n, int(m["i"])) for n, m in found if m["yhat"]]
-    layers = [int(m["l"]) for n, m in found if m["k"]]
-    if not yhats or not layers:
-        return {}
-    hidden = max((l for l in set(layers) if _feeds_weight(graph, l)), default=0)
-    labels: dict[str, tuple] = {}
-    for n, i in yhats:
-        labels[n] = ("B", 1) if len(yhats) == 1 else ("B", 1, i)
-    for n, m in found:
-        if m["k"] and 1 <= int(m["l"]) <= hidden and int(m["j"]) > 0:
-            k = 2 + 2 * (hidden - int(m["l"])) + (m["k"] == "a")
-            labels[n] = ("B", k, int(m["j"]))
-    return {n: labels[n] for n in graph.nodes if n in labels}
-
-
-def _feeds_weight(graph: Graph, layer: int) -> bool:
-    """True if some ``h{layer}_{j}`` is multiplied by a weight ``w{layer+1}_*``:
-    then ``layer`` is a hidden layer (the output layer feeds only the loss)."""
-    prefix = f"w{layer + 1}_"
-    cons = graph.consumers
-    for n in graph.nodes:
-        if n.startswith(f"h{layer}_"):
-            for c, _ in cons[n]:
-                if any(is_node(a) and a.startswith(prefix) for a in graph.args(c)):
-                    return True
-    return False
+    found = lecture(graph)
+    return {} if found is None else found.quantities()
 
 
 def _known(graph: Graph, node: str) -> str:

@@ -3,8 +3,9 @@
 Each operation is a blue circle showing the op; each value (input or result) is
 an orange box with the node's name and, when a point is given, its forward
 value and its adjoint.  Edges run left to right, from arguments through the
-operation to its result.  MLP graphs (node names ``x1``, ``w1_0_1``, ``a1_1``,
-``h1_1``, ``yhat1``, ``y1``, ``loss``) are laid out in layers.
+operation to its result.  An MLP's graph (:func:`symgrad.show.lecture.lecture`)
+is laid out in layers; a Net is drawn as the lecture draws it
+(:func:`lecture_source`: neurons, weights on the edges).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from collections.abc import Mapping
 from ..errors import InputError, SymgradError
 from .escape import dot_label, dot_string, warn_confusables
 from ..core.graph import Graph, is_node
+from ..core.ops import OPS
+from ..nn.mlp import Net
+from .lecture import Lecture, lecture
 from .printer import format_number
 
-__all__ = ["draw", "dot_source", "layout_seconds", "render"]
+__all__ = ["draw", "dot_source", "lecture_source", "layout_seconds", "render"]
 
 OPERATION = {"shape": "circle", "style": "filled", "fillcolor": "#9ecae1", "color": "#3182bd",
              "fontname": "Helvetica", "width": "0.5", "fixedsize": "false"}
@@ -30,16 +34,19 @@ LITERAL = {"shape": "plaintext", "fontname": "Helvetica", "fontcolor": "#636363"
 FORMATS = ("svg", "png", "pdf", "dot")
 
 _SYMBOLS = {"*": "×", "-": "−", "/": "÷", "**": "^"}
-_MLP_GROUPS = [(re.compile(p), key) for p, key in [
-    (r"^x\d+$", lambda m: (0, "x")), (r"^w(\d+)_\d+_\d+$", lambda m: (2 * int(m[1]) - 1, "w")),
-    (r"^a(\d+)_\d+$", lambda m: (2 * int(m[1]), "a")), (r"^h(\d+)_\d+$", lambda m: (2 * int(m[1]) + 1, "h")),
-    (r"^yhat\d+$", lambda m: (10**6, "yhat")), (r"^y\d+$", lambda m: (10**6, "y")),
-]]
+NEURON = {"shape": "circle", "style": "filled", "fillcolor": "#c7e9c0", "color": "#31a354",
+          "fontname": "Helvetica", "fixedsize": "false"}
+BIAS = {"shape": "circle", "style": "dashed", "color": "#636363", "fontname": "Helvetica",
+        "fontcolor": "#636363"}
+VIEWS = ("auto", "lecture", "full")
 
 
 def op_symbol(op) -> str:
     """The short label of an op: its text template without the argument slots
-    (``+``, ``×``, ``exp``), else its n-ary separator, else its name."""
+    (``+``, ``×``, ``exp``), else its n-ary separator, else its name; a
+    ``linear`` op (a weighted sum) is ``Σ ×``, a sum of products."""
+    if op.linear:
+        return "Σ " + op_symbol(OPS["mul"])
     s = re.sub(r"\{\d+\}", "", op.text.template).replace("()", "").replace("(, )", "").strip()
     s = s or op.text.sep.strip() or op.name
     return _SYMBOLS.get(s, s)
@@ -63,17 +70,19 @@ def _labels(graph: Graph, values, inputs, digits: int) -> dict:
     return labels
 
 
-def _layers(graph: Graph) -> dict:
-    """``{(rank, kind): [node, ...]}`` for an MLP graph's value nodes, else {}."""
-    groups: dict = {}
-    for n in graph.nodes:
-        for pattern, key in _MLP_GROUPS:
-            m = pattern.match(n)
-            if m:
-                groups.setdefault(key(m), []).append(n)
-                break
-    kinds = {k for _, k in groups}
-    return groups if {"w", "yhat"} <= kinds else {}
+def _layers(found: Lecture | None) -> list:
+    """The value nodes of the full picture of an MLP, rank by rank: the inputs,
+    then per layer its weights, its sums and its outputs, then the targets."""
+    if found is None:
+        return []
+    ranks = [list(found.inputs)]
+    for layer in found.layers:
+        ranks.append([w for ws in layer.weights for w in ws])
+        ranks.append(list(layer.sums))
+        if layer.outs != layer.sums:
+            ranks.append(list(layer.outs))
+    ranks.append(list(found.targets))
+    return ranks
 
 
 def _attrs(attrs: dict) -> str:
@@ -105,8 +114,62 @@ def dot_source(graph: Graph, values: Mapping | None = None, /, *, digits: int = 
                 out.append(f'\tl{o[1:]}_{i} -> {o} [style=dashed]')
         node(ids[name], dot_label(labels[name]), VALUE)
         out.append(f"\t{o} -> {ids[name]}")
-    for (_, kind), nodes in sorted(_layers(graph).items()):
+    for nodes in _layers(lecture(graph)):
         out.append("\t{ rank=same; " + " ".join(ids[n] + ";" for n in nodes) + " }")
+    return "\n".join(out) + "\n}\n"
+
+
+def lecture_source(graph: Graph, found: Lecture, values: Mapping | None = None, /, *,
+                   digits: int = 5, **inputs) -> str:
+    """The DOT source of the lecture's simplified picture of an MLP.
+
+    Neurons in layers from left to right: the inputs ``x``, each hidden neuron
+    ``h{l}_{j}`` with its activation inside, the predictions ``yhat{j}`` (with
+    the output activation), their targets ``y{j}`` and the loss.  Each weight
+    ``w{l}_{i}_{j}`` labels its edge from neuron i of layer l-1 to neuron j of
+    layer l; the bias weights ``w{l}_0_{j}`` leave a dashed ``1`` node per
+    layer, the dummy feature ``h{l-1}_0 = 1``.  At a point every neuron also
+    shows its value and its adjoint, every edge its weight's value.
+    """
+    labels = _labels(graph, values, inputs, digits)
+    at = values is not None or bool(inputs)
+    ids = {n: f"v{i}" for i, n in enumerate(graph.nodes)}
+    acts = found.activations()
+    neuron = {**NEURON, "shape": "ellipse"} if at else NEURON
+    ranks: list[list[str]] = [[]]        # node statements, rank by rank, top to bottom
+    edges = []
+
+    def node(nid, lines, attrs):
+        ranks[-1].append(f"\t{nid} [label={dot_label(lines)} {_attrs(attrs)}]")
+
+    for layer in found.layers:
+        bias = f"b{layer.index - 1}"
+        node(bias, ["1"], BIAS)
+        for x in (found.inputs if layer.index == 1 else ()):
+            node(ids[x], labels[x], VALUE)
+        ranks.append([])
+        for o, ws in zip(layer.outs, layer.weights, strict=True):
+            node(ids[o], [labels[o][0], acts[o], *labels[o][1:]], neuron)
+            for w, f in zip(ws, (bias, *[ids[h] for h in layer.feeds]), strict=True):
+                text = f"{w} {labels[w][1]}" if at else w
+                style = ' style="dashed"' if f == bias else ""
+                edges.append(f"\t{f} -> {ids[o]} [headlabel={dot_string(text)}{style}]")
+    for t in found.targets:
+        node(ids[t], labels[t], VALUE)
+    ranks.append([])
+    loss = found.loss
+    node(ids[loss], [labels[loss][0], op_symbol(OPS[found.loss_op]), *labels[loss][1:2]], VALUE)
+    for p, t in zip(found.predictions, found.targets, strict=True):
+        edges += [f"\t{ids[p]} -> {ids[loss]}", f'\t{ids[t]} -> {ids[loss]} [style="dashed"]']
+    out = ["digraph symgrad {",
+           '\tgraph [nodesep="0.3" rankdir=LR ranksep="1.6" splines=line ordering=out]',
+           '\tedge [arrowsize="0.6" color="#525252" fontname="Helvetica" fontsize="10" '
+           'labelfontsize="9" labeldistance="3.5" labelangle="12"]']
+    for rank in ranks:
+        out += rank
+    out += edges
+    for rank in ranks:
+        out.append("\t{ rank=same; " + " ".join(st.split()[0] + ";" for st in rank) + " }")
     return "\n".join(out) + "\n}\n"
 
 
@@ -148,13 +211,21 @@ def layout_seconds(graph: Graph) -> float:
 
 
 def draw(graph: Graph, values: Mapping | None = None, /, *, path=None, format: str = "auto",
-         max_nodes: int = MAX_LAYOUT_NODES, timeout: float = LAYOUT_TIMEOUT, **inputs) -> str:
+         max_nodes: int = MAX_LAYOUT_NODES, timeout: float = LAYOUT_TIMEOUT, view: str = "auto",
+         **inputs) -> str:
     """Draw the computational graph with Graphviz.
 
     Parameters
     ----------
     graph
-        The computational graph.
+        The computational graph, or a :class:`~symgrad.nn.mlp.Net` (its graph).
+    view
+        ``"lecture"``: an MLP as the lecture draws it (:func:`lecture_source`:
+        neurons in layers with their activation inside, weights on the edges,
+        a dashed ``1`` node per layer for the bias); ``"full"``: every node of
+        the computational graph, the weights as input nodes feeding each
+        neuron's weighted sum (the slide "a neuron as a computational graph");
+        ``"auto"`` (default): ``"lecture"`` for a Net, ``"full"`` for a Graph.
     values, **inputs
         Optionally a point (scalars): each value node then shows its forward
         value and its adjoint d(output)/d(node).
@@ -183,11 +254,12 @@ def draw(graph: Graph, values: Mapping | None = None, /, *, path=None, format: s
         graph has more than ``max_nodes`` nodes, its layout is estimated to take
         longer than ``timeout``, or ``dot`` fails or runs out of time.
     InputError
-        On an unknown format or path suffix, a ``max_nodes`` that is not a
+        On an unknown view, ``view="lecture"`` for a graph that is not an MLP's,
+        an unknown format or path suffix, a ``max_nodes`` that is not a
         positive int, a ``timeout`` that is not a positive number, or missing,
         unknown or non-scalar inputs.
     TypeError
-        If ``graph`` is not a :class:`Graph`.
+        If ``graph`` is not a :class:`Graph` or a Net.
 
     Warns
     -----
@@ -201,10 +273,21 @@ def draw(graph: Graph, values: Mapping | None = None, /, *, path=None, format: s
     >>> src = sg.draw(g, x=2.0)
     >>> "rankdir=LR" in src and "58.598" in src
     True
+    >>> src = sg.draw(sg.mlp([2, 2, 1], seed=0))       # the lecture's picture
+    >>> "w1_2_1" in src and "tanh" in src
+    True
     """
+    net = isinstance(graph, Net)
+    graph = graph.graph if net else graph
     if not isinstance(graph, Graph):
-        raise TypeError(f"draw() needs a symgrad Graph such as sg.parse('x**2'), "
-                        f"got {type(graph).__name__}")
+        raise TypeError(f"draw() needs a symgrad Graph such as sg.parse('x**2') or a Net "
+                        f"such as sg.mlp([2, 2, 1]), got {type(graph).__name__}")
+    if view not in VIEWS:
+        raise InputError(f"unknown view {view!r}; use one of {', '.join(map(repr, VIEWS))}")
+    found = lecture(graph) if view == "lecture" or (view == "auto" and net) else None
+    if view == "lecture" and found is None:
+        raise InputError("view='lecture' draws an MLP (a graph made by sg.mlp, with its loss); "
+                         "this graph is not one: use view='full'")
     if format != "auto" and format not in FORMATS:
         raise InputError(f"unknown picture format {format!r}; use one of {', '.join(FORMATS)} "
                          "or 'auto' (from the path's suffix)")
@@ -216,7 +299,10 @@ def draw(graph: Graph, values: Mapping | None = None, /, *, path=None, format: s
     warn_confusables(graph.nodes, "draw")
     if path is not None and fmt != "dot":
         _check_layout(graph, max_nodes, timeout)
-    source = dot_source(graph, values, **inputs)
+    if found is not None:
+        source = lecture_source(graph, found, values, **inputs)
+    else:
+        source = dot_source(graph, values, **inputs)
     if path is None:
         return source
     data = source.encode("utf-8") if fmt == "dot" else render(source, fmt, timeout)

@@ -33,7 +33,7 @@ from ..core.ops import ATOM, MUL, NEG, Form
 from .printer import SympyForms, format_number
 from .text import TextPrinter
 
-__all__ = ["LatexPrinter", "LatexNames", "compile_pdf", "preamble"]
+__all__ = ["LatexPrinter", "LatexNames", "compile_pdf", "preamble", "lecture_names"]
 
 _LAYER = re.compile(r"^([A-Za-z]+?)(\d+)_(\d+)(?:_(\d+))?$")
 _INDEXED = re.compile(r"^([A-Za-z]+?)(\d+)$")
@@ -89,6 +89,24 @@ class LatexNames:
         return name if name.isdigit() else r"\mathrm{" + name.replace("_", r"\_") + "}"
 
 
+def lecture_names(found) -> dict:
+    r"""LaTeX names of an MLP's nodes that differ from :class:`LatexNames`'s: the
+    loss is ``\ell``, a single prediction ``\hat{y}`` and its target ``y``
+    (several: ``\hat{y}_{i}``, ``y_{i}``);
+    ``found`` is a :class:`symgrad.show.lecture.Lecture`.
+
+    >>> import symgrad as sg
+    >>> from symgrad.show.lecture import lecture
+    >>> lecture_names(lecture(sg.mlp([2, 1], seed=0).graph))
+    {'loss': '\\ell', 'yhat1': '\\hat{y}', 'y1': 'y'}
+    """
+    names = {found.loss: r"\ell"}
+    if len(found.predictions) == 1:
+        names[found.predictions[0]] = r"\hat{y}"
+        names[found.targets[0]] = "y"
+    return names
+
+
 def _greek_alone(name: str, i: int) -> str:
     """The word of the Greek letter ``name[i]`` if no letter touches it (``α1``,
     ``x_α``), else NUL, which sends the name to the text path (``Δw``)."""
@@ -140,6 +158,19 @@ class LatexPrinter(TextPrinter):
 
     def name(self, node: str) -> str:
         return self._names(node)
+
+    def prepare(self, derivation) -> None:
+        """As :meth:`Printer.prepare`; the slides' derivation of an MLP also
+        writes its nodes as the lecture does (:func:`lecture_names`)."""
+        super().prepare(derivation)
+        if derivation.lecture is not None:
+            self.use_lecture(derivation.lecture)
+
+    def use_lecture(self, found) -> None:
+        """Write the nodes of the lecture's network ``found`` as the lecture does
+        (:func:`lecture_names`), below the ``names`` setting."""
+        self._names = LatexNames({**lecture_names(found), **(self._settings["names"] or {})})
+        self._cache.clear()
 
     def form(self, op) -> Form:
         return op.latex
@@ -231,10 +262,15 @@ class LatexPrinter(TextPrinter):
         body += [r"\subsection*{Forward pass}", _align(fwd)]
         for o in d.outputs:
             steps = [self.backward_line(s) for s in d.backward if s.output == o]
-            body += [r"\subsection*{Backward pass}",
-                     rf"The adjoint ${self.partial(o, 'v')}$ of each node $v$, in reverse order: "
-                     "the chain rule sums over the node's consumers, then the local derivatives "
-                     "are substituted." + self.shared(d, o), _align(steps, r"\\[0.6ex]")]
+            how = (rf"The adjoint ${self.partial(o, 'v')}$ of each node $v$, in reverse order: "
+                   "the chain rule sums over the node's consumers, then the local derivatives "
+                   "are substituted." + self.shared(d, o))
+            if d.lecture is not None:
+                how = (rf"The adjoints ${self.partial(o, 'v')}$ in the lecture's order and notation: "
+                       rf"$B_{{1}} = {self.partial(o, d.lecture.predictions[0])}$, then $B_{{2}}$, "
+                       "$B_{3}$, ... down the layers, the weights' gradients from the top layer, "
+                       "the inputs'; each as its formula, its numbers and its value.")
+            body += [r"\subsection*{Backward pass}", how, _align(steps, r"\\[0.6ex]")]
         return _PREAMBLE + "\n\n".join(body) + "\n\\end{document}\n"
 
 

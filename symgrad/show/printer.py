@@ -28,9 +28,10 @@ from ..errors import InputError
 from ..core.graph import is_node
 from ..core.ops import ADD, ATOM, MUL, NEG, OPS, POW, SYM, Form, Op
 from ..core.ops import sympy_heads as _ops_sympy_heads
+from .local import named_functions
 
 __all__ = ["Printer", "SympyForms", "parenthesize", "sympy_prec", "render_form", "format_number",
-           "sympy_heads", "op_computing"]
+           "sympy_heads", "op_computing", "sum_of_products"]
 
 
 def parenthesize(s: str, prec: int, need: int, left: str = "(", right: str = ")") -> str:
@@ -61,9 +62,10 @@ def render_form(form: Form, parts: list[tuple[str, int]], left: str = "(",
     """
     if form.pair:                       # a pair op: each pair by its own template, then joined
         done = []
+        product = form.pair in _product_templates()
         for (a, pa), (b, pb) in zip(parts[0::2], parts[1::2], strict=True):
             a, b = parenthesize(a, pa, form.binds[0], left, right), parenthesize(b, pb, form.binds[1], left, right)
-            done.append(a if b == "1" and form.pair == "{0} {1}" else form.pair.format(a, b))
+            done.append(a if b == "1" and product else form.pair.format(a, b))
         return form.template.format(form.sep.join(done))
     if form.sep:
         return form.template.format(form.sep.join(parenthesize(s, p, form.binds[0], left, right)
@@ -71,6 +73,30 @@ def render_form(form: Form, parts: list[tuple[str, int]], left: str = "(",
     wrapped = [parenthesize(s, p, need, left, right)
                for (s, p), need in zip(parts, form.binds, strict=False)]
     return form.template.format(*wrapped, *[s for s, _ in parts[len(wrapped):]])
+
+
+def _product(a, b):
+    return a * b
+
+
+def _sum(a, b):
+    return a + b
+
+
+def _product_templates() -> set:
+    """The product op's templates (text and LaTeX): a pair written with one of
+    them drops a factor printed as ``1`` (``w_0 1`` is ``w_0``)."""
+    mul = op_computing(_product, 2)
+    return {mul.text.template, mul.latex.template}
+
+
+def sum_of_products(form: Form) -> Form:
+    """The text form of a ``linear`` pair op (a weighted sum) written out as a
+    sum of products, from the product op's and the addition op's own forms:
+    ``w1_0_1 + w1_1_1*x1 + w1_2_1*x2``."""
+    mul, add = op_computing(_product, 2), op_computing(_sum, 2)
+    return Form("{0}", add.text.prec, mul.text.binds, add.text.template.format("", ""),
+                mul.text.template)
 
 
 def format_number(v: float, digits: int) -> str:
@@ -110,8 +136,18 @@ class SympyForms:
     an op from the power op's form.  Construct it as ``cls(printer, settings)``."""
 
     def __init__(self, printer: "Printer", settings: dict | None = None) -> None:
-        super().__init__(settings or {})
+        self._slides = printer._lecture is not None
+        super().__init__({**(settings or {}), **({"order": "none"} if self._slides else {})})
         self._sg = printer
+
+    # The slides' derivation writes sums with their positive terms first
+    # (``yhat1 - y1``, ``sigmoid(z) - y``) and products with sums last
+    # (``sigmoid(a)*(1 - sigmoid(a))``), as the lecture does.
+    def _print_Add(self, expr, order=None):
+        if self._slides:
+            terms = sorted(expr.as_ordered_terms(), key=lambda t: t.could_extract_minus_sign())
+            expr = sp.Add(*terms, evaluate=False)
+        return super()._print_Add(expr, order=order)
 
     def _form(self, op: Op, parts: list[tuple[str, int]]) -> str:
         return render_form(self._sg.form(op), parts, *self._sg.paren)
@@ -120,7 +156,7 @@ class SympyForms:
         return self._sg.symbol(expr)
 
     def _print(self, expr, **kwargs):
-        op = sympy_heads().get(type(expr))
+        op = sympy_heads().get(type(expr)) or named_functions()[1].get(type(expr))
         if op is None:
             return super()._print(expr, **kwargs)
         s = self._form(op, [(self._print(a), sympy_prec(a)) for a in expr.args])
@@ -140,6 +176,9 @@ class SympyForms:
         return self._form(op_computing(lambda a: -a), [(s[1:].lstrip(), body_prec)])
 
     def _print_Mul(self, expr, *args, **kwargs):
+        if self._slides and isinstance(expr, sp.Mul):
+            factors = sorted(expr.as_ordered_factors(), key=lambda f: f.is_Add)
+            expr = sp.Mul(*factors, evaluate=False)
         s = super()._print_Mul(expr, *args, **kwargs)
         if isinstance(expr, sp.Mul) and expr.could_extract_minus_sign():
             return self._negated(s, ATOM if (-expr).is_Add else MUL)   # SymPy wrapped a sum
@@ -231,6 +270,7 @@ class Printer:
     # -- shared layout ----------------------------------------------------------
     _derivation_digits = 5
     _labels: dict = {}
+    _lecture = None
 
     @property
     def digits(self) -> int:
@@ -298,9 +338,11 @@ class Printer:
         return self.expr(step.expr, ())[0]
 
     def prepare(self, derivation) -> None:
-        """Read the derivation's defaults (digits, quantity labels) before printing."""
+        """Read the derivation's defaults (digits, quantity labels, whether it
+        is the slides' derivation) before printing."""
         self._derivation_digits = derivation.digits
-        self._labels = {s.node: s.quantity for s in derivation.backward if s.quantity}
+        self._lecture = derivation.lecture
+        self._labels = {} if self._lecture is None else self._lecture.quantities()
 
     def backward_parts(self, step) -> tuple[str, list[str], list[str], str]:
         """(left side, chain terms, substituted terms, value) of a backward step."""
@@ -319,10 +361,45 @@ class Printer:
         = the local derivatives substituted = value``; the output's own step is
         ``d out/d out = 1``.  Without a value (a symbolic adjoint not written
         out) the substituted sum is the answer."""
+        if self._lecture is not None:
+            return self.slides_line(step)
         left, chain, subst, value = self.backward_parts(step)
         if not step.terms:
             return self.equation(left, [value])
         return self.equation(left, [chain, subst] + ([value] if value else []))
+
+    def slides_line(self, step) -> str:
+        """A step of the slides' derivation: ``B_{3,1} = d loss/d a1_1 =
+        B_{2,1} * (1 - tanh(a1_1)**2) = 0.087927 * 0.96162 = 0.084552``.  Per
+        consumer, its label (``B_{2,1}``; none for the loss itself, whose
+        adjoint is 1) times the local derivative (none where it is 1); then the
+        same products in numbers (left out where they would only repeat the
+        value); then the value."""
+        left = self.adjoint_name(step)
+        if not step.terms:
+            return self.equation(left, ["1"])
+        formula, numbers = [], []
+        for t in step.terms:
+            seed = None if t.consumer == step.output else (self.seed_of(step, t), ATOM)
+            local = None if t.generic == 1 else self.expr(t.generic, t.names)
+            formula.append(self.product(seed, local, self.chain_times))
+            if t.seed is not None:
+                numbers.append(self.product(seed and self.number(t.seed),
+                                            local and self.number(t.local_value), self.times))
+        value = self.value_of(step)
+        sides = [formula]
+        if numbers and [self.signed_sum(numbers)] != [value]:
+            sides.append(numbers)
+        return self.equation(left, sides + ([value] if value else []))
+
+    def product(self, a: tuple | None, b: tuple | None, times: str) -> str:
+        """``a times b`` of two printed factors ``(text, prec)`` (the second
+        parenthesized as a product needs); a missing factor is 1."""
+        if a is None and b is None:
+            return "1"
+        if a is None or b is None:
+            return (a or b)[0]
+        return a[0] + times + self.wrap(b[0], b[1], MUL + 1 if b[1] == NEG else MUL)
 
     def equation(self, left: str, sides: list) -> str:
         """``left = side = side ...``, each side a string or a sum (a list of

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from sympy.printing.str import StrPrinter
 
-from .derive import is_placeholder
+from .local import is_placeholder
 from .escape import markdown_fence, markdown_inline, visible
 from ..core.ops import Form
-from .printer import Printer, SympyForms, format_number
+from .printer import Printer, SympyForms, format_number, sum_of_products
 
 __all__ = ["TextPrinter", "MarkdownPrinter"]
 
@@ -58,7 +58,9 @@ class TextPrinter(Printer):
 
     Settings: ``digits`` (significant digits; default: the derivation's),
     ``indent`` (the prefix of each step line), ``headings`` (print the
-    "Forward pass" / "Backward pass" lines).
+    "Forward pass" / "Backward pass" lines), ``parseable`` (write a weighted
+    sum as the grammar's call ``wsum(w1_0_1, 1, w1_1_1, x1)`` instead of
+    ``w1_0_1 + w1_1_1*x1``, so the lines parse back to the same graph).
 
     Examples
     --------
@@ -68,7 +70,7 @@ class TextPrinter(Printer):
     b = exp(a) = 54.6
     """
 
-    _default_settings = {"digits": None, "indent": "  ", "headings": True}
+    _default_settings = {"digits": None, "indent": "  ", "headings": True, "parseable": False}
     sympy_printer = _Str
 
     def name(self, node: str) -> str:
@@ -80,6 +82,8 @@ class TextPrinter(Printer):
         return s.name if is_placeholder(s) else self.name(s.name)
 
     def form(self, op) -> Form:
+        if op.linear and not self._settings.get("parseable", True):
+            return sum_of_products(op.text)
         return op.text
 
     def partial(self, out: str, node: str) -> str:
@@ -104,7 +108,9 @@ class TextPrinter(Printer):
         out = [(f"Forward pass{at}", [self.forward_line(s) for s in d.forward])]
         for o in d.outputs:
             lines = [self.backward_line(s) for s in d.backward if s.output == o]
-            out.append((f"Backward pass: adjoints ∂{self.heading_name(o)}/∂node", lines))
+            how = " as in the lecture: B_1, then B_2, B_3, ... down the layers, ∂/∂w from the top layer, ∂/∂x" \
+                if d.lecture else ""
+            out.append((f"Backward pass: adjoints ∂{self.heading_name(o)}/∂node{how}", lines))
         return out
 
     def derivation(self, d) -> str:
@@ -133,7 +139,7 @@ class MarkdownPrinter(TextPrinter):
     **Forward pass at x = 2**
     """
 
-    _default_settings = {"digits": None, "indent": "", "headings": True}
+    _default_settings = {"digits": None, "indent": "", "headings": True, "parseable": False}
 
     def derivation(self, d) -> str:
         ind = self._settings["indent"]

@@ -136,7 +136,7 @@ class Exercise:
         """A JSON-ready description: recipe, program, point, prompt and answers."""
         from .prompts import program_lines, show_answer
         return {"kind": self.kind, "seed": self.seed, "difficulty": self.difficulty,
-                "program": program_lines(self.graph), "output": self.output,
+                "program": program_lines(self.graph, parseable=True), "output": self.output,
                 "point": dict(self.point), "digits": self.digits,
                 "prompt": self.prompt_text(),
                 "items": [{"key": it.key, "what": it.what, "label": it.text,
@@ -171,7 +171,7 @@ def _items(kind: str, g: Graph, point: dict, out: str) -> tuple:
 
 def _mlp_exercise(rng: random.Random, level: dict):
     from ..nn.mlp import mlp
-    from ..show.derive import mlp_quantities
+    from ..show.lecture import lecture
     from .prompts import label
     sizes = list(rng.choice(level["mlp"]))
     act = rng.choice(("tanh", "sigmoid"))
@@ -182,15 +182,20 @@ def _mlp_exercise(rng: random.Random, level: dict):
         x = [rng.choice((-1.0, -0.5, 0.5, 1.0, 2.0)) for _ in range(sizes[0])]
         feed = {k: float(v) for k, v in net.feed(x, [rng.choice((0.0, 1.0))]).items()}
         g, out = net.graph, net.graph.outputs[0]
-        labels = mlp_quantities(g)
+        found = lecture(g)
+        labels = found.quantities()
         asked = list(labels) + list(weights)
         if smooth_point(g, feed, out, asked=asked):
             break
     adj = edge_pass(g, dict(g.forward(feed)), out)     # smooth_point: finite values
-    items = [Item("B" + "_".join(map(str, q[1:])), "adjoint", n, adj[n], *label("quantity", n, out, q))
-             for n, q in sorted(labels.items(), key=lambda kv: kv[1])]
-    items += [Item(w, "adjoint", w, adj[w], *label("adjoint", w, out))
-              for w in sorted(weights, key=lambda w: -int(w[1:].split("_")[0]))]
+    items = []
+    for n in found.backward_order():                   # the slides' order: B_1, B_2, B_3, ..., dl/dw
+        q = labels.get(n)
+        if q is not None:
+            items.append(Item("B" + "_".join(map(str, q[1:])), "adjoint", n, adj[n],
+                              *label("quantity", n, out, q, found)))
+        elif n in weights:
+            items.append(Item(n, "adjoint", n, adj[n], *label("adjoint", n, out, None, found)))
     meta = {"sizes": sizes, "activation": act, "loss": "squared"}
     return g, feed, out, tuple(items), meta
 

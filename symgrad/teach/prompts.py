@@ -10,6 +10,7 @@ import sympy as sp
 
 from ..show.derive import ForwardStep
 from ..show.escape import latex_text, visible
+from ..show.lecture import lecture
 from ..core.graph import Graph
 from ..show.printer import format_number
 
@@ -25,31 +26,55 @@ _TASKS = {
     "symbolic": "Give the derivative of the output with respect to each input as a formula "
                 "in the inputs (you may also use node names).",
     "mlp": "Do one backpropagation step for this network (squared loss "
-           "l = 0.5*(yhat1 - y1)**2): give the B-quantities and dl/dw for every weight.",
+           "l = 0.5*(yhat1 - y1)**2), in the lecture's notation: B_1 = dl/dyhat1, "
+           "B_{2,i} = dl/dh_i and B_{3,i} = dl/da_i of the last hidden layer (B_4, B_5 "
+           "one layer further down), and dl/dw for every weight.",
 }
 
 
-def _printers():
+_TASKS_LATEX = {      # where the task itself has formulas: written as the lecture does
+    "mlp": r"Do one backpropagation step for this network (squared loss "
+           r"$\ell = \frac{1}{2}\left(\hat{y} - y\right)^{2}$), in the lecture's notation: "
+           r"$B_{1} = \frac{\partial \ell}{\partial \hat{y}}$, "
+           r"$B_{2,i} = \frac{\partial \ell}{\partial h_{i}}$ and "
+           r"$B_{3,i} = \frac{\partial \ell}{\partial a_{i}}$ of the last hidden layer "
+           r"($B_{4}$, $B_{5}$ one layer further down), and "
+           r"$\frac{\partial \ell}{\partial w}$ for every weight.",
+}
+
+
+def _printers(found=None, parseable: bool = False):
+    """A text and a LaTeX printer; with ``found``, an MLP
+    (:func:`symgrad.show.lecture.lecture`), the LaTeX one writes its nodes as the
+    lecture does (``\\ell``, ``\\hat{y}``)."""
     from ..show.latex import LatexPrinter
     from ..show.text import TextPrinter
-    return TextPrinter(), LatexPrinter()
+    tx, lx = TextPrinter(parseable=parseable), LatexPrinter()
+    if found is not None:
+        lx.use_lecture(found)
+    return tx, lx
 
 
-def label(what: str, node: str, other: str, quantity: tuple | None = None) -> tuple[str, str]:
+def label(what: str, node: str, other: str, quantity: tuple | None = None,
+          found=None) -> tuple[str, str]:
     """``(text, latex)`` label of an item (``other``: the output, or the consumer
-    of a local derivative)."""
-    tx, lx = _printers()
+    of a local derivative; ``found``: the MLP (:func:`symgrad.show.lecture.lecture`)
+    whose nodes the LaTeX label writes as the lecture does)."""
+    tx, lx = _printers(found)
     if what == "value":
         return tx.name(node), lx.name(node)
     if quantity is not None:
-        return (f"B{'_'.join(map(str, quantity[1:]))} = {tx.partial(other, node)}",
+        return (f"{tx.quantity(quantity)} = {tx.partial(other, node)}",
                 f"{lx.quantity(quantity)} = {lx.partial(other, node)}")
     return tx.partial(other, node), lx.partial(other, node)
 
 
-def program_lines(graph: Graph, latex: bool = False) -> list[str]:
-    """``["a = x**2", ...]``: one line per operation node."""
-    tx, lx = _printers()
+def program_lines(graph: Graph, latex: bool = False, parseable: bool = False) -> list[str]:
+    """``["a = x**2", ...]``: one line per operation node, as a derivation's
+    forward steps (a weighted sum written out: ``a1_1 = w1_0_1 + w1_1_1*x1``);
+    ``parseable``: text that :func:`symgrad.parse` reads back to the same graph
+    (``a1_1 = wsum(w1_0_1, 1, w1_1_1, x1)``)."""
+    tx, lx = _printers(lecture(graph), parseable)
     pr = lx if latex else tx
     return [f"{pr.name(n)} = {pr.rhs(ForwardStep(n, op, args))}" for n, op, args in graph.program]
 
@@ -125,8 +150,8 @@ def prompt_text(ex) -> str:
 
 def prompt_latex(ex) -> str:
     """The exercise as a LaTeX fragment (``amsmath``); no document preamble."""
-    _, lx = _printers()
-    body = [latex_text(_TASKS[ex.kind])]
+    _, lx = _printers(lecture(ex.graph))
+    body = [_TASKS_LATEX.get(ex.kind) or latex_text(_TASKS[ex.kind])]
     if ex.kind == "mlp":
         m = ex.meta
         body.append(latex_text(f"Network: sizes {m['sizes']}, hidden activation "
@@ -150,7 +175,7 @@ def prompt_latex(ex) -> str:
 
 def answers_latex(ex) -> str:
     """The answers as a LaTeX list."""
-    _, lx = _printers()
+    _, lx = _printers(lecture(ex.graph))
     rows = []
     for it in ex.items:
         ans = lx.expr(it.answer, ())[0] if it.formula else format_number(float(it.answer), ex.digits)
