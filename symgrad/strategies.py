@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from .core.graph import Graph, is_node
-from .core.ops import ATOM, NEG, OPS, TEXT_FUNCTIONS, derived
+from .core.ops import ATOM, DERIVATIVE_OPS, NEG, OPS, TEXT_FUNCTIONS, derived
 from .front.reader import BINOPS
 
 __all__ = ["expressions", "graphs", "points", "mlps", "samples", "smooth_at", "DEFAULT_OPS"]
@@ -54,7 +54,8 @@ def _default_ops() -> tuple:
     ``("add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "sin", "cos",
     "tan", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "abs")``."""
     written = {item[1] for item, _ in BINOPS.values()} | {"neg"}
-    return tuple(n for n, op in OPS.items() if op.arity >= 0 and (op.call or n in written))
+    return tuple(n for n, op in OPS.items() if op.arity >= 0 and (op.call or n in written)
+                 and n not in DERIVATIVE_OPS)
 
 
 def __getattr__(name: str):
