@@ -171,21 +171,44 @@ def graphs(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | None =
     return expressions(variables=variables, ops=ops, max_depth=max_depth, shared=shared).map(parse)
 
 
-def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e4) -> bool:
+def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e4,
+              order: int = 1) -> bool:
     """True if every node value and adjoint is finite and at most ``limit`` in size, and
-    every op with a kink has its first argument at least ``margin`` from it."""
+    every op with a kink has its first argument at least ``margin`` from it.  With
+    ``order=2`` the same holds for the gradient graph (``graph.gradient_graph()``:
+    the kinks of the derivative, such as relu's step, are kinks of the second
+    derivative) and the Hessian is finite and at most ``limit``: the point is
+    smooth to second order."""
     if not isinstance(graph, Graph):
         raise InvalidArgument(f"smooth_at() needs a symgrad Graph, got {type(graph).__name__}")
+    _check_int("order", order, 1, 2)
+    if not _smooth(graph, at, margin, limit):
+        return False
+    if order == 1:
+        return True
     with np.errstate(all="ignore"):
         try:
-            fw = graph.forward(at)
-            bw = graph.backward(at)
+            dg = graph.gradient_graph()
+            hess = graph.hessian(at)
         except Exception:
             return False
-    if fw.nonfinite or bw.nonfinite:
+    return _smooth(dg, at, margin, limit, adjoints=False) and bool(np.all(np.abs(hess) <= limit))
+
+
+def _smooth(graph: Graph, at: dict, margin: float, limit: float, adjoints: bool = True) -> bool:
+    """Values (and adjoints) finite and at most ``limit``, every kinked op's argument
+    at least ``margin`` from its kink."""
+    with np.errstate(all="ignore"):
+        try:
+            passes = [graph.forward(at)] + ([graph.backward(at)] if adjoints else [])
+        except Exception:
+            return False
+    if any(p.nonfinite or any(abs(p[n]) > limit for n in graph.nodes) for p in passes):
         return False
-    if any(abs(fw[n]) > limit or abs(bw[n]) > limit for n in graph.nodes):
-        return False
+    return _away_from_kinks(graph, passes[0], margin)
+
+
+def _away_from_kinks(graph: Graph, fw, margin: float) -> bool:
     for name, op, args in graph.program:
         if op.kink and is_node(args[0]) and abs(fw[args[0]]) < margin:
             return False
@@ -193,19 +216,21 @@ def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e
 
 
 def points(graph: Graph, *, smooth: bool = True, low: float = -2.0,
-           high: float = 2.0) -> st.SearchStrategy[dict]:
+           high: float = 2.0, order: int = 1) -> st.SearchStrategy[dict]:
     """Input mappings ``{name: float}`` for ``graph`` in ``[low, high]``; with
     ``smooth=True`` only points where the graph is finite, not huge, and away
-    from kinks (see :func:`smooth_at`)."""
+    from kinks (see :func:`smooth_at`); ``order=2``: smooth to second order
+    (also the gradient graph and the Hessian), for tests of Hessians."""
     if not isinstance(graph, Graph):
         raise InvalidArgument(f"points() needs a symgrad Graph, got {type(graph).__name__}")
+    _check_int("order", order, 1, 2)
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise InvalidArgument(f"need finite low < high, got {low!r}, {high!r}")
     coord = st.floats(low, high, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
     base = st.fixed_dictionaries({name: coord for name in graph.inputs})
     if not smooth:
         return base
-    return base.filter(lambda at: smooth_at(graph, at))
+    return base.filter(lambda at: smooth_at(graph, at, order=order))
 
 
 def _check_int(name: str, v, lo: int, hi: int) -> int:
