@@ -166,9 +166,19 @@ def _mentions(text: str, name: str) -> bool:
 
 def graphs(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | None = None,
            max_depth: int = 4, shared: bool = True) -> st.SearchStrategy[Graph]:
-    """Graphs parsed from :func:`expressions`."""
+    """Graphs parsed from :func:`expressions` (texts the parser refuses, such as a
+    constant subexpression that overflows, ``exp(exp(9))``, are not drawn)."""
+    return expressions(variables=variables, ops=ops, max_depth=max_depth,
+                       shared=shared).map(_parsed).filter(lambda g: g is not None)
+
+
+def _parsed(text: str) -> Graph | None:
+    from .errors import ParseError
     from .front.parse import parse
-    return expressions(variables=variables, ops=ops, max_depth=max_depth, shared=shared).map(parse)
+    try:
+        return parse(text)
+    except ParseError:
+        return None
 
 
 def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e4,
