@@ -51,6 +51,7 @@ __all__ = [
     "parse", "from_sympy", "variable", "Graph", "Expr",
     "exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "leaky_relu",
     "elu", "softplus", "abs", "sum", "logsumexp", "wsum", "squared_loss", "cross_entropy", "identity",
+    "step", "sign", "ifpos",
     "SymgradError", "ParseError", "GraphError", "InputError", "DomainError",
     "derive", "draw",
     "check", "mlp", "Net",

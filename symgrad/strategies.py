@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from .core.graph import Graph, is_node
-from .core.ops import ATOM, NEG, OPS, TEXT_FUNCTIONS, derived
+from .core.ops import ATOM, DERIVATIVE_OPS, NEG, OPS, TEXT_FUNCTIONS, derived
 from .front.reader import BINOPS
 
 __all__ = ["expressions", "graphs", "points", "mlps", "samples", "smooth_at", "DEFAULT_OPS"]
@@ -54,7 +54,8 @@ def _default_ops() -> tuple:
     ``("add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "sin", "cos",
     "tan", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "abs")``."""
     written = {item[1] for item, _ in BINOPS.values()} | {"neg"}
-    return tuple(n for n, op in OPS.items() if op.arity >= 0 and (op.call or n in written))
+    return tuple(n for n, op in OPS.items() if op.arity >= 0 and (op.call or n in written)
+                 and n not in DERIVATIVE_OPS)
 
 
 def __getattr__(name: str):
@@ -165,26 +166,59 @@ def _mentions(text: str, name: str) -> bool:
 
 def graphs(*, variables: Sequence[str] = ("x", "y"), ops: Sequence[str] | None = None,
            max_depth: int = 4, shared: bool = True) -> st.SearchStrategy[Graph]:
-    """Graphs parsed from :func:`expressions`."""
+    """Graphs parsed from :func:`expressions` (texts the parser refuses, such as a
+    constant subexpression that overflows, ``exp(exp(9))``, are not drawn)."""
+    return expressions(variables=variables, ops=ops, max_depth=max_depth,
+                       shared=shared).map(_parsed).filter(lambda g: g is not None)
+
+
+def _parsed(text: str) -> Graph | None:
+    from .errors import ParseError
     from .front.parse import parse
-    return expressions(variables=variables, ops=ops, max_depth=max_depth, shared=shared).map(parse)
+    try:
+        return parse(text)
+    except ParseError:
+        return None
 
 
-def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e4) -> bool:
+def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e4,
+              order: int = 1) -> bool:
     """True if every node value and adjoint is finite and at most ``limit`` in size, and
-    every op with a kink has its first argument at least ``margin`` from it."""
+    every op with a kink has its first argument at least ``margin`` from it.  With
+    ``order=2`` the same holds for the gradient graph (``graph.gradient_graph()``:
+    the kinks of the derivative, such as relu's step, are kinks of the second
+    derivative) and the Hessian is finite and at most ``limit``: the point is
+    smooth to second order."""
     if not isinstance(graph, Graph):
         raise InvalidArgument(f"smooth_at() needs a symgrad Graph, got {type(graph).__name__}")
+    _check_int("order", order, 1, 2)
+    if not _smooth(graph, at, margin, limit):
+        return False
+    if order == 1:
+        return True
     with np.errstate(all="ignore"):
         try:
-            fw = graph.forward(at)
-            bw = graph.backward(at)
+            dg = graph.gradient_graph()
+            hess = graph.hessian(at)
         except Exception:
             return False
-    if fw.nonfinite or bw.nonfinite:
+    return _smooth(dg, at, margin, limit, adjoints=False) and bool(np.all(np.abs(hess) <= limit))
+
+
+def _smooth(graph: Graph, at: dict, margin: float, limit: float, adjoints: bool = True) -> bool:
+    """Values (and adjoints) finite and at most ``limit``, every kinked op's argument
+    at least ``margin`` from its kink."""
+    with np.errstate(all="ignore"):
+        try:
+            passes = [graph.forward(at)] + ([graph.backward(at)] if adjoints else [])
+        except Exception:
+            return False
+    if any(p.nonfinite or any(abs(p[n]) > limit for n in graph.nodes) for p in passes):
         return False
-    if any(abs(fw[n]) > limit or abs(bw[n]) > limit for n in graph.nodes):
-        return False
+    return _away_from_kinks(graph, passes[0], margin)
+
+
+def _away_from_kinks(graph: Graph, fw, margin: float) -> bool:
     for name, op, args in graph.program:
         if op.kink and is_node(args[0]) and abs(fw[args[0]]) < margin:
             return False
@@ -192,19 +226,21 @@ def smooth_at(graph: Graph, at: dict, *, margin: float = 1e-3, limit: float = 1e
 
 
 def points(graph: Graph, *, smooth: bool = True, low: float = -2.0,
-           high: float = 2.0) -> st.SearchStrategy[dict]:
+           high: float = 2.0, order: int = 1) -> st.SearchStrategy[dict]:
     """Input mappings ``{name: float}`` for ``graph`` in ``[low, high]``; with
     ``smooth=True`` only points where the graph is finite, not huge, and away
-    from kinks (see :func:`smooth_at`)."""
+    from kinks (see :func:`smooth_at`); ``order=2``: smooth to second order
+    (also the gradient graph and the Hessian), for tests of Hessians."""
     if not isinstance(graph, Graph):
         raise InvalidArgument(f"points() needs a symgrad Graph, got {type(graph).__name__}")
+    _check_int("order", order, 1, 2)
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
         raise InvalidArgument(f"need finite low < high, got {low!r}, {high!r}")
     coord = st.floats(low, high, allow_nan=False, allow_infinity=False).map(lambda v: round(v, 3))
     base = st.fixed_dictionaries({name: coord for name in graph.inputs})
     if not smooth:
         return base
-    return base.filter(lambda at: smooth_at(graph, at))
+    return base.filter(lambda at: smooth_at(graph, at, order=order))
 
 
 def _check_int(name: str, v, lo: int, hi: int) -> int:

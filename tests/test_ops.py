@@ -164,7 +164,7 @@ def test_sympy_mapping_is_derived_from_the_table():
     heads = {k.__name__: v.name for k, v in sympy_heads().items()}
     assert heads == {"exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan",
                      "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu", "elu": "elu",
-                     "Abs": "abs"}
+                     "Abs": "abs", "step": "step", "sign": "sign", "ifpos": "ifpos"}
     compound = {op.name for forms in sympy_patterns().values() for op, _, _ in forms}
     assert compound == {"sqrt", "sigmoid", "softplus"}
     x = sp.Symbol("x")

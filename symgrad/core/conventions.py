@@ -122,6 +122,20 @@ CONVENTIONS: dict[str, Convention] = {
         "binary_cross_entropy_with_logits / cross_entropy: same values",
         "optax.sigmoid_binary_cross_entropy / softmax_cross_entropy: same values"),
     "identity": Convention("all reals", (((NAN,), NAN, 1.0), ((NZ,), NZ, 1.0))),
+    # the derivatives' own ops (gradient graphs)
+    "step": Convention(
+        "all reals", (((0.0,), 0.0, 0.0), ((NZ,), 0.0, 0.0), ((1e-300,), 1.0, 0.0), ((NAN,), NAN, 0.0)),
+        "heaviside(x, 0) (relu's derivative, the same numbers as reverse mode)",
+        "torch.heaviside(x, 0): same values", "jnp.heaviside(x, 0): same values"),
+    "sign": Convention(
+        "all reals", (((0.0,), 0.0, 0.0), ((NZ,), 0.0, 0.0), ((-INF,), -1.0, 0.0), ((NAN,), NAN, 0.0)),
+        "sign(x), sign(-0.0) = 0.0 (abs's derivative, the same numbers as reverse mode)",
+        "torch.sign: same values", "jnp.sign: same values"),
+    "ifpos": Convention(
+        "all reals", (((0.0, 1.0, 0.2), 0.2, 0.0), ((NZ, 1.0, 0.2), 0.2, 0.0), ((1e-300, 1.0, 0.2), 1.0, 0.0),
+                      ((NAN, 1.0, 0.2), 0.2, 0.0)),
+        "where(c > 0, a, b) (leaky_relu's and elu's derivatives, the same numbers as reverse mode)",
+        "torch.where(c > 0, a, b): same values", "jnp.where(c > 0, a, b): same values"),
 }
 
 

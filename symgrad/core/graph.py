@@ -416,6 +416,35 @@ class Graph:
         """Adjoint of every node in node symbols; see :func:`symgrad.symbolic.gradient.symbolic_adjoints`."""
         return analysis("symbolic").symbolic_adjoints(self, output=output)
 
+    def gradient_graph(self, wrt=None, output: str | None = None) -> "Graph":
+        """The reverse pass as a graph; see :func:`symgrad.core.gradient_graph.gradient_graph`."""
+        return analysis("gradient_graph").gradient_graph(self, wrt=wrt, output=output)
+
+    def tangents(self, values: Mapping | None = None, /, *, wrt=None, tangent=None, **inputs):
+        """Forward mode: every node's tangent; see :func:`symgrad.numeric.tangents.tangents`."""
+        return analysis("tangents").tangents(self, values, wrt=wrt, tangent=tangent, **inputs)
+
+    def jvp(self, values: Mapping, tangents: Mapping, *, output: str | None = None):
+        """``(output value, directional derivative)``; see :func:`symgrad.numeric.tangents.jvp`."""
+        return analysis("tangents").jvp(self, values, tangents, output=output)
+
+    def hessian(self, values: Mapping | None = None, /, *, wrt=None, output: str | None = None,
+                **inputs):
+        """The Hessian matrix; see :func:`symgrad.numeric.tangents.hessian`."""
+        return analysis("tangents").hessian(self, values, wrt=wrt, output=output, **inputs)
+
+    def hvp(self, values: Mapping, vector: Mapping, *, wrt=None, output: str | None = None):
+        """Hessian-vector product H v; see :func:`symgrad.numeric.tangents.hvp`."""
+        return analysis("tangents").hvp(self, values, vector, wrt=wrt, output=output)
+
+    def jacobian(self, values: Mapping | None = None, /, *, outputs=None, wrt=None, **inputs):
+        """The Jacobian matrix; see :func:`symgrad.numeric.tangents.jacobian`."""
+        return analysis("tangents").jacobian(self, values, outputs=outputs, wrt=wrt, **inputs)
+
+    def symbolic_hessian(self, wrt=None, output: str | None = None, *, shared: bool = False):
+        """The Hessian in SymPy; see :func:`symgrad.symbolic.hessian.symbolic_hessian`."""
+        return analysis("hessian").symbolic_hessian(self, wrt=wrt, output=output, shared=shared)
+
     def default_output(self, output: str | None = None) -> str:
         """``output`` if given (any node), else the only output."""
         if output is not None:

@@ -22,7 +22,7 @@ import numpy as np
 
 
 __all__ = ["Op", "Form", "OPS", "NUM", "SYM", "ADD", "NEG", "MUL", "POW", "ATOM", "TEXT_FUNCTIONS",
-           "ANY", "PAIRS", "pairs",
+           "ANY", "PAIRS", "pairs", "DERIVATIVE_OPS",
            "changed", "derived", "Derived", "sympy_heads",
            "on_change"]
 
@@ -75,6 +75,7 @@ NUM = SimpleNamespace(
     elu=lambda x, al: np.where(x > 0, x, al * np.expm1(np.minimum(x, 0.0))),
     logsumexp=_logsumexp, expm1_neg=lambda x: np.expm1(np.minimum(x, 0.0)),
     dpow=_dpow, dpow_k=_dpow_k,
+    heaviside=lambda x: np.heaviside(x, 0.0), ifpos=lambda c, a, b: np.where(c > 0, a, b),
 )
 
 
@@ -98,6 +99,7 @@ class _LazyNamespace:
 def _sympy_namespace() -> SimpleNamespace:
     import sympy as sp
 
+    from . import sym_derivatives as symd
     from . import sym_functions as symf
 
     def where(cond, a, b):
@@ -117,6 +119,7 @@ def _sympy_namespace() -> SimpleNamespace:
         logsumexp=lambda *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
         expm1_neg=lambda x: sp.exp(x) - 1,
         dpow=lambda a, k: k * a ** (k - 1), dpow_k=dpow_k,
+        heaviside=symd.step, ifpos=symd.ifpos,
     )
 
 
@@ -284,7 +287,28 @@ def _dcross_entropy(m, xs):
     return tuple(d for zi, yi in zip(zs, ys) for d in (m.exp(zi - top) - yi, -zi))
 
 
-OPS: dict[str, Op] = {op.name: op for op in _OPS}
+# -- the derivatives' own ops: what the partials above are written with, as ops of the
+# table, so that a derivative is itself a graph (``g.gradient_graph()``) that evaluates,
+# prints, parses back and is differentiated again.  Each keeps the kink convention of the
+# partial it writes (relu'(0) = 0 is step(0) = 0, abs'(0) = 0 is sign(0) = 0), so a
+# gradient graph computes reverse mode's numbers.
+_DERIVATIVE_OPS = [
+    _fn("step", lambda m, a: m.heaviside(a), lambda m, y, a: (0,), r"\operatorname{{step}}\left({0}\right)",
+        kink="step'(x) = 0 everywhere, also at 0 (as relu'' in PyTorch and JAX)",
+        doc="heaviside(x, 0): 1 for x > 0, else 0 (relu's derivative)"),
+    _fn("sign", lambda m, a: m.sign(a), lambda m, y, a: (0,), r"\operatorname{{sign}}\left({0}\right)",
+        kink="sign'(x) = 0 everywhere, also at 0", doc="-1, 0 or 1 (abs's derivative; sign(0) = 0)"),
+    _fn("ifpos", lambda m, c, a, b: m.ifpos(c, a, b),
+        lambda m, y, c, a, b: (0, m.ifpos(c, 1, 0), m.ifpos(c, 0, 1)),
+        r"\operatorname{{ifpos}}\left({0}, {1}, {2}\right)", arity=3,
+        kink="d/dc = 0 everywhere, also at c = 0", domain=("nonzero", "real", "real"),
+        doc="a where c > 0, else b (leaky_relu's and elu's slopes: ifpos(x, 1, slope))"),
+]
+DERIVATIVE_OPS = tuple(op.name for op in _DERIVATIVE_OPS)
+"""The ops that write derivatives (:func:`symgrad.core.gradient_graph.gradient_graph`);
+random expressions (:mod:`symgrad.strategies`) do not draw them."""
+
+OPS: dict[str, Op] = {op.name: op for op in _OPS + _DERIVATIVE_OPS}
 
 
 # -- everything else is derived from the table ----------------------------------------------

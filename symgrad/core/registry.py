@@ -24,6 +24,9 @@ ANALYSES = {
     "builder": "symgrad.front.builder",
     "sympy_io": "symgrad.front.sympy_io",
     "symbolic": "symgrad.symbolic.gradient",
+    "gradient_graph": "symgrad.core.gradient_graph",
+    "tangents": "symgrad.numeric.tangents",
+    "hessian": "symgrad.symbolic.hessian",
 }
 
 _LOADED: dict[str, ModuleType] = {}

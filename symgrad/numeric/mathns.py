@@ -82,4 +82,5 @@ MATH = SimpleNamespace(
     logsumexp=_m_logsumexp, expm1_neg=lambda x: float(np.expm1(0.0 if x >= 0.0 else x)),
     dpow=lambda a, k: 0.0 if k == 0 else k * _m_pow(a, k - 1),
     dpow_k=lambda out, a, k: 0.0 if a == 0 and k >= 0 else out * _m_log(a),
+    heaviside=_m_step, ifpos=lambda c, a, b: a if c > 0 else b,
 )

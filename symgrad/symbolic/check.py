@@ -25,13 +25,16 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
+import sympy as sp
 
 from ..errors import InputError
 from ..numeric.forward import evaluate, read_inputs
 from ..core.graph import Graph, is_node
 from ..numeric.paths import run_paths
 from ..numeric.reverse import adjoints
-from .gradient import evaluate_shared, symbolic_gradient
+from .gradient import evaluate_shared, symbol, symbolic_gradient
+from ..core.gradient_graph import derivative_graph
+from ..numeric.tangents import cached_gradient_graph
 
 __all__ = ["check", "CheckReport", "Row", "finite_differences", "kink_notes", "compare"]
 
@@ -109,8 +112,9 @@ class CheckReport:
 
 
 def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,
-          rtol: float = 1e-5, paths: bool = False, **inputs) -> CheckReport:
-    """Check the gradient of ``output`` three ways at a point (or a batch).
+          rtol: float = 1e-5, paths: bool = False, order: int = 1, **inputs) -> CheckReport:
+    """Check the gradient of ``output`` three ways at a point (or a batch), or
+    its Hessian four ways (``order=2``).
 
     Parameters
     ----------
@@ -134,6 +138,14 @@ def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None 
         the fast grad does not apply.  Paths that do not apply are listed in the
         notes of ``report.paths``.  Being keyword-only, ``paths`` cannot be an
         input name passed as a keyword (pass such inputs in ``values``).
+    order
+        1: the gradient; 2: the Hessian, one row per entry ``"x, y"``
+        (d^2 output / dx dy), four columns: reverse-over-reverse (the gradient
+        graph differentiated again, evaluated; the reference),
+        forward-over-reverse (``graph.hessian``), SymPy (``sympy.diff`` of the
+        symbolic gradient) and five-point finite differences of the gradient
+        graph (an entry whose difference straddles a kink of the gradient is
+        excused, as for order 1).  Keyword-only, as ``paths``.
 
     Returns
     -------
@@ -171,21 +183,69 @@ def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None 
     check_rtol(rtol)
     if not isinstance(paths, bool):
         raise InputError(f"paths must be True or False, got {paths!r}")
+    if order not in (1, 2) or isinstance(order, bool):
+        raise InputError(f"order must be 1 (gradient) or 2 (Hessian), got {order!r}")
     out = graph.default_output(output)
     ins, shape = read_inputs(graph, values, inputs)
     with np.errstate(all="ignore"):
         vals = evaluate(graph, ins)
         adj = adjoints(graph, vals, out)
+    path_report = path_check(graph, ins, shape, out, vals, adj, rtol=rtol) if paths else None
+    if order == 2:
+        return dataclasses.replace(hessian_check(graph, ins, shape, out, vals, rtol=rtol),
+                                   paths=path_report)
+    with np.errstate(all="ignore"):
         reverse = {n: _scalar(adj.get(n, 0.0)) for n in graph.inputs}
         symbolic = {k: _scalar(v) for k, v in
                     _compiled(graph, out)(*[ins[n] for n in graph.inputs]).items()}
         fd, straddle = finite_differences(graph, ins, out, graph.inputs)
     notes = kink_notes(graph, vals) + _nonfinite_notes(vals)
     columns = {"reverse": reverse, "symbolic": symbolic, "finite differences": fd}
-    path_report = path_check(graph, ins, shape, out, vals, adj, rtol=rtol) if paths else None
     report = compare(graph.inputs, columns, rtol=rtol, excuse={"finite differences": straddle},
                      notes=notes, shape=shape)
     return dataclasses.replace(report, paths=path_report)
+
+
+def hessian_check(graph: Graph, ins: Mapping, shape: tuple | None, output: str, vals: Mapping,
+                  *, rtol: float) -> CheckReport:
+    """The Hessian of ``output`` four ways (see :func:`check` with ``order=2``):
+    one row per entry ``"x, y"``, the first column the reference."""
+    names = graph.inputs
+    dg = cached_gradient_graph(graph, names, output)
+    hg = derivative_graph(dg, dg.outputs, names)
+    entries = [f"{a}, {b}" for a in names for b in names]
+    n = len(names)
+    with np.errstate(all="ignore"):
+        twice = hg.forward(ins)
+        fwd = graph.hessian(ins)
+        sym = _compiled_hessian(graph, output)(*[ins[x] for x in graph.inputs])
+        dg_vals = evaluate(dg, ins)
+        fd, straddle = {}, {}
+        for i, o in enumerate(dg.outputs):
+            part, cross = finite_differences(dg, ins, o, names)
+            for j, b in enumerate(names):
+                fd[entries[i * n + j]], straddle[entries[i * n + j]] = part[b], cross[b]
+    columns = {"reverse-over-reverse": {e: _scalar(twice[o]) for e, o in zip(entries, hg.outputs)},
+               "forward-over-reverse": {e: _scalar(fwd[..., k // n, k % n]) for k, e in enumerate(entries)},
+               "symbolic": {e: _scalar(sym[e]) for e in entries},
+               "finite differences": {e: _scalar(v) for e, v in fd.items()}}
+    notes = kink_notes(graph, vals) + kink_notes(dg, dg_vals) + _nonfinite_notes(dg_vals)
+    return compare(entries, columns, rtol=rtol, excuse={"finite differences": straddle},
+                   notes=list(dict.fromkeys(notes)), shape=shape, title="Hessian check", label="entry")
+
+
+def _compiled_hessian(graph: Graph, out: str):
+    """The Hessian by ``sympy.diff`` of the symbolic gradient (DiracDelta, the
+    derivative of a step, is 0 as the numeric convention), as a numpy function."""
+    per_graph = _COMPILED.setdefault(graph, {})
+    key = ("hessian", out)
+    if key not in per_graph:
+        names = graph.inputs
+        grad = symbolic_gradient(graph, output=out)
+        exprs = {f"{a}, {b}": sp.diff(grad[a], symbol(b)).replace(sp.DiracDelta, lambda *_: sp.S.Zero)
+                 for a in names for b in names}
+        per_graph[key] = evaluate_shared([], exprs, names)
+    return per_graph[key]
 
 
 def path_check(graph: Graph, ins: Mapping, shape: tuple | None, output: str, vals: Mapping,

@@ -39,7 +39,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 from ..errors import InputError
 from ..show.escape import visible
 from ..core.graph import is_node
-from ..core.ops import NUM, OPS, SYM, derived, sympy_heads
+from ..core.ops import DERIVATIVE_OPS, NUM, OPS, SYM, derived, sympy_heads
 from .practice import edge_pass, local_values, smooth_point
 from ..front.sympy_io import literal, symbol
 from .tolerance import tolerance
@@ -70,7 +70,7 @@ def maxima_functions() -> tuple:
     defs = []
     x = sp.Symbol("x")
     for op in OPS.values():
-        if not op.call or op.name in _MAXIMA_NATIVE or op.arity < 0:
+        if not op.call or op.name in _MAXIMA_NATIVE or op.arity < 0 or op.name in DERIVATIVE_OPS:
             continue        # n-ary ops (wsum, the losses) are not typed: their answers are written out
         params = sp.symbols(f"sg_p0:{len(op.params)}")
         e = op.apply(SYM, x, *params)
