@@ -225,6 +225,11 @@ class Assembler:
         return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs, outputs)), order)
 
 
+def _rebuild(rows, inputs, outputs, order) -> "Graph":
+    """A pickled Graph back (pickles are trusted, as pickle itself requires)."""
+    return Graph._trusted(rows, tuple(inputs), tuple(outputs), tuple(order))
+
+
 def check_call(op: str, args: Sequence) -> Op:
     """The Op for ``op`` if it accepts ``args`` (count and types), else GraphError."""
     spec = OPS.get(op)
@@ -307,6 +312,42 @@ class Graph:
 
     def __setattr__(self, name, value):
         raise AttributeError("a Graph is immutable")
+
+    # -- value semantics: structure, pickling, copies ------------------------------------
+    def _structure(self) -> frozenset:
+        """``{(node, op, argument keys)}``: what ``==`` compares (literals by type and
+        bits: ``2``, ``2.0``, ``0.0`` and ``-0.0`` differ; nan equals nan)."""
+        s = self._cache.get("structure")
+        if s is None:
+            s = self._cache["structure"] = frozenset(
+                (n, self._op[n], tuple([a if type(a) is str else literal_key(a) for a in self._args[n]]))
+                for n in self.nodes)
+        return s
+
+    def __eq__(self, other) -> bool:
+        """Same inputs (in order), outputs, node names, ops and arguments."""
+        if self is other:
+            return True
+        if not isinstance(other, Graph):
+            return NotImplemented
+        return (self.inputs == other.inputs and self.outputs == other.outputs
+                and len(self.nodes) == len(other.nodes) and self._structure() == other._structure())
+
+    def __hash__(self) -> int:
+        h = self._cache.get("hash")
+        if h is None:
+            h = self._cache["hash"] = hash((self.inputs, self.outputs, self._structure()))
+        return h
+
+    def __reduce__(self):
+        rows = [(n, self._op[n], self._args[n]) for n in self.nodes if self._op[n] is not None]
+        return _rebuild, (rows, self.inputs, self.outputs, self.nodes)
+
+    def __copy__(self) -> "Graph":
+        return self                               # immutable: a copy is the graph itself
+
+    def __deepcopy__(self, memo) -> "Graph":
+        return self
 
     def __repr__(self) -> str:
         return (f"Graph(inputs={self.inputs!r}, outputs={self.outputs!r}, "
@@ -415,6 +456,28 @@ class Graph:
     def symbolic_adjoints(self, output=None):
         """Adjoint of every node in node symbols; see :func:`symgrad.symbolic.gradient.symbolic_adjoints`."""
         return analysis("symbolic").symbolic_adjoints(self, output=output)
+
+    # -- the graph leaves symgrad (one-line delegations) ------------------------------------
+    def function(self, backend="numpy"):
+        """A plain function of the inputs; see :func:`symgrad.numeric.export.function`."""
+        return analysis("export").function(self, backend)
+
+    def to_source(self, backend: str = "numpy", *, output: str | None = None) -> str:
+        """A standalone module with forward() and grad(); see :func:`symgrad.numeric.export.to_source`."""
+        return analysis("export").to_source(self, backend, output=output)
+
+    def replay(self, values: Mapping, functions=None) -> Mapping:
+        """The graph run on your objects; see :func:`symgrad.numeric.replay.replay`."""
+        return analysis("replay").replay(self, values, functions)
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The graph as JSON text; see :func:`symgrad.front.json_io.to_json`."""
+        return analysis("json_io").to_json(self, indent=indent)
+
+    @classmethod
+    def from_json(cls, text, **limits) -> "Graph":
+        """A graph from :meth:`to_json`'s text, validated; see :func:`symgrad.front.json_io.from_json`."""
+        return analysis("json_io").from_json(text, **limits)
 
     def default_output(self, output: str | None = None) -> str:
         """``output`` if given (any node), else the only output."""

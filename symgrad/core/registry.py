@@ -24,6 +24,9 @@ ANALYSES = {
     "builder": "symgrad.front.builder",
     "sympy_io": "symgrad.front.sympy_io",
     "symbolic": "symgrad.symbolic.gradient",
+    "export": "symgrad.numeric.export",
+    "replay": "symgrad.numeric.replay",
+    "json_io": "symgrad.front.json_io",
 }
 
 _LOADED: dict[str, ModuleType] = {}
