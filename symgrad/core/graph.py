@@ -330,13 +330,24 @@ class Graph:
             return True
         if not isinstance(other, Graph):
             return NotImplemented
-        return (self.inputs == other.inputs and self.outputs == other.outputs
-                and len(self.nodes) == len(other.nodes) and self._structure() == other._structure())
+        if (self.inputs != other.inputs or self.outputs != other.outputs
+                or len(self.nodes) != len(other.nodes) or self._op != other._op):
+            return False
+        if self._args == other._args:             # fast (C); then the literals' types and bits
+            return self._literals() == other._literals()
+        return self._structure() == other._structure()   # e.g. nan literals (nan != nan)
+
+    def _literals(self) -> dict:
+        lits = self._cache.get("literals")
+        if lits is None:
+            lits = self._cache["literals"] = {(n, i): literal_key(a) for n, args in self._args.items()
+                                              for i, a in enumerate(args) if type(a) is not str}
+        return lits
 
     def __hash__(self) -> int:
         h = self._cache.get("hash")
         if h is None:
-            h = self._cache["hash"] = hash((self.inputs, self.outputs, self._structure()))
+            h = self._cache["hash"] = hash((self.inputs, self.outputs, frozenset(self._op.items())))
         return h
 
     def __reduce__(self):
