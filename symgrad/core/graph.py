@@ -9,6 +9,7 @@ are free functions in their own modules; the methods here delegate to them.
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import gc
 import string
 import struct
@@ -228,6 +229,17 @@ class Assembler:
 def _rebuild(rows, inputs, outputs, order) -> "Graph":
     """A pickled Graph back (pickles are trusted, as pickle itself requires)."""
     return Graph._trusted(rows, tuple(inputs), tuple(outputs), tuple(order))
+
+
+def _op_named(name: str) -> Op:
+    """The table's op ``name``, for unpickling (an Op holds lambdas: it pickles by name)."""
+    spec = OPS.get(name)
+    if spec is None:
+        raise GraphError(f"unpickling: op {name!r} is not in the op table (was it registered?)")
+    return spec
+
+
+copyreg.pickle(Op, lambda op: (_op_named, (op.name,)))
 
 
 def check_call(op: str, args: Sequence) -> Op:

@@ -41,7 +41,7 @@ _HEADS = {
 import numpy as xp
 from numpy import exp, log, sin, cos, tan, tanh, sqrt, log1p, expm1, sign, where, isfinite
 from numpy import maximum, minimum, inf, nan, ones_like, zeros_like
-pow = xp.power
+pow, div = xp.power, xp.divide
 
 
 def step(x):
@@ -51,7 +51,7 @@ def step(x):
 import jax.numpy as xp
 from jax.numpy import exp, log, sin, cos, tan, tanh, sqrt, log1p, expm1, sign, where, isfinite
 from jax.numpy import maximum, minimum, inf, nan, ones_like, zeros_like
-pow = xp.power
+pow, div = xp.power, xp.divide
 
 
 def step(x):
@@ -83,7 +83,7 @@ exp, log, sin, cos, tan, tanh, sqrt, log1p, expm1, sign, isfinite = map(_unary, 
 def where(c, a, b):
     if not isinstance(c, xp.Tensor):
         return a if c else b
-    return xp.where(c, a, b)
+    return xp.where(c, _t(a, b), _t(b, a))     # two numbers: float64, not torch's float32
 
 
 def maximum(a, b):
@@ -98,9 +98,13 @@ def pow(a, k):
     return xp.pow(a, k) if isinstance(a, xp.Tensor) or isinstance(k, xp.Tensor) else a ** k
 
 
+def div(a, b):
+    return a / b
+
+
 def step(x):
     x = _t(x)
-    return xp.heaviside(x, xp.zeros_like(x))
+    return xp.where(xp.isnan(x), x, xp.heaviside(x, xp.zeros_like(x)))   # nan stays nan
 ''',
     "math": '''\
 import math as xp
@@ -128,6 +132,10 @@ def step(x):
     return 1.0 if x > 0 else x if x != x else 0.0
 
 
+def div(a, b):
+    return a / b
+
+
 def ones_like(x):
     return 1.0
 
@@ -138,10 +146,6 @@ def zeros_like(x):
 }
 
 _BODY = '''
-
-def div(a, b):
-    return a / b
-
 
 def relu(x):
     return maximum(x, 0.0)
@@ -256,10 +260,11 @@ _OPTIONAL = {   # name: fallback source over the primitives
     "sign": "def sign(x):\n    return where(x > 0, 1.0, where(x < 0, -1.0, 0.0 * x))\n",
     "step": "def step(x):\n    return where(x > 0, 1.0, 0.0 * x)\n",
     "pow": "def pow(a, k):\n    return a ** k\n",
+    "div": "def div(a, b):\n    return a / b\n",
     "ones_like": "def ones_like(x):\n    return 0.0 * x + 1.0\n",
     "zeros_like": "def zeros_like(x):\n    return 0.0 * x\n",
 }
-_ALIASES = {"pow": "power", "step": "heaviside"}
+_ALIASES = {"pow": "power", "step": "heaviside", "div": "divide"}
 
 
 def complete(base) -> SimpleNamespace:
@@ -292,7 +297,7 @@ def complete(base) -> SimpleNamespace:
         else:
             source.append(fallback)
     ns = _run("\n\n".join(source) + _BODY + _POW, ns, "<symgrad backend>")
-    ns.update((n, get(n)) for n in FUNCTIONS if get(n) is not None and n not in ("pow", "step"))
+    ns.update((n, get(n)) for n in FUNCTIONS if get(n) is not None and n not in ("pow", "step", "div"))
     ns.setdefault("inf", float("inf"))
     ns.setdefault("nan", float("nan"))
     return _public(ns)
