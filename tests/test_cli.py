@@ -168,3 +168,62 @@ def test_mlp_derive_and_draw_as_the_lecture(tmp_path):
     assert "∂loss/∂w1_2_1 = B_{3,1} * x2 = " in out
     svg = path.read_text(encoding="utf-8")
     assert svg.lstrip().startswith("<?xml") and "tanh" in svg and "w1_2_1 = " in svg
+
+
+# -- a command line that reads like Unix (issue 14) ------------------------------------
+def test_expression_may_start_with_a_minus(capsys):
+    assert main(["derive", "-x*sin(x)", "--at", "x=1", "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)["gradient"]["x"]
+    assert got == pytest.approx(-(1.0 * 0.5403023058681398 + 0.8414709848078965))
+    assert main(["derive", "--at", "x=2", "-x"]) == 0                    # after the options
+    assert "= -1" in capsys.readouterr().out
+
+
+def test_option_values_may_be_negative(capsys):
+    assert main(["mlp", "2,2,1", "--x", "-1,0.5"]) == 0
+    assert "x = [-1.0, 0.5]" in capsys.readouterr().out
+    assert main(["check", "x**3", "--at", "x=-1.5"]) == 0
+    assert main(["derive", "x**2", "--format", "-x"]) == 2               # still checked
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_expression_from_a_file_and_from_stdin(tmp_path, capsys):
+    path = tmp_path / "lecture.txt"
+    path.write_text("a = x**2\nb = exp(a)\nc = a + b\nf = sqrt(c) + cos(c)\n", encoding="utf-8")
+    assert main(["derive", f"@{path}", "--at", "x=2", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["gradient"]["x"] == pytest.approx(-182.86981, rel=1e-6)
+    status, out, err = run("derive", "@" + str(tmp_path / "missing.txt"), "--at", "x=2")
+    assert status == 2 and "cannot read" in err and "Traceback" not in err
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.run([sys.executable, "-m", "symgrad", "derive", "-", "--at", "x=2", "--format",
+                        "json"], input=LECTURE, capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0 and json.loads(p.stdout)["gradient"]["x"] == pytest.approx(-182.86981, rel=1e-6)
+
+
+def test_export_json_reads_back_with_at_file(tmp_path, capsys):
+    path = tmp_path / "lecture.json"
+    assert main(["export", LECTURE, "--to", "json", "-o", str(path)]) == 0
+    assert sg.Graph.from_json(path.read_text(encoding="utf-8")) == sg.parse(LECTURE)
+    capsys.readouterr()
+    assert main(["derive", f"@{path}", "--at", "x=2", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["gradient"]["x"] == pytest.approx(-182.86981, rel=1e-6)
+    assert main(["export", "x*y", "--to", "math"]) == 0
+    out = capsys.readouterr().out
+    assert "def forward(x, y):" in out and "return {'x': x_bar, 'y': y_bar}" in out
+    assert main(["export", "x*y", "--to", "fortran"]) == 2
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"symgrad {sg.__version__}\n"
+
+
+def test_shell_completion_with_argcomplete(tmp_path):
+    pytest.importorskip("argcomplete")
+    out = tmp_path / "completions"
+    env = {**os.environ, "PYTHONPATH": ROOT, "_ARGCOMPLETE": "1", "COMP_LINE": "symgrad ex",
+           "COMP_POINT": "10", "_ARGCOMPLETE_STDOUT_FILENAME": str(out), "IFS": "\013"}
+    p = subprocess.run([sys.executable, "-m", "symgrad"], env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert set(out.read_text().split("\013")) == {"exercise", "export"}

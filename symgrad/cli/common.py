@@ -4,13 +4,15 @@ argument and the point (``--at``), file-name arguments."""
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import InputError
 
 __all__ = ["EXIT_ERROR", "Command", "COMMANDS", "register", "parse_points", "add_expression",
-           "graph_of", "file_name"]
+           "graph_of", "file_name", "expression_text", "dash_values"]
 
 EXIT_ERROR = 2
 
@@ -62,14 +64,71 @@ def parse_points(items: Sequence[str] | None) -> dict:
 
 def add_expression(p: argparse.ArgumentParser) -> None:
     p.add_argument("expression", help="an expression or a program (assignments separated "
-                                      "by ';' or newlines)")
+                                      "by ';' or newlines; it may start with '-'), @FILE to read "
+                                      "it (or a graph's JSON) from a file, - from stdin")
     p.add_argument("--at", action="append", metavar="NAME=VALUE[,...]",
                    help="the point: --at x=2 --at y=3 or --at x=2,y=3")
 
 
+_MARK = " "        # dash_values() puts it before a positional value starting with '-'
+
+
+def expression_text(given: str) -> str:
+    """The expression argument's text: ``-`` reads stdin, ``@FILE`` the file."""
+    if given.startswith(_MARK + "-"):
+        return given[len(_MARK):]
+    if given == "-":
+        return sys.stdin.read()
+    if given.startswith("@"):
+        path = given[1:]
+        if not path.strip():
+            raise InputError("@FILE needs a file name, e.g. @expr.txt")
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+        except OSError as err:
+            raise InputError(f"cannot read {path!r}: {err.strerror or err}") from None
+        except UnicodeDecodeError as err:
+            raise InputError(f"{path!r} is not UTF-8 text: {err.reason}") from None
+    return given
+
+
 def graph_of(args):
+    """The Graph of the expression argument: text, a program, or a graph's JSON
+    (text starting with ``{``, as ``symgrad export --to json`` writes it)."""
+    text = expression_text(args.expression)
+    if text.lstrip().startswith("{"):
+        from ..front.json_io import from_json
+        return from_json(text)
     from ..front.parse import parse
-    return parse(args.expression)
+    return parse(text)
+
+
+_NUMBERISH = re.compile(r"-[\d.]")
+
+
+def dash_values(argv: Sequence[str], options: Callable[[str], dict]) -> list:
+    """``argv`` with values that start with ``-`` made unambiguous for argparse: an
+    expression ``-x*sin(x)`` (any token starting with one ``-`` that is not an option
+    of the command) and negative option values (``--x -1,0.5`` becomes
+    ``--x=-1,0.5``).  ``options(command)`` gives ``{option string: takes a value}``
+    for a command name (or None: the top level)."""
+    out, opts, command = [], options(None), None
+    for t in argv:
+        if command is None and t in COMMANDS and not (out and opts.get(out[-1])):
+            command, opts = t, options(t)
+            out.append(t)
+            continue
+        is_value = t.startswith("-") and t not in ("-", "--") and (
+            _NUMBERISH.match(t) or not t.startswith("--") and t[:2] not in opts)
+        if not is_value:
+            out.append(t)
+        elif out and opts.get(out[-1]):                    # the value of the option before it
+            prev = out.pop()
+            out.append(f"{prev}={t}" if prev.startswith("--") else prev + t)
+        else:
+            out.append(_MARK + t)
+    return out
 
 
 def file_name(text: str) -> str:

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The ``symgrad`` command line.
 
 Each subcommand is a :class:`Command` in :data:`COMMANDS`: a function that adds
@@ -5,6 +6,12 @@ its arguments to an argparse parser, a function that runs it, and examples for
 ``--help``.  A new subcommand is one more :func:`register` call.  Errors are
 one short line on stderr (plus the caret line of a ParseError), never a
 traceback, with exit status 2.
+
+Every command reads its expression as an argument (it may start with ``-``:
+``symgrad derive -x*sin(x) --at x=1``), from a file (``@expr.txt``; a graph's
+JSON works too) or from stdin (``-``); option values may be negative numbers
+(``--x -1,0.5``).  Shell completion: ``pip install argcomplete`` and
+``eval "$(register-python-argcomplete symgrad)"`` (bash/zsh).
 """
 
 from __future__ import annotations
@@ -18,8 +25,8 @@ import warnings
 from collections.abc import Sequence
 
 from ..errors import InputError, ParseError, SymgradError
-from .common import (COMMANDS, EXIT_ERROR, Command, add_expression, file_name, graph_of,
-                     parse_points, register)
+from .common import (COMMANDS, EXIT_ERROR, Command, add_expression, dash_values, file_name,
+                     graph_of, parse_points, register)
 
 __all__ = ["main", "Command", "COMMANDS", "register", "parse_points"]
 
@@ -121,6 +128,36 @@ def _draw_run(args) -> int:
     return 0
 
 
+# -- export ------------------------------------------------------------------------
+_TARGETS = ("numpy", "jax", "torch", "math", "json")
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    add_expression(p)
+    p.add_argument("--to", choices=_TARGETS, default="numpy",
+                   help="a Python module for numpy (default), jax, torch or math, with forward() "
+                        "and grad(); or the graph as JSON (read back with @FILE or Graph.from_json)")
+    p.add_argument("-o", "--output", metavar="FILE", type=file_name,
+                   help="write it here (default: print it)")
+    p.add_argument("--wrt-output", metavar="NODE", default=None,
+                   help="the output grad() differentiates (default: the only output)")
+
+
+def _export_run(args) -> int:
+    g = graph_of(args)
+    if args.to == "json":
+        text = g.to_json(indent=1) + "\n"
+    else:
+        text = g.to_source(args.to, output=args.wrt_output)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    with open(args.output, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"wrote {args.output}")
+    return 0
+
+
 LECTURE = '"sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"'
 register(Command("derive", "the step-by-step forward and backward pass", _derive_args, _derive_run, (
     f"symgrad derive {LECTURE} --at x=2",
@@ -134,6 +171,14 @@ register(Command("draw", "a picture of the computational graph (Graphviz)", _dra
     "symgrad draw \"x*y\"            # prints the DOT source",
 )))
 
+register(Command("export", "the graph as a standalone Python module (numpy, JAX, PyTorch, "
+                 "math) or as JSON", _export_args, _export_run, (
+    f"symgrad export {LECTURE} --to numpy -o lecture.py",
+    "symgrad export \"-x*sin(x)\" --to jax",
+    f"symgrad export {LECTURE} --to json -o lecture.json && symgrad derive @lecture.json --at x=2",
+    "echo \"x*y + sin(x)\" | symgrad export - --to torch",
+)))
+
 from . import teach as cli_teach  # noqa: E402,F401 - registers exercise, quiz, check, mlp
 
 
@@ -142,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symgrad", description="Derivations, pictures and checks of the "
                      "derivative of an expression's computational graph.",
                      epilog="Run 'symgrad COMMAND --help' for a command's options and examples.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for cmd in COMMANDS.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help,
@@ -150,6 +196,27 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.configure(p)
         p.set_defaults(run=cmd.run)
     return parser
+
+
+def _option_table(parser: argparse.ArgumentParser):
+    """``command -> {option string: takes a value}`` (None: the top level), for
+    :func:`symgrad.cli.common.dash_values`."""
+    subs = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
+
+    def options(command):
+        p = parser if command is None else subs.get(command, parser)
+        return {o: a.nargs != 0 for a in p._actions for o in a.option_strings}
+    return options
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Shell completion through argcomplete, when it is installed and the shell asks
+    (``eval "$(register-python-argcomplete symgrad)"``); otherwise nothing."""
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
 
 
 def _fail(message: str) -> int:
@@ -170,8 +237,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     parser = build_parser()
+    _complete(parser)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(dash_values(sys.argv[1:] if argv is None else argv,
+                                             _option_table(parser)))
+        if args.version:
+            from .. import __version__
+            print(f"symgrad {__version__}")
+            return 0
         if args.command is None:
             raise _UsageError(f"choose a command: {', '.join(COMMANDS)} (see 'symgrad --help')")
         with warnings.catch_warnings():          # a warning is one line on stderr

@@ -9,6 +9,7 @@ are free functions in their own modules; the methods here delegate to them.
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import gc
 import string
 import struct
@@ -225,6 +226,22 @@ class Assembler:
         return Graph._trusted(rows, tuple(self.inputs), tuple(map(ren, outputs, outputs)), order)
 
 
+def _rebuild(rows, inputs, outputs, order) -> "Graph":
+    """A pickled Graph back (pickles are trusted, as pickle itself requires)."""
+    return Graph._trusted(rows, tuple(inputs), tuple(outputs), tuple(order))
+
+
+def _op_named(name: str) -> Op:
+    """The table's op ``name``, for unpickling (an Op holds lambdas: it pickles by name)."""
+    spec = OPS.get(name)
+    if spec is None:
+        raise GraphError(f"unpickling: op {name!r} is not in the op table (was it registered?)")
+    return spec
+
+
+copyreg.pickle(Op, lambda op: (_op_named, (op.name,)))
+
+
 def check_call(op: str, args: Sequence) -> Op:
     """The Op for ``op`` if it accepts ``args`` (count and types), else GraphError."""
     spec = OPS.get(op)
@@ -307,6 +324,53 @@ class Graph:
 
     def __setattr__(self, name, value):
         raise AttributeError("a Graph is immutable")
+
+    # -- value semantics: structure, pickling, copies ------------------------------------
+    def _structure(self) -> frozenset:
+        """``{(node, op, argument keys)}``: what ``==`` compares (literals by type and
+        bits: ``2``, ``2.0``, ``0.0`` and ``-0.0`` differ; nan equals nan)."""
+        s = self._cache.get("structure")
+        if s is None:
+            s = self._cache["structure"] = frozenset(
+                (n, self._op[n], tuple([a if type(a) is str else literal_key(a) for a in self._args[n]]))
+                for n in self.nodes)
+        return s
+
+    def __eq__(self, other) -> bool:
+        """Same inputs (in order), outputs, node names, ops and arguments."""
+        if self is other:
+            return True
+        if not isinstance(other, Graph):
+            return NotImplemented
+        if (self.inputs != other.inputs or self.outputs != other.outputs
+                or len(self.nodes) != len(other.nodes) or self._op != other._op):
+            return False
+        if self._args == other._args:             # fast (C); then the literals' types and bits
+            return self._literals() == other._literals()
+        return self._structure() == other._structure()   # e.g. nan literals (nan != nan)
+
+    def _literals(self) -> dict:
+        lits = self._cache.get("literals")
+        if lits is None:
+            lits = self._cache["literals"] = {(n, i): literal_key(a) for n, args in self._args.items()
+                                              for i, a in enumerate(args) if type(a) is not str}
+        return lits
+
+    def __hash__(self) -> int:
+        h = self._cache.get("hash")
+        if h is None:
+            h = self._cache["hash"] = hash((self.inputs, self.outputs, frozenset(self._op.items())))
+        return h
+
+    def __reduce__(self):
+        rows = [(n, self._op[n], self._args[n]) for n in self.nodes if self._op[n] is not None]
+        return _rebuild, (rows, self.inputs, self.outputs, self.nodes)
+
+    def __copy__(self) -> "Graph":
+        return self                               # immutable: a copy is the graph itself
+
+    def __deepcopy__(self, memo) -> "Graph":
+        return self
 
     def __repr__(self) -> str:
         return (f"Graph(inputs={self.inputs!r}, outputs={self.outputs!r}, "
@@ -444,6 +508,28 @@ class Graph:
     def symbolic_hessian(self, wrt=None, output: str | None = None, *, shared: bool = False):
         """The Hessian in SymPy; see :func:`symgrad.symbolic.hessian.symbolic_hessian`."""
         return analysis("hessian").symbolic_hessian(self, wrt=wrt, output=output, shared=shared)
+
+    # -- the graph leaves symgrad (one-line delegations) ------------------------------------
+    def function(self, backend="numpy"):
+        """A plain function of the inputs; see :func:`symgrad.numeric.export.function`."""
+        return analysis("export").function(self, backend)
+
+    def to_source(self, backend: str = "numpy", *, output: str | None = None) -> str:
+        """A standalone module with forward() and grad(); see :func:`symgrad.numeric.export.to_source`."""
+        return analysis("export").to_source(self, backend, output=output)
+
+    def replay(self, values: Mapping, functions=None) -> Mapping:
+        """The graph run on your objects; see :func:`symgrad.numeric.replay.replay`."""
+        return analysis("replay").replay(self, values, functions)
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The graph as JSON text; see :func:`symgrad.front.json_io.to_json`."""
+        return analysis("json_io").to_json(self, indent=indent)
+
+    @classmethod
+    def from_json(cls, text, **limits) -> "Graph":
+        """A graph from :meth:`to_json`'s text, validated; see :func:`symgrad.front.json_io.from_json`."""
+        return analysis("json_io").from_json(text, **limits)
 
     def default_output(self, output: str | None = None) -> str:
         """``output`` if given (any node), else the only output."""

@@ -27,6 +27,9 @@ ANALYSES = {
     "gradient_graph": "symgrad.core.gradient_graph",
     "tangents": "symgrad.numeric.tangents",
     "hessian": "symgrad.symbolic.hessian",
+    "export": "symgrad.numeric.export",
+    "replay": "symgrad.numeric.replay",
+    "json_io": "symgrad.front.json_io",
 }
 
 _LOADED: dict[str, ModuleType] = {}
