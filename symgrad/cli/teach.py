@@ -25,8 +25,23 @@ __all__ = ["quiz", "TerminalReader", "SKIP"]
 _KINDS = ("forward", "backward", "local", "symbolic", "mlp")
 
 
-def _exercise_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--kind", choices=_KINDS, default="backward", help="what is asked (default backward)")
+def _kinds(text: str) -> tuple:
+    """``--kind backward`` or a sheet's mix, ``--kind forward,backward``."""
+    kinds = tuple(k.strip() for k in text.split(","))
+    bad = [k for k in kinds if k not in _KINDS]
+    if bad or not kinds:
+        raise argparse.ArgumentTypeError(f"unknown kind(s) {', '.join(map(repr, bad))}; valid are "
+                                         f"{', '.join(_KINDS)} (a sheet may mix them: forward,backward)")
+    return kinds
+
+
+def _exercise_options(p: argparse.ArgumentParser, mix: bool = False) -> None:
+    if mix:
+        p.add_argument("--kind", type=_kinds, default=("backward",), metavar="KIND[,KIND...]",
+                       help=f"what is asked: {', '.join(_KINDS)} (default backward); a sheet "
+                            "(--count N) may mix kinds, taken in turn: forward,backward")
+    else:
+        p.add_argument("--kind", choices=_KINDS, default="backward", help="what is asked (default backward)")
     p.add_argument("--seed", type=int, default=None,
                    help="the exercise's seed (default: a random one, printed with the exercise)")
     p.add_argument("--difficulty", type=int, choices=(1, 2, 3), default=1, help="1 (default), 2 or 3")
@@ -44,9 +59,14 @@ def _seed(args) -> int:
 
 # -- exercise ------------------------------------------------------------------------------
 def _exercise_args(p: argparse.ArgumentParser) -> None:
-    _exercise_options(p)
+    _exercise_options(p, mix=True)
     p.add_argument("--count", type=int, default=1, metavar="N",
-                   help="N exercises (a sheet: exercise i has seed SEED*1000+i)")
+                   help="N exercises, at most 200 (a sheet: exercise i has seed SEED*1000+i)")
+    p.add_argument("--expr", metavar="EXPR",
+                   help="a teacher's own function instead of a random one (text, a program, "
+                        "@FILE or - for stdin), with its point --at")
+    p.add_argument("--at", action="append", metavar="NAME=VALUE",
+                   help="the point of --expr: x=2 or x=2,y=3 (repeatable)")
     p.add_argument("--solution", action="store_true", help="include answers and worked solutions")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--pdf", metavar="FILE", help="write a PDF sheet (needs pdflatex)")
@@ -63,13 +83,28 @@ def _exercise_args(p: argparse.ArgumentParser) -> None:
 
 def _exercises(args) -> tuple:
     from ..teach.exercise import exercise
-    seed = _seed(args)
-    if args.count < 1 or args.count > 200:
-        raise InputError(f"--count must be in 1..200, got {args.count}")
-    if args.count == 1:
-        return (exercise(args.kind, seed=seed, difficulty=args.difficulty,
+    from ..teach.sheet import MAX_EXERCISES
+    kinds = args.kind
+    if args.expr is not None:
+        given = [f for f, v in (("--seed", args.seed), ("--count", args.count != 1 or None),
+                                ("--difficulty", args.difficulty != 1 or None)) if v is not None]
+        if given or len(kinds) > 1:
+            raise InputError(f"--expr makes one exercise of one kind on the given function: "
+                             f"{', '.join(given + ['several kinds'] * (len(kinds) > 1))} would be ignored")
+        graph = graph_of(argparse.Namespace(expression=args.expr))
+        return (exercise(kinds[0], expression=graph, at=parse_points(args.at),
                          show_forward=args.show_forward),)
-    return tuple(exercise(args.kind, seed=seed * 1000 + i, difficulty=args.difficulty,
+    if args.at:
+        raise InputError("--at gives the point of --expr: add --expr EXPR (or drop --at)")
+    seed = _seed(args)
+    if args.count < 1 or args.count > MAX_EXERCISES:
+        raise InputError(f"--count must be in 1..{MAX_EXERCISES}, got {args.count}")
+    if args.count == 1:
+        if len(kinds) > 1:
+            raise InputError(f"--kind {','.join(kinds)} mixes kinds on a sheet: add --count N")
+        return (exercise(kinds[0], seed=seed, difficulty=args.difficulty,
+                         show_forward=args.show_forward),)
+    return tuple(exercise(kinds[i % len(kinds)], seed=seed * 1000 + i, difficulty=args.difficulty,
                           show_forward=args.show_forward) for i in range(args.count))
 
 
@@ -108,7 +143,8 @@ def _exercise_run(args) -> int:
         return 0
     if args.pdf is not None or args.latex:
         seed = exs[0].seed if len(exs) == 1 else exs[0].seed // 1000
-        title = f"Exercises: {args.kind} (difficulty {args.difficulty}, seed {seed})"
+        title = (f"Exercise: {exs[0].kind} on the given function" if args.expr is not None else
+                 f"Exercises: {', '.join(args.kind)} (difficulty {args.difficulty}, seed {seed})")
         sheet = Sheet(sheet_latex(exs, args.solution, title), exs)
         if args.latex:
             print(sheet)
@@ -396,6 +432,8 @@ _register(Command("exercise", "a derivation exercise (or a sheet) with answers",
                       "symgrad exercise --kind backward --seed 7",
                       "symgrad exercise --kind backward --difficulty 2 --show-forward",
                       "symgrad exercise --kind local --seed 3 --solution",
+                      "symgrad exercise --kind backward --expr \"sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))\" --at x=2",
+                      "symgrad exercise --kind forward,backward,local --count 6 --seed 2 --pdf sheet.pdf",
                       "symgrad exercise --kind mlp --count 5 --seed 1 --solution --pdf sheet.pdf",
                       "symgrad exercise --kind forward --count 10 --moodle quiz.xml",
                       "symgrad exercise --kind symbolic --count 5 --moodle quiz.xml --solution",

@@ -16,6 +16,8 @@ Node names come from :class:`LatexNames`, which typesets them: ``w1_0_1`` as ``w
 
 from __future__ import annotations
 
+import math
+
 import os
 import re
 import shutil
@@ -147,6 +149,7 @@ class LatexPrinter(TextPrinter):
     times = r" \times "
     chain_times = " "
     paren = (r"\left(", r"\right)")
+    constants = {math.e: "e", math.pi: r"\pi"}
     align = "&"
     row_sep = " \\\\\n"
     continued = r"&\qquad "
@@ -252,6 +255,10 @@ class LatexPrinter(TextPrinter):
             formula = self.function(d, o)
             if formula is not None:
                 body.append(rf"\[ {self.name(o)} = {formula} \]")
+            else:
+                body.append(f"${self.name(o)}$ written as one formula in the inputs would have more "
+                            "than 120 symbols (shared nodes repeated), so it is given by the "
+                            "computational graph below.")
         if d.point and not d.symbolic:
             at = ", ".join(f"{self.name(k)} = {self.number(v)[0]}" for k, v in d.point.items())
             body.append(f"evaluated at ${at}$.")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from typing import Any, Callable
 
 import sympy as sp
@@ -30,7 +31,7 @@ from ..core.ops import ADD, ATOM, MUL, NEG, OPS, POW, SYM, Form, Op
 from ..core.ops import sympy_heads as _ops_sympy_heads
 from .local import named_functions
 
-__all__ = ["Printer", "SympyForms", "parenthesize", "sympy_prec", "render_form", "format_number",
+__all__ = ["Printer", "SympyForms", "parenthesize", "sympy_prec", "render_form", "juxtapose", "format_number",
            "sympy_heads", "op_computing", "sum_of_products"]
 
 
@@ -65,14 +66,38 @@ def render_form(form: Form, parts: list[tuple[str, int]], left: str = "(",
         product = form.pair in _product_templates()
         for (a, pa), (b, pb) in zip(parts[0::2], parts[1::2], strict=True):
             a, b = parenthesize(a, pa, form.binds[0], left, right), parenthesize(b, pb, form.binds[1], left, right)
-            done.append(a if b == "1" and product else form.pair.format(a, b))
+            done.append(a if b == "1" and product else
+                        juxtapose(a, b) if form.pair == "{0} {1}" else form.pair.format(a, b))
         return form.template.format(form.sep.join(done))
     if form.sep:
         return form.template.format(form.sep.join(parenthesize(s, p, form.binds[0], left, right)
                                                   for s, p in parts))
     wrapped = [parenthesize(s, p, need, left, right)
                for (s, p), need in zip(parts, form.binds, strict=False)]
+    if form.template == "{0} {1}":                 # a product written by juxtaposition
+        return juxtapose(*wrapped)
     return form.template.format(*wrapped, *[s for s, _ in parts[len(wrapped):]])
+
+
+
+
+def juxtapose(a: str, b: str) -> str:
+    """A product written side by side (LaTeX), with ``\\cdot`` where that would
+    mislead: after a word (``lr w`` would read ``lrw``), after ``d`` (``d f`` reads
+    as a differential), between digits (``2 3`` would read 23).  Single letters
+    (``a b``), a number before a letter (``2 x``), a subscripted name (``w_{1} x``)
+    or a command (``\\sin``) stay side by side.
+
+    >>> print(juxtapose("lr", "w"), "|", juxtapose("d", "f"), "|", juxtapose("a", "b"), "|",
+    ...       juxtapose("2", "x"), "|", juxtapose("2", "3"), "|", juxtapose("w_{1}", "x_{1}"))
+    lr \\cdot w | d \\cdot f | a b | 2 x | 2 \\cdot 3 | w_{1} x_{1}
+    """
+    last, first = a[-1:], b[:1]
+    word = re.search(r"[A-Za-z]+$", a)
+    if (word and (len(word.group()) > 1 or a == "d") and (first.isalnum() or first == "-")) or \
+            (last.isdigit() and (first.isdigit() or first in "-.")):
+        return f"{a} \\cdot {b}"
+    return f"{a} {b}"
 
 
 def _product(a, b):
@@ -151,6 +176,11 @@ class SympyForms:
 
     def _form(self, op: Op, parts: list[tuple[str, int]]) -> str:
         return render_form(self._sg.form(op), parts, *self._sg.paren)
+
+    def _print_Float(self, expr) -> str:
+        """The constants ``e`` and ``pi`` (which the grammar reads as floats) by name."""
+        name = self._sg.constant(float(expr))
+        return name if name is not None else super()._print_Float(expr)
 
     def _print_Symbol(self, expr, *args, **kwargs) -> str:
         return self._sg.symbol(expr)
@@ -281,9 +311,19 @@ class Printer:
         """``s`` in this language's parentheses if the slot needs them."""
         return parenthesize(s, prec, need, *self.paren)
 
+    constants: dict = {math.e: "e", math.pi: "pi"}     # how this language names them
+
+    def constant(self, v: float) -> str | None:
+        """The name of the constant ``v`` (``e``, ``pi``: the grammar reads them as
+        these floats), or None: a literal ``e`` prints as ``e``, not 2.7183."""
+        return self.constants.get(v) if type(v) is float else None
+
     def arg(self, a) -> tuple[str, int]:
-        """A node argument by its display name, or a literal."""
-        return (self.name(a), ATOM) if is_node(a) else self.number(a)
+        """A node argument by its display name, or a literal (a constant by name)."""
+        if is_node(a):
+            return self.name(a), ATOM
+        name = self.constant(a)
+        return (name, ATOM) if name is not None else self.number(a)
 
     def rhs(self, step) -> str:
         """``op(args)`` of a forward step, from the op's template."""

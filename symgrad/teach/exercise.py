@@ -10,7 +10,9 @@ The generator reads the op table only as data: it never branches on op names.
 
 from __future__ import annotations
 
+import math
 import random
+from numbers import Real
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,7 +203,8 @@ def _mlp_exercise(rng: random.Random, level: dict):
 
 
 def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
-             show_forward: bool | None = None, digits: int = 4) -> Exercise:
+             show_forward: bool | None = None, digits: int = 4, expression=None,
+             at: Mapping | None = None) -> Exercise:
     """A derivation exercise, the same for the same arguments.
 
     Parameters
@@ -220,6 +223,12 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
         difficulty 1).
     digits
         Significant digits asked for numbers; the grading tolerance follows.
+    expression, at
+        A teacher's own function instead of a random one: expression text (or a
+        program, or a :class:`~symgrad.Graph`) and the point ``at`` (required for
+        ``forward`` and ``backward``; ``local`` and ``symbolic`` check formulas at
+        ``at`` or, without it, at 1.0).  Not for the ``mlp`` kind (see
+        :func:`symgrad.mlp`).  ``seed`` and ``difficulty`` do not apply.
 
     Returns
     -------
@@ -228,7 +237,10 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
     Raises
     ------
     InputError
-        An unknown kind, a difficulty outside 1..3, or bad digits.
+        An unknown kind, a difficulty outside 1..3, or bad digits; ``at`` missing
+        an input of ``expression`` or naming an unknown one.
+    ParseError
+        ``expression`` text that does not parse.
 
     Examples
     --------
@@ -238,7 +250,13 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
     True
     >>> sg.exercise(kind="backward", seed=7).answers == ex.answers
     True
+    >>> lecture = sg.exercise("backward", expression="sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))",
+    ...                       at={"x": 2})
+    >>> round(lecture.answers["c"], 5), round(lecture.answers["x"], 3)
+    (-0.82228, -182.87)
     """
+    if expression is not None:
+        return _teachers(kind, expression, at, show_forward, digits)
     if kind not in KINDS:
         raise InputError(f"unknown exercise kind {kind!r}; valid are {', '.join(KINDS)}")
     if type(difficulty) is not int or difficulty not in LEVELS:    # 1.0 would seed another exercise
@@ -262,6 +280,37 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
     shown = (difficulty == 1) if show_forward is None else bool(show_forward)
     return Exercise(kind, seed, difficulty, g, point, items, digits,
                     shown and kind == "backward", out, other_points(rng, g, point, out), meta)
+
+
+def _teachers(kind, expression, at, show_forward, digits) -> Exercise:
+    """A teacher's own exercise: ``expression`` (text, a program or a Graph) at ``at``."""
+    from ..front.parse import parse
+    if kind == "mlp":
+        raise InputError("expression= makes forward, backward, local or symbolic exercises; an MLP "
+                         "exercise is drawn by kind='mlp' (seed, difficulty)")
+    if isinstance(expression, str):
+        graph = parse(expression)
+    elif isinstance(expression, Graph):
+        graph = expression
+    else:
+        raise InputError(f"expression must be text such as 'x**2 + sin(x)' or a Graph, "
+                         f"got {type(expression).__name__}")
+    if at is not None and not isinstance(at, Mapping):
+        raise InputError(f"at must be a mapping of the inputs, such as {{'x': 2}}, got {at!r:.60}")
+    point = dict(at or {})
+    missing = [x for x in graph.inputs if x not in point]
+    unknown = [k for k in point if k not in graph.inputs]
+    if unknown or (missing and (kind in ("forward", "backward") or point)):
+        raise InputError("at= must give every input of the expression: "
+                         + (f"missing {', '.join(missing)}" if missing else "")
+                         + ("; " if missing and unknown else "")
+                         + (f"unknown {', '.join(map(repr, unknown))}" if unknown else "")
+                         + f" (the inputs are {', '.join(graph.inputs) or 'none'})")
+    for k, v in point.items():
+        if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v):
+            raise InputError(f"at: {k} must be a finite number, got {v!r:.40}")
+    return exercise_from_graph(graph, point or None, kind, show_forward=bool(show_forward),
+                               digits=digits)
 
 
 def exercise_from_graph(graph: Graph, point: Mapping | None = None, kind: str = "backward", *,

@@ -127,7 +127,8 @@ def _point_text(ex) -> str:
 
 def prompt_text(ex) -> str:
     """The exercise as plain text: task, program, point, the asked values."""
-    lines = [f"Exercise ({ex.kind}, difficulty {ex.difficulty}, seed {ex.seed})", _TASKS[ex.kind]]
+    recipe = f"difficulty {ex.difficulty}, seed {ex.seed}" if ex.seed >= 0 else "on a given function"
+    lines = [f"Exercise ({ex.kind}, {recipe})", _TASKS[ex.kind]]
     if ex.kind == "mlp":
         m = ex.meta
         lines.append(f"Network: sizes {m['sizes']}, hidden activation {m['activation']}, "
@@ -148,10 +149,17 @@ def prompt_text(ex) -> str:
     return "\n".join(lines)
 
 
-def prompt_latex(ex) -> str:
-    """The exercise as a LaTeX fragment (``amsmath``); no document preamble."""
+def task_latex(kind: str) -> str:
+    """What an exercise of ``kind`` asks, in LaTeX (a sheet says it once per kind)."""
+    return _TASKS_LATEX.get(kind) or latex_text(_TASKS[kind])
+
+
+def prompt_latex(ex, instructions: bool = True) -> str:
+    """The exercise as a LaTeX fragment (``amsmath``); no document preamble.
+    ``instructions=False`` leaves out the task and the digits rule (a sheet
+    states them once)."""
     _, lx = _printers(lecture(ex.graph))
-    body = [_TASKS_LATEX.get(ex.kind) or latex_text(_TASKS[ex.kind])]
+    body = [task_latex(ex.kind)] if instructions else []
     if ex.kind == "mlp":
         m = ex.meta
         body.append(latex_text(f"Network: sizes {m['sizes']}, hidden activation "
@@ -166,7 +174,7 @@ def prompt_latex(ex) -> str:
         body.append("Forward values: $" + ", ".join(
             f"{lx.name(n)} = {format_number(vals[n], ex.digits + 1)}"
             for n, _, _ in ex.graph.program) + "$.")
-    if not any(it.formula for it in ex.items):
+    if instructions and not any(it.formula for it in ex.items):
         body.append(f"Give each number to {ex.digits} significant digits.")
     body.append("\\begin{enumerate}\n" + "\n".join(
         f"\\item ${it.latex} = \\;?$" for it in ex.items) + "\n\\end{enumerate}")

@@ -8,7 +8,7 @@ from ..errors import InputError
 from .exercise import KINDS, Exercise, exercise
 from .lms import moodle_xml
 
-__all__ = ["exercise_sheet", "Sheet", "exercises_json", "moodle_xml"]
+__all__ = ["exercise_sheet", "Sheet", "exercises_json", "moodle_xml", "MAX_EXERCISES"]
 
 
 class Sheet(str):
@@ -58,39 +58,59 @@ def _solution_latex(ex: Exercise) -> str:
     return answers_latex(ex) + "\n\nWorked derivation:\n\\begin{align*}\n" + d.latex() + "\n\\end{align*}"
 
 
+MAX_EXERCISES = 200
+"""The most exercises one sheet (or ``symgrad exercise --count``) holds."""
+
+
 def sheet_latex(exercises, solutions: bool, title: str) -> str:
-    """The LaTeX document of ``exercises``; solutions start on a new page."""
+    """The LaTeX document of ``exercises``: the instructions once per kind, each
+    exercise kept on one page (a ``minipage``), then (on a new page) the
+    solutions one after another."""
     from ..show.escape import latex_text
     from ..show.latex import preamble
+    from .prompts import prompt_latex, task_latex
     body = [r"\section*{" + latex_text(title) + "}"]
+    kinds = list(dict.fromkeys(ex.kind for ex in exercises))
+    numbers = [ex.digits for ex in exercises if not any(it.formula for it in ex.items)]
+    intro = [rf"\item[\textbf{{{latex_text(k)}}}] {task_latex(k)}" for k in kinds] if len(kinds) > 1 \
+        else [task_latex(kinds[0])]
+    if len(kinds) > 1:
+        intro = ["\\begin{description}\n" + "\n".join(intro) + "\n\\end{description}"]
+    if numbers:
+        intro.append(f"Give each number to {max(numbers)} significant digits.")
+    body.append(r"\subsection*{Instructions}" + "\n" + "\n\n".join(intro))
     for i, ex in enumerate(exercises, 1):
-        body.append(rf"\subsection*{{Exercise {i}}}" + "\n" + ex.prompt_latex())
+        kind = f" ({latex_text(ex.kind)})" if len(kinds) > 1 else ""
+        body.append(r"\noindent\begin{minipage}{\linewidth}" + "\n"
+                    + rf"\subsection*{{Exercise {i}{kind}}}" + "\n" + prompt_latex(ex, instructions=False)
+                    + "\n" + r"\end{minipage}" + "\n" + r"\medskip")
     if solutions:
         body.append(r"\newpage" + "\n" + r"\section*{Solutions}")
         for i, ex in enumerate(exercises, 1):
-            body.append((r"\newpage" + "\n" if i > 1 else "")
-                        + rf"\subsection*{{Solution {i}}}" + "\n" + _solution_latex(ex))
+            body.append(rf"\subsection*{{Solution {i}}}" + "\n" + _solution_latex(ex))
     return preamble(margin="2cm") + "\n\n".join(body) + "\n\\end{document}\n"
 
 
 def exercise_sheet(n: int, seed: int = 0, kind: str = "backward", *, difficulty: int = 1,
-                   solutions: bool = False) -> Sheet:
+                   solutions: bool = False, kinds=None) -> Sheet:
     """A sheet of ``n`` exercises: LaTeX source, with ``.json()`` and ``.moodle()``.
 
-    Exercise ``i`` (from 0) is ``exercise(kind, seed=seed * 1000 + i, difficulty=...)``.
+    Exercise ``i`` (from 0) is ``exercise(kind, seed=seed * 1000 + i, difficulty=...)``;
+    with ``kinds`` (a list), exercise ``i`` is of kind ``kinds[i % len(kinds)]``.
 
     Parameters
     ----------
     n
-        Number of exercises (1..200).
+        Number of exercises (1..200, :data:`MAX_EXERCISES`).
     seed
         The sheet's seed.
-    kind
-        The exercise kind (see :func:`symgrad.teach.exercise.exercise`).
+    kind, kinds
+        The exercise kind (see :func:`symgrad.teach.exercise.exercise`), or a list
+        of kinds the sheet mixes in turn.
     difficulty
         1, 2 or 3.
     solutions
-        Append the answers and worked derivations, each on its own page.
+        Append the answers and worked derivations after the exercises.
 
     Returns
     -------
@@ -100,7 +120,7 @@ def exercise_sheet(n: int, seed: int = 0, kind: str = "backward", *, difficulty:
     Raises
     ------
     InputError
-        Bad ``n``, kind or difficulty.
+        Bad ``n``, kind(s) or difficulty.
 
     Examples
     --------
@@ -110,15 +130,24 @@ def exercise_sheet(n: int, seed: int = 0, kind: str = "backward", *, difficulty:
     (True, 2)
     >>> sheet.moodle().count("<question ") == sum(len(e.items) for e in sheet.exercises)
     True
+    >>> [e.kind for e in sg.exercise_sheet(3, kinds=["forward", "backward"]).exercises]
+    ['forward', 'backward', 'forward']
     """
-    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 200:
-        raise InputError(f"n must be an int in 1..200, got {n!r}")
-    if kind not in KINDS:
-        raise InputError(f"unknown exercise kind {kind!r}; valid are {', '.join(KINDS)}")
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_EXERCISES:
+        raise InputError(f"n must be an int in 1..{MAX_EXERCISES}, got {n!r}")
+    if kinds is None:
+        kinds = [kind]
+    elif isinstance(kinds, str) or not kinds:
+        raise InputError(f"kinds must be a non-empty list of kinds such as ['forward', 'backward'], "
+                         f"got {kinds!r}")
+    for k in kinds:
+        if k not in KINDS:
+            raise InputError(f"unknown exercise kind {k!r}; valid are {', '.join(KINDS)}")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise InputError(f"seed must be an int, got {seed!r}")
-    exercises = tuple(exercise(kind, seed=seed * 1000 + i, difficulty=difficulty) for i in range(n))
-    title = f"Exercises: {kind} (difficulty {difficulty}, sheet {seed})"
+    exercises = tuple(exercise(kinds[i % len(kinds)], seed=seed * 1000 + i, difficulty=difficulty)
+                      for i in range(n))
+    title = f"Exercises: {', '.join(kinds)} (difficulty {difficulty}, sheet {seed})"
     return Sheet(sheet_latex(exercises, solutions, title), exercises, solutions)
 
 
