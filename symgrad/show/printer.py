@@ -79,8 +79,6 @@ def render_form(form: Form, parts: list[tuple[str, int]], left: str = "(",
     return form.template.format(*wrapped, *[s for s, _ in parts[len(wrapped):]])
 
 
-
-
 def juxtapose(a: str, b: str) -> str:
     """A product written side by side (LaTeX), with ``\\cdot`` where that would
     mislead: after a word (``lr w`` would read ``lrw``), after ``d`` (``d f`` reads
