@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import GraphError
 from ..core.graph import Assembler, Graph, check_call, is_node, no_gc, normal_literal, normal_name
-from ..core.ops import NUM, OPS, Derived
+from ..core.ops import ATOM, NEG, NUM, OPS, Derived
 
 __all__ = ["Expr", "variable", "build_graph", "OP_FUNCTIONS", "exports", "exported"]
 
@@ -46,14 +46,41 @@ class Expr:
         self.op, self.args, self.name = op, args, name
 
     def __repr__(self) -> str:
+        """The expression as text (the grammar's), shortened past 200 characters:
+        ``Expr(x*sin(x))``; an input is ``variable('x')``."""
         if self.op is None:
             return f"variable({self.name!r})"
-        return f"<Expr {self.op}/{len(self.args)}>"
+        return f"Expr({_text(self, 200)})"
 
     def __pos__(self): return self
 
     def __bool__(self):
         raise TypeError("a symgrad expression has no truth value (it is not evaluated)")
+
+
+def _text(root: "Expr", limit: int) -> str:
+    """``root`` written with the op table's text forms, iteratively (any depth);
+    a shared sub-expression is written at each use; cut at about ``limit`` characters."""
+    done: dict[int, tuple[str, int]] = {}
+    stack = [(root, False)]
+    while stack:
+        e, ready = stack.pop()
+        if id(e) in done:
+            continue
+        if e.op is None:
+            done[id(e)] = (e.name, ATOM)
+        elif not ready:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args if isinstance(a, Expr))
+        else:
+            form = OPS[e.op].text
+            parts = [done[id(a)] if isinstance(a, Expr) else (repr(a), NEG if a < 0 else ATOM)
+                     for a in e.args]
+            binds = (form.binds * len(parts)) if form.sep else form.binds
+            shown = [f"({t})" if p < need else t for (t, p), need in zip(parts, binds, strict=False)]
+            text = form.template.format(form.sep.join(shown)) if form.sep else form.template.format(*shown)
+            done[id(e)] = (text if len(text) <= limit else text[:limit] + " ...", form.prec)
+    return done[id(root)][0]
 
 
 _OPERATORS = {"add": "add", "sub": "sub", "mul": "mul", "truediv": "div", "pow": "pow"}

@@ -17,6 +17,8 @@ interpreters, in a second table of the same report.
 
 from __future__ import annotations
 
+import html
+
 import dataclasses
 import math
 import weakref
@@ -109,6 +111,12 @@ class CheckReport:
     def __repr__(self) -> str:
         return (f"<CheckReport {'ok' if self.ok else 'FAILED'}: {len(self.rows)} inputs, "
                 f"max rel. error {self.max_error:.1e}>")
+
+    def _repr_html_(self) -> str:
+        """The table in a notebook: the same text, a failing report in red."""
+        colour = "#1a7f37" if self.ok else "#b42318"
+        return (f'<pre style="border-left:4px solid {colour};padding-left:.6em">'
+                f"{html.escape(str(self))}</pre>")
 
 
 def check(graph: Graph, values: Mapping | None = None, /, *, output: str | None = None,

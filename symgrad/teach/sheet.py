@@ -46,6 +46,17 @@ class Sheet(str):
         return moodle_xml(self.exercises, formulas=formulas, layout=layout,
                           solution=self.solutions if solutions is None else solutions)
 
+    def _repr_html_(self) -> str:
+        """The exercises' prompts in a notebook (the LaTeX source stays ``str(sheet)``)."""
+        import html
+        parts = [f"<h3>Exercise {i}</h3><pre>{html.escape(ex.prompt_text())}</pre>"
+                 for i, ex in enumerate(self.exercises, 1)]
+        return f"<div><p>{len(self.exercises)} exercise(s); .pdf(path), .json(), .moodle()</p>" \
+            + "".join(parts) + "</div>"
+
+    def __repr__(self) -> str:
+        return f"<Sheet: {len(self.exercises)} exercise(s), {len(self):,} characters of LaTeX>"
+
     def pdf(self, path) -> str:
         """Compile the sheet with pdflatex and write the PDF to ``path``."""
         from ..show.latex import compile_pdf
