@@ -76,6 +76,8 @@ def fmt(key: str, v) -> str:
         return str(v)
     if isinstance(v, int):
         return f"{v:,}"
+    if key.endswith("per_second"):
+        return f"{v:,.0f}/s" if v >= 100 else f"{v:.3g}/s"
     if key.endswith("_s"):
         return f"{v * 1e6:.1f} µs" if v < 1e-3 else f"{v * 1e3:.2f} ms" if v < 1 else f"{v:.2f} s"
     return f"{v:.4g}"
@@ -87,6 +89,25 @@ def table(rows: list) -> str:
         keys += [k for k in r if k not in keys]
     out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     out += ["| " + " | ".join(fmt(k, r.get(k)) for k in keys) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def tables(rows: list) -> str:
+    """A workload's rows as Markdown: the ``train_*`` columns (W2) in a table of
+    their own, the ``api`` column as a list of the calls below."""
+    calls = {r["peer"]: r["api"] for r in rows if r.get("api")}
+    rows = [{k: v for k, v in r.items() if k != "api"} for r in rows]
+    train = [{k: v for k, v in r.items() if k in ("net", "peer") or k.startswith("train_")} for r in rows]
+    train = [r for r in train if any(k.startswith("train_") for k in r)]
+    out = []
+    if train:
+        rows = [{k: v for k, v in r.items() if not k.startswith("train_")} for r in rows]
+        rows = [r for r in rows if set(r) - {"net", "peer"}]
+    out.append(table(rows))
+    if train:
+        out += ["", "Training steps per second (plain gradient descent on the mean loss):", "", table(train)]
+    if calls:
+        out += ["", "What each row calls:", ""] + [f"- {p}: `{a}`" for p, a in calls.items()]
     return "\n".join(out)
 
 
@@ -174,7 +195,7 @@ def report(res: dict, info: dict, command: str) -> str:
              "Versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()), ""]
     for name, r in res.items():
         lines += [f"#### {name} (wall {r.get('wall_s', 0):.1f} s)", ""]
-        lines += [table(r["rows"]) if r.get("rows") else f"error: {r.get('error', '')[-500:]}", ""]
+        lines += [tables(r["rows"]) if r.get("rows") else f"error: {r.get('error', '')[-500:]}", ""]
     lines += ["#### Goals", "", "| goal | figure | verdict |", "|---|---|---|"]
     lines += [f"| {g} | {f} | {v} |" for g, f, v in goals(res)]
     return "\n".join(lines)

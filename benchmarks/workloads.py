@@ -158,7 +158,7 @@ NETS = {"S": [2, 8, 8, 1], "M": [4, 32, 32, 1]}
 BATCH = 10_000
 LR = 0.01                      # the training step of every peer: w <- w - LR * d(mean loss)/dw
 MATRICES = "symgrad net.backprop (matrices=True)"
-UNAVAILABLE = "not available in this revision (net.backprop has no matrices=)"
+UNAVAILABLE = "not available in this revision"
 
 
 def _lecture(sizes, weights) -> list:
@@ -293,7 +293,8 @@ def _w2_autograd(tag, mats, X, Y, ref, quick):
     t_grad = bench(lambda: dl(mats, X, Y), quick=quick)
     t_fwd = bench(lambda: loss(mats, X, Y), quick=quick)
     return {"net": tag, "peer": "autograd", "one_sample_s": bench(lambda: dl(mats, X[:1], Y[:1]), quick=quick),
-            "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd, "max_abs_err": err}
+            "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd, "max_abs_err": err,
+            "api": "autograd.grad(loss)(params, X, Y)"}
 
 
 def _w2_torch(tag, mats, X, Y, ref, quick):
