@@ -176,10 +176,7 @@ def _lecture(sizes, weights) -> list:
 
 def _err(got, want) -> float:
     """Largest absolute difference between two lists of weight matrices."""
-    got = list(got)
-    if len(got) != len(want):
-        raise ValueError(f"{len(got)} gradient matrices, expected {len(want)}")
-    return max(float(np.max(np.abs(np.asarray(g, dtype=float) - w))) for g, w in zip(got, want))
+    return max(float(np.max(np.abs(np.asarray(g, dtype=float) - w))) for g, w in zip(got, want, strict=True))
 
 
 def has_matrices(net) -> bool:
