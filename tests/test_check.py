@@ -230,12 +230,13 @@ def test_a_broken_path_is_reported_with_path_and_node(monkeypatch):
 
 def test_a_broken_fused_layer_is_reported(monkeypatch):
     from symgrad.numeric import fuse
-    real = fuse.Layer.forward
+    real = fuse.Linear.run
 
-    def off(self, V, M):
-        real(self, V, M)
-        V[self.sums[0]] = V[self.sums[0]] + 1e-3          # one pre-activation slightly off
-    monkeypatch.setattr(fuse.Layer, "forward", off)
+    def off(self, ctx, key, args):
+        real(self, ctx, key, args)
+        s = self.members[0]                                 # one pre-activation's value slightly off
+        ctx.V[s] = ctx.V[s] + 1e-3                          # (the matrix the activation reads is not)
+    monkeypatch.setattr(fuse.Linear, "run", off)
     net = sg.mlp([2, 2, 1], activation="tanh", seed=0)
     report = sg.check(net.graph, net.feed(np.ones((3, 2)), np.zeros((3, 1))), paths=True)
     bad = {(r.name, m) for r in report.paths.rows for m in r.failed}

@@ -29,16 +29,17 @@ EXTRA = ("mul", "add", "sub", "square", "sin", "tanh")     # nodes besides the l
 
 @st.composite
 def layered_graphs(draw, max_layers=3, max_width=4):
-    """A random layered DAG: layers of neurons ``act(sum(mul(w, h) ..., bias ...))``
+    """A random layered DAG: layers of neurons ``act(wsum(w_1, h_1, ..., w_b, c, ...))``
     reading a drawn list of earlier nodes (the previous layer's activations, older
-    ones, raw inputs: skip connections), each weight an input; some terms break
-    fusion (``mul(h, w)``, ``mul(h, h2)``, a weight used twice), activations may
-    differ per neuron or be missing, extra nodes read any earlier node (several
-    consumers of one activation, of a sum before its activation, of a weight or a
-    raw input); the first output sums the nodes nobody reads, up to two more sum
-    drawn nodes.  In a quarter of the
-    graphs raw inputs also serve as a layer's "weight" (``mul(x1, h)``) or bias:
-    with array samples those layers cannot fuse, and the whole graph runs generic."""
+    ones, raw inputs: skip connections), each weight an input, biases as pairs
+    ``(w, literal)``; some pairs break fusion (``(h, w)``, ``(h, h2)``, a weight used
+    twice, a neuron's own bias literal), activations may differ per neuron or be
+    missing, extra nodes read any earlier node (several consumers of one
+    activation, of a sum before its activation, of a weight or a raw input); the
+    first output sums the nodes nobody reads, up to two more sum drawn nodes.  In a
+    quarter of the graphs raw inputs also serve as a layer's "weight"
+    (``wsum(x1, h)``): with array samples those layers cannot fuse, and the whole
+    graph runs generic."""
     rows, made = {}, {}
     inputs = [f"x{i}" for i in range(1, draw(st.integers(1, 3)) + 1)]
     weights: list = []
@@ -60,7 +61,7 @@ def layered_graphs(draw, max_layers=3, max_width=4):
         return draw(st.sampled_from(pool[-6:] + pool[:2]))
 
     avail, outs = list(inputs), []
-    array_params = draw(st.integers(0, 3)) == 0               # raw inputs as a layer's weights/biases
+    array_params = draw(st.integers(0, 3)) == 0               # raw inputs as a layer's weights
     for _ in range(draw(st.integers(1, max_layers))):
         if outs and draw(st.integers(0, 2)):                  # read exactly the layer below
             prev = list(outs)                                 # (an MLP: its dX is reused)
@@ -70,20 +71,21 @@ def layered_graphs(draw, max_layers=3, max_width=4):
         mixed = draw(st.integers(0, 4)) == 0                  # activations differ per neuron
         bare = draw(st.integers(0, 7)) == 0                   # no activations: the sums are read
         pre = draw(st.integers(0, 5)) == 0                    # a sum read besides its activation
+        biases = draw(st.lists(st.sampled_from((1, 0.5)), max_size=2))
+        first = draw(st.booleans())                           # biases before or after the values
         outs = []
         for _ in range(draw(st.integers(1, max_width))):
-            terms = []
+            pairs = []
             for h in prev:
-                kind = draw(st.integers(0, 31))               # mul(h, w), mul(h, h2): not a layer's
-                w = weight()                                  # term, or h an array "weight"
+                kind = draw(st.integers(0, 31))               # (h, w), (h, h2): not a layer's pair,
+                w = weight()                                  # or h an array "weight"
                 if h in inputs and not array_params:
                     kind = 2
-                terms.append(node("mul", (h, w) if kind == 0 else (h, pick(avail)) if kind == 1 else (w, h)))
-            for _ in range(draw(st.integers(0, 2))):          # biases: weight, literal, raw input
-                kind = draw(st.integers(0, 9))                # (an array bias: the layer cannot fuse)
-                terms.append(weight() if kind < 6 else 0.5 if kind < 9 or not array_params
-                             else draw(st.sampled_from(inputs)))
-            s = node("sum", tuple(terms))
+                pairs.append((h, w) if kind == 0 else (h, pick(avail)) if kind == 1 else (w, h))
+            own = biases if draw(st.integers(0, 7)) else [2.0]    # a neuron with its own bias
+            bias = [(weight(), c) for c in own]
+            pairs = bias + pairs if first else pairs + bias
+            s = node("wsum", tuple(a for p in pairs for a in p))
             a = draw(st.sampled_from(ACTS)) if mixed else act
             if bare:
                 outs.append(s)
@@ -101,6 +103,10 @@ def layered_graphs(draw, max_layers=3, max_width=4):
             args = {"square": lambda: ("pow", (pick(pool), 2)), "sin": lambda: ("sin", (pick(pool),)),
                     "tanh": lambda: ("tanh", (pick(pool),))}.get(op, lambda: (op, (pick(pool), pick(pool))))()
             avail.append(node(*args))
+        if draw(st.integers(0, 5)) == 0:                      # a loss over the layer and targets
+            ts = [pick(inputs + avail[:-len(outs)] or inputs) for _ in outs]
+            avail.append(node(draw(st.sampled_from(("squared_loss", "cross_entropy"))),
+                              tuple(a for p in zip(outs, ts) for a in p)))
     read = {a for _, args in rows.values() for a in args}
     sinks = tuple(n for n in avail if n not in read and n in rows)      # every node matters to out0
     outputs = [node("sum", sinks or (avail[-1],), name="out0")]
@@ -118,15 +124,18 @@ def feed(graph, seed, batch):
             else rng.uniform(-2, 2, size=batch) for n in graph.inputs}
 
 
+def neurons(l, h, width=2):
+    """A layer of tanh neurons ``tanh(wsum(w{l}_0_j, 1, w{l}_1_j, h_1, ...))``."""
+    w = {(i, j): sg.variable(f"w{l}_{i}_{j}") for i in range(len(h) + 1) for j in range(1, width + 1)}
+    return [sg.tanh(sg.wsum(w[0, j], 1, *[a for i, hi in enumerate(h, 1) for a in (w[i, j], hi)]))
+            for j in range(1, width + 1)]
+
+
 def skip_net():
     """Two fused tanh layers; ``h1_1`` feeds layer 2 and, by a skip connection, the output."""
-    h = [sg.variable(f"x{i}") for i in (1, 2)]
-    hidden = []
-    for l in (1, 2):
-        w = {(i, j): sg.variable(f"w{l}_{i}_{j}") for i in range(3) for j in (1, 2)}
-        h = [sg.tanh(sg.sum(w[0, j], w[1, j] * h[0], w[2, j] * h[1])) for j in (1, 2)]
-        hidden.append(h)
-    return sg.Graph(h[0] + h[1] + hidden[0][0] ** 2)
+    h1 = neurons(1, [sg.variable("x1"), sg.variable("x2")])
+    h2 = neurons(2, h1)
+    return sg.Graph(h2[0] + h2[1] + h1[0] ** 2)
 
 
 def test_mean_gradient_skipping_an_input_that_other_nodes_read():
@@ -134,9 +143,7 @@ def test_mean_gradient_skipping_an_input_that_other_nodes_read():
     adjoints but reported them set, and a node read earlier (``sin(x1)``, processed
     after the layer in reverse) added to None: TypeError."""
     x1, x2 = sg.variable("x1"), sg.variable("x2")
-    w = {(i, j): sg.variable(f"w{i}_{j}") for i in range(3) for j in (1, 2)}
-    h = [sg.tanh(sg.sum(w[0, j], w[1, j] * x1, w[2, j] * x2)) for j in (1, 2)]
-    g = sg.Graph(sg.sum(sg.sin(x1), *h))
+    g = sg.Graph(sg.sum(sg.sin(x1), *neurons(1, [x1, x2])))
     assert lowered(g).layers() and g.nodes.index("x1") < g.nodes.index(g.args(g.outputs[0])[0])
     rng = np.random.default_rng(3)
     feed = {n: rng.normal(size=4) if n.startswith("x") else float(rng.normal()) for n in g.inputs}
@@ -149,8 +156,9 @@ def test_mean_gradient_skipping_an_input_that_other_nodes_read():
 
 def reference(graph, at, output=None):
     ins, _ = read_inputs(graph, at, {})
-    vals = evaluate(graph, ins)
-    return vals, adjoints(graph, vals, output or graph.outputs[0])
+    with np.errstate(all="ignore"):                 # nan/inf where the inputs leave a domain
+        vals = evaluate(graph, ins)
+        return vals, adjoints(graph, vals, output or graph.outputs[0])
 
 
 def test_skip_connection_across_fused_layers_regression():
@@ -175,35 +183,33 @@ def test_skip_connection_across_fused_layers_regression():
 
 def shapes(graph, output="out0") -> set:
     """The hard shapes a graph has (for the coverage test): a fused layer reading
-    exactly the outputs of another, one of which another node that ``output``
-    depends on reads too (``"skip"``), a layer left partly unfused
-    (``"partial"``), several outputs, a fused layer reading a raw input (``"raw"``)."""
+    exactly the outputs of another block, one of which a plain row reads too
+    (``"skip"``), a weighted sum left out of the blocks (``"partial"``), several
+    outputs, a fused layer reading a raw input (``"raw"``), a loss over a block
+    (``"loss"``)."""
     low = lowered(graph)
-    layers = low.layers()
+    prog = low.blocks()
     found = set()
-    need = {o for o, _, _ in codegen.needed(low.rows, low.slot[output])}
-    readers: dict = {}
-    for o, _, args in low.rows:
-        for a in args:
-            if type(a) is int:
-                readers.setdefault(a, set()).add(o)
-    fused_rows = set().union(*(L.rows for L in layers)) if layers else set()
-    for L in layers:
-        for M in layers:                                      # M reads exactly L's outputs
-            if M.prev == (L.outs if L.act is not None else L.sums) and \
-                    any((readers[h] - set(M.muls)) & need for h in M.prev):
-                found.add("skip")
-        if set(L.prev) & {low.slot[x] for x in graph.inputs}:
+    kinds = {key: type(op).__name__ for key, op, _ in prog.rows}
+    read_plain = {args[0] for key, op, args in prog.rows if kinds[key] == "Column"}   # blocks with a
+                                                                                      # member read by a plain row
+    inputs = set(low.input_slots)
+    for key, op, (wk, xk) in prog.linear:
+        if kinds[xk] in ("Linear", "Map") and xk in read_plain:
+            found.add("skip")
+        if kinds[xk] == "Stack" and inputs & set(next(a for k, _, a in prog.rows if k == xk)):
             found.add("raw")
-    if layers and any(op.name == "sum" and k not in fused_rows for k, (_, op, _) in enumerate(low.rows)
-                      if low.names[low.rows[k][0]] not in graph.outputs):
+    if any(type(op) is sg.core.ops.Op and op.linear and low.names[k] not in graph.outputs
+           for k, op, _ in prog.rows):
         found.add("partial")
+    if "Pairs" in kinds.values():
+        found.add("loss")
     if len(graph.outputs) > 1:
         found.add("several outputs")
     return found
 
 
-@pytest.mark.parametrize("shape", ["skip", "partial", "raw", "several outputs"])
+@pytest.mark.parametrize("shape", ["skip", "partial", "raw", "several outputs", "loss"])
 def test_the_strategy_draws_every_hard_shape(shape):
     g = find(layered_graphs(), lambda g: shape in shapes(g),
              settings=settings(database=None, derandomize=True, max_examples=500, phases=[Phase.generate]))
@@ -212,12 +218,11 @@ def test_the_strategy_draws_every_hard_shape(shape):
 
 def expect_ran(results, graph, at):
     """Each forced tier really ran (read back from the lowering's caches); the
-    fused layers whenever the graph has some and their weights and biases are
-    scalars (a raw input can be a layer's "weight", as in ``mul(x1, x1)``, or a
-    bias: then it is an array)."""
+    fused layers whenever the graph has some and their weights are scalars (a raw
+    input can be a layer's "weight", as in ``wsum(x1, x1)``: then it is an array)."""
     low = lowered(graph)
     scalar = all(np.ndim(v) == 0 for v in at.values())
-    params = [s for L in low.layers() for s in (*L.weights, *(t for b in L.bias for t in b if type(t) is int))]
+    params = [s for _, L, _ in low.layers() for s in L.weights]
     fused = bool(low.layers()) and all(np.ndim(at[low.names[s]]) == 0 for s in params)
     assert results["code"].ran == f"compiled code ({'math' if scalar else 'num'})"
     assert results["loop"].ran == f"instruction loop ({'math' if scalar else 'num'})"

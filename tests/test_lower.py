@@ -225,8 +225,10 @@ def batch(net, data, n=5):
 def test_fused_layers_equal_reference(net, data):
     g = net.graph
     feed = batch(net, data)
-    assert any(len(L.sums) * len(L.prev) >= 4 for L in lowered(g).layers()) or \
-        not any(max(net.sizes[i], 1) * net.sizes[i + 1] >= 4 for i in range(len(net.sizes) - 1))
+    prog = lowered(g).blocks()            # found by the op table's properties: every layer a block,
+    assert [type(op).__name__ for _, op, _ in prog.rows] == \
+        ["Stack"] + ["Linear", "Map"] * (len(net.sizes) - 2) + ["Linear"] \
+        + (["Map"] if net.activations[-1] != "identity" else []) + ["Stack", "Pairs"]
     check_graph(g, feed, exact=False)
     vals, adj = reference(g, feed)
     value, mean = sg.numeric.reverse.mean_grad(g, feed)

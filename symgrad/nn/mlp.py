@@ -32,6 +32,7 @@ from ..numeric.forward import NodeValues, evaluate, read_inputs
 from ..core.graph import Assembler, Graph
 from ..core.ops import OPS, SYM
 from ..numeric.reverse import mean_grad
+from .matrices import Plan, Weights, check_matrices, flat, plan, to_matrices, weight_names
 
 __all__ = ["mlp", "Net", "ACTIVATIONS", "LOSSES"]
 
@@ -107,12 +108,6 @@ def _validate(sizes, activation, output_activation, loss) -> tuple[tuple, tuple]
         raise GraphError(f"loss {loss!r} is computed from logits: use output_activation='identity' "
                          f"(got {output_activation!r}); the loss applies the sigmoid/softmax itself")
     return tuple(int(s) for s in sizes), tuple(acts)
-
-
-def weight_names(sizes: Sequence[int]) -> list[str]:
-    """``w{l}_{i}_{j}`` in graph input order: layer by layer, neuron j, then i = 0 (bias) .. H."""
-    return [f"w{l}_{i}_{j}" for l in range(1, len(sizes))
-            for j in range(1, sizes[l] + 1) for i in range(sizes[l - 1] + 1)]
 
 
 def _build(sizes: tuple, acts: tuple, loss: str | None) -> Graph:
@@ -286,30 +281,90 @@ class Net:
     (``(N, D)``), ``y`` likewise with ``K`` targets; with a batch, the loss is the
     MEAN over samples, as the lecture's training loss.
 
+    The weights live in one matrix per layer, ``W^l`` of shape
+    ``(H_{l-1} + 1, H_l)`` with the biases as row 0 and ``W^l[i, j - 1] =
+    w{l}_{i}_{j}`` (:meth:`matrices`, :meth:`with_weights`,
+    ``backprop(..., matrices=True)``).  The gradient runs on them: the graph's
+    layers found as matrix blocks by the op table's properties, the chain rule the
+    one sweep (:mod:`symgrad.numeric.fuse`).
+
     Attributes
     ----------
     graph : Graph
         The per-sample graph; its inputs are ``x1..xD``, the weights and ``y1..yK``.
-    weights : dict
-        ``{"w1_0_1": value, ...}``, updated in place by :meth:`train`.
+    weights : Weights
+        ``{"w1_0_1": value, ...}``, a live view on the matrices: reading and
+        assigning ``net.weights["w1_0_1"] = 0.3`` read and write ``W^1[0, 0]``;
+        :meth:`train` updates it.  Assigning a whole mapping
+        (``net.weights = {...}``, every weight) sets them all.
     sizes, activations, loss
         The architecture (``activations`` has one name per layer 1..L+1).
     """
 
     def __init__(self, graph: Graph, sizes: tuple, activations: tuple, loss: str | None,
-                 weights: dict) -> None:
+                 weights: Mapping | list) -> None:
         self.graph, self.sizes, self.activations, self.loss = graph, sizes, activations, loss
-        self.weights = dict(weights)
+        self._W = to_matrices(weights, sizes) if isinstance(weights, Mapping) else weights
+        self._weights = Weights(self._W, sizes)
+        self._names = tuple(self._weights)
         self._closed = None
         self._closed_fn = None
+        self._plan: Plan | None | bool = False          # False: not looked for yet
 
     def __repr__(self) -> str:
         return (f"Net(sizes={list(self.sizes)}, activations={list(self.activations)}, "
-                f"loss={self.loss!r}, weights={len(self.weights)})")
+                f"loss={self.loss!r}, weights={len(self._names)})")
+
+    @property
+    def weights(self) -> Weights:
+        return self._weights
+
+    @weights.setter
+    def weights(self, values: Mapping) -> None:
+        new = to_matrices(_check_weights(values, list(self._names)), self.sizes)
+        for W, N in zip(self._W, new):
+            W[...] = N
 
     @property
     def weight_names(self) -> tuple:
-        return tuple(self.weights)
+        return self._names
+
+    def matrices(self) -> list[np.ndarray]:
+        """Copies of the weight matrices ``[W^1, ..., W^{L+1}]``: ``W^l`` has shape
+        ``(H_{l-1} + 1, H_l)``, the biases as row 0, ``W^l[i, j - 1] = w{l}_{i}_{j}``.
+
+        Examples
+        --------
+        >>> import symgrad as sg
+        >>> net = sg.mlp([2, 3, 1], seed=0)
+        >>> [W.shape for W in net.matrices()]
+        [(3, 3), (4, 1)]
+        >>> float(net.matrices()[0][2, 1]) == net.weights["w1_2_2"]
+        True
+        """
+        return [W.copy() for W in self._W]
+
+    def with_weights(self, matrices: Sequence) -> "Net":
+        """A new Net with the same graph and the weight matrices ``matrices`` (as
+        :meth:`matrices` gives them; copied).
+
+        Raises
+        ------
+        InputError
+            Not one matrix per layer, a matrix of the wrong shape (the message
+            names the layer and the shape), or entries that are not finite reals.
+
+        Examples
+        --------
+        >>> import symgrad as sg
+        >>> net = sg.mlp([2, 2, 1], seed=0)
+        >>> half = net.with_weights([W / 2 for W in net.matrices()])
+        >>> half.weights["w2_1_1"] == net.weights["w2_1_1"] / 2
+        True
+        """
+        new = Net(self.graph, self.sizes, self.activations, self.loss, check_matrices(matrices, self.sizes))
+        new._closed, new._closed_fn, new._plan = self._closed, self._closed_fn, self._plan
+        return new
 
     def _rows(self, name: str, v, n: int) -> np.ndarray:
         try:
@@ -322,12 +377,11 @@ class Net:
                              f"got shape {np.shape(v)}")
         return arr
 
-    def feed(self, x, y=None, weights: Mapping | None = None) -> dict:
-        """The graph's input mapping for samples ``x`` (and targets ``y``)."""
+    def _samples(self, x, y) -> tuple:
+        """``x`` (and ``y``) checked, as arrays of shape (samples..., D) and (samples..., K)."""
         x = self._rows("x", x, self.sizes[0])
         if x.size == 0:
             raise InputError(f"x holds no samples (shape {x.shape}); pass at least one")
-        feed = {f"x{i}": x[..., i - 1] for i in range(1, self.sizes[0] + 1)}
         if self.loss is None:
             if y is not None:
                 raise InputError("this net has no loss (loss=None): pass no targets y")
@@ -338,8 +392,16 @@ class Net:
             y = self._rows("y", y, self.sizes[-1])
             if y.shape[:-1] != x.shape[:-1]:
                 raise InputError(f"x has {x.shape[:-1] or 1} sample(s) but y has {y.shape[:-1] or 1}")
+        return x, y
+
+    def feed(self, x, y=None, weights: Mapping | None = None) -> dict:
+        """The graph's input mapping for samples ``x`` (and targets ``y``)."""
+        x, y = self._samples(x, y)
+        feed = {f"x{i}": x[..., i - 1] for i in range(1, self.sizes[0] + 1)}
+        if y is not None:
             feed.update({f"y{i}": y[..., i - 1] for i in range(1, self.sizes[-1] + 1)})
-        feed.update(self.weights if weights is None else _check_weights(weights, list(self.weights)))
+        feed.update(zip(self._names, flat(self._W)) if weights is None
+                    else _check_weights(weights, list(self._names)))
         return feed
 
     def forward(self, x, y=None) -> NodeValues:
@@ -360,19 +422,29 @@ class Net:
                              "no scalar to differentiate (use loss='squared' or 'cross_entropy')")
         return self.graph.outputs[0]
 
-    def _loss_grad(self, x, y) -> tuple[float, dict]:
-        """Mean loss and its weight gradient by the lowered executor: reverse mode
-        on the graph, each layer of weighted sums run as one matrix product."""
-        value, grad = mean_grad(self.graph, self.feed(x, y), output=self._output(), wrt=self.weights)
-        return value, {w: float(grad[w]) for w in self.weights}
+    def _run(self, x, y, grad: bool = True) -> tuple:
+        """``(mean loss, [dW^l] or None)``: the net's block program on its matrices
+        (samples as rows), or, were the graph not the matrices' layout, the graph's
+        executor."""
+        out = self._output()
+        x, y = self._samples(x, y)
+        if self._plan is False:
+            self._plan = plan(self.graph, self.sizes)
+        if self._plan is not None:
+            X = x.reshape(-1, self.sizes[0])
+            return self._plan.run(self._W, X, None if y is None else y.reshape(len(X), -1), grad)
+        value, g = mean_grad(self.graph, self.feed(x, y), output=out, wrt=self._names)
+        return value, (to_matrices(g, self.sizes) if grad else None)
 
     def mean_loss(self, x, y) -> float:
         """The loss averaged over the samples (the output value for one sample)."""
-        return self._loss_grad(x, y)[0]
+        return self._run(x, y, grad=False)[0]
 
-    def backprop(self, x, y=None) -> dict:
-        """``{weight: d loss / d weight}`` by reverse mode on the graph; for a batch,
-        the gradient of the MEAN loss.
+    def backprop(self, x, y=None, *, matrices: bool = False) -> dict | list:
+        """The gradient of the loss (for a batch: of the MEAN loss) with respect to
+        the weights, by reverse mode: ``{weight: d loss / d weight}``, or with
+        ``matrices=True`` the list ``[dW^1, ..., dW^{L+1}]`` in the layout of
+        :meth:`matrices` (no per-weight dict is built).
 
         Examples
         --------
@@ -381,8 +453,12 @@ class Net:
         >>> g = net.backprop([0.5, -1.0], [1.0])
         >>> len(g), sorted(g)[:2]
         (9, ['w1_0_1', 'w1_0_2'])
+        >>> dW = net.backprop([0.5, -1.0], [1.0], matrices=True)
+        >>> [m.shape for m in dW], float(dW[1][2, 0]) == g["w2_2_1"]
+        ([(3, 2), (3, 1)], True)
         """
-        return self._loss_grad(x, y)[1]
+        grads = self._run(x, y)[1]
+        return grads if matrices else dict(zip(self._names, flat(grads)))
 
     def closed_form_gradient(self) -> dict:
         """``{weight: SymPy expr}`` from the lecture's B / delta recursion, in the
@@ -442,7 +518,8 @@ class Net:
 
     def train(self, X, Y=None, lr: float = 0.1, steps: int = 100, *,
               progress: bool = True) -> list:
-        """Plain gradient descent on the mean loss; updates :attr:`weights`.
+        """Plain gradient descent on the mean loss; updates the weight matrices
+        (and so :attr:`weights`) in place.
 
         Returns the loss history: the mean loss before each step and after the
         last (``steps + 1`` values).  ``progress`` shows a tqdm progress bar.
@@ -461,13 +538,14 @@ class Net:
         if isinstance(lr, bool) or not isinstance(lr, Real) or not 0 < lr < np.inf:
             raise InputError(f"lr must be a finite number > 0 such as 0.1, got {lr!r}")
         from tqdm import tqdm
+        X, Y = self._samples(X, Y)               # checked once
         history = []
         bar = tqdm(range(steps), desc="training", disable=not progress, leave=False)
         for _ in bar:
-            loss, grad = self._loss_grad(X, Y)
+            loss, grads = self._run(X, Y)
             history.append(loss)
-            for w, g in grad.items():
-                self.weights[w] -= lr * g
+            for W, g in zip(self._W, grads):
+                W -= lr * g                       # in place: net.weights shows the update
             bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
         history.append(self.mean_loss(X, Y))
         return history

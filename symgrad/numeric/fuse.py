@@ -1,312 +1,467 @@
-"""Layer fusion: an MLP's weighted sums run as one matrix product per layer.
+"""Fusion by what an op is: a layer of weighted sums runs as one matrix product.
 
-An MLP graph is scalar: neuron ``j`` of layer ``l`` is the node
-``a{l}_{j} = sum(w{l}_0_{j}, mul(w{l}_1_{j}, h1), mul(w{l}_2_{j}, h2), ...)``.  With
-a batch of samples, the generic lowered program spends one numpy call per weight.
-Here, in the lowered program's rows, a **layer** is a group of ``sum`` nodes whose
-product terms ``mul(w, h)`` read the same nodes ``h_1..h_K`` in the same order,
-with weights that are inputs and products used only by their sum; the other terms
-(biases) are inputs or literals.  When every sum of a layer feeds one node of the
-same unary op (the activation), that op runs on the whole matrix too.
+A **block program** is the lowered program (rows ``(slot, op, args)``) with
+groups of rows replaced by rows whose values are matrices, one column per node
+and one matrix row per sample (a batch of shape ``S`` is flattened to ``N``):
 
-At run time, with scalar weights and array samples (the batch shape flattened to
-``N``), a layer computes ``A = W @ X`` (J x K times K x N) plus the biases, and in
-reverse ``dX = W.T @ dA`` and either the per-sample weight adjoints ``dA[j] * X[i]``
-or, for the gradient of a mean loss, ``dW = dA @ X.T / N``: BLAS instead of J*K
-numpy calls.  The graph users see does not change; product nodes' values are
-computed only when read.  Sums are added in BLAS order, so fused values equal the
-reference to rounding (tests: 1e-9), not bit for bit.
+* a **layer** (:class:`Linear`): rows of an op marked ``Op.linear`` (a sum of
+  products of its pairs, ``wsum(w_1, v_1, w_2, v_2, ...)``) reading the same
+  values ``v_r`` (nodes or literals, same order) with weights ``w_r`` that are
+  graph inputs.  Its J nodes are ``A = X @ W[node rows] + sum_r c_r W[r]``,
+  ``W[r, j]`` the weight of pair ``r`` of node ``j``, ``X`` the node values
+  (columns) and ``c_r`` the literals (the bias's ``1``);
+* an **activation** (:class:`Map`): one op of fixed arity applied to every node
+  of a layer, the other arguments the same literals: it runs on the matrix;
+* a **loss** (:class:`Pairs`): a pair op (not linear) over a layer's nodes in
+  order and other nodes (the targets) runs on columns;
+* the glue: :class:`Stack` (nodes side by side as a matrix: a layer's inputs,
+  the targets) and :class:`Column` (one node of a block, read by a plain row).
+
+Every other row stays as it is (a **plain** row).  Nothing here knows an op by
+its name: only ``Op.linear``, ``Op.arity`` and ``Op.apply``/``Op.partials`` on
+:data:`~symgrad.core.ops.NUM`.
+
+The reverse pass is the one chain-rule sweep (:func:`symgrad.core.sweep.sweep`)
+over the block program, with :class:`Blocks` as the interpretation: a block's
+local derivatives are the transposes of its linear maps (``dW = X^T dA``,
+``dX = dA W^T``, a literal column's ``dW[r] = c_r sum_n dA``), an activation's
+the matrix ``op.partials(NUM, H, A, *params)[0]`` (times the seed, elementwise),
+a plain row's the op's partials as in the reference.  The graph users see does
+not change; fused values equal the reference to rounding (BLAS sums in its own
+order; tests: 1e-9).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 
-__all__ = ["Layer", "find_layers", "NoFuse", "LazyValues", "release"]
+from ..core.ops import NUM, PAIRS, Op
+from ..core.sweep import Interpretation, sweep
 
-MIN_PRODUCTS = 4        # a layer with fewer weights is left to the generic program
+__all__ = ["Program", "Blocks", "Linear", "Map", "Pairs", "Stack", "Column", "NoFuse",
+           "find_blocks", "is_key", "reverse"]
 
 
 class NoFuse(Exception):
-    """The inputs do not fit the fused layers (a weight is an array): run generic."""
+    """The inputs do not fit the blocks (a layer's weight is an array): run generic."""
 
 
-@dataclass(frozen=True)
-class Layer:
-    """One fused layer: sums ``a_j = sum_i W[j, i] * X[i] + bias_j``."""
+def is_key(a) -> bool:
+    """A node slot (int) or a block key (str); literals are 1-tuples."""
+    return type(a) is not tuple
 
-    first: int              # row index where the layer runs (its first sum)
-    rows: frozenset         # row indices it replaces (products, sums, activations)
-    sums: tuple             # slots of the J sum nodes
-    prev: tuple             # slots of the K nodes read (X)
-    weights: tuple          # J*K weight slots, row-major (j, i)
-    muls: tuple             # J*K product slots, aligned with weights
-    bias: tuple             # per sum: the other arguments (slots, or literals as 1-tuples)
-    act: object = None      # the activation's Op, or None
-    act_fn: object = None   # (value fn, partial fn) on matrices
-    outs: tuple = ()        # slots of the activation nodes
 
-    def forward(self, V: list, M: dict) -> None:
-        J, K = len(self.sums), len(self.prev)
-        W = _scalars([V[s] for s in self.weights])
-        W = W.reshape(J, K)
-        X = M.get(self.prev)
-        if X is None:
-            shape = np.broadcast_shapes(*(np.shape(V[h]) for h in self.prev))
-            X = _buffer(M, (K,) + shape)
-            for i, h in enumerate(self.prev):
-                X[i] = V[h]
-        A = _buffer(M, (J,) + X.shape[1:])
-        np.matmul(W, X.reshape(K, -1), out=A.reshape(J, -1))
-        b = _scalars([_bias(V, terms) for terms in self.bias])
-        A += b.reshape((J,) + (1,) * (A.ndim - 1))
-        for j, s in enumerate(self.sums):
-            V[s] = A[j]
-        H = None
-        if self.act is not None:
-            ufunc = self.act_fn[0].ufunc
-            if ufunc is not None:
-                H = _buffer(M, A.shape)
-                ufunc(A, out=H)
-            else:
-                H = _blocked(M, self.act_fn[0], A)
-            for j, s in enumerate(self.outs):
-                V[s] = H[j]
-            M[self.outs] = H
-        M[self.first] = (W, X, A, H)
+# -- the blocks: how each runs forward, and its local derivatives --------------------------
+class Linear:
+    """J weighted sums ``A = X @ W[cols] + sum_r c_r W[r]``; args ``(W key, X key)``."""
 
-    def reverse(self, V: list, G: list, M: dict) -> None:
-        W, X, A, H = M[self.first]
-        J, K = W.shape
-        dA = _gather(G, self.outs if self.act is not None else self.sums, A.shape, M)
-        if self.act is not None and self.act_fn[1] is not None:
-            dA = _blocked(M, lambda h, a, d: d * self.act_fn[1](h, a), H, A, dA)
-        rows = list(dA)
-        for s, r in zip(self.sums, rows):
-            G[s] = r
-        dA2 = dA.reshape(J, -1)
-        if M.get("skip", frozenset()) >= set(self.prev):        # only unwanted inputs read:
-            for h in self.prev:                                   # no dX, but the adjoints stay
-                if G[h] is None:                                  # summable (``touched``: the
-                    G[h] = 0.0                                    # code after adds to them)
+    def __init__(self, op: Op, members: tuple, weights: tuple, shape: tuple, cols, lits: tuple):
+        self.op, self.members, self.weights, self.shape = op, members, weights, shape
+        self.cols, self.lits = cols, lits          # node rows (a slice if contiguous); (r, c)
+        self._gather = itemgetter(*weights) if len(weights) > 1 else (lambda V: (V[weights[0]],))
+
+    def matrix(self, V) -> np.ndarray:
+        """``W`` from the weights' slots of ``V``; NoFuse if one is not a scalar."""
+        try:
+            W = np.array(self._gather(V), dtype=float)
+        except (TypeError, ValueError):
+            raise NoFuse from None
+        if W.ndim != 1:
+            raise NoFuse
+        return W.reshape(self.shape)
+
+    def run(self, ctx: "Blocks", key, args) -> None:
+        M = ctx.M
+        W = M.get(args[0])
+        if W is None:
+            W = M[args[0]] = self.matrix(ctx.V)
+        X = M[args[1]]
+        if len(X) <= SMALL:
+            A = np.dot(X, W[self.cols])
         else:
-            dX = _buffer(M, X.shape)
-            np.matmul(W.T, dA2, out=dX.reshape(K, -1))
-            parts = list(dX)                 # row objects: identity marks a sole contribution
-            for h, r in zip(self.prev, parts):
-                _add(G, h, r)
-            M["dX", self.prev] = (dX, parts)    # the layer below may reuse dX (see _gather)
-        mean = M.get("mean")
-        if mean:                  # averaged over the samples here: the mean is linear
-            dW = ((dA2 @ X.reshape(K, -1).T) / dA2.shape[1]).ravel().tolist()
-            rows = dA2.mean(axis=1).tolist()
+            A = np.matmul(X, W[self.cols], out=ctx.buffer((len(X), self.shape[1])))
+        for r, c in self.lits:                   # W[r:r + 1]: a row as a 1 x J matrix (for one
+            A += W[r:r + 1] if c == 1 else c * W[r:r + 1]     # sample, no broadcasting)
+        M[key] = A
+        if ctx.expose:
+            ctx.show(self.members, A)
+
+    def vjp(self, ctx: "Blocks", key, args) -> tuple:
+        wkey, xkey = args
+        W, X = ctx.M[wkey], ctx.M[xkey]
+        dw = None if wkey in ctx.skip else (lambda dA, pos: self.dweights(ctx, X, dA))
+        dx = None if xkey in ctx.skip else (lambda dA, pos: _mm(ctx, dA, W[self.cols].T))
+        return dw, dx
+
+    def dweights(self, ctx: "Blocks", X, dA) -> np.ndarray:
+        """``dW = X^T dA`` (a literal ``c``'s row: ``c`` times the sum of ``dA`` over
+        the samples) times ``ctx.scale``, or per sample (``ctx.per_sample``)."""
+        n = len(dA)
+        if ctx.per_sample:
+            dW = np.empty((n,) + self.shape)
+            dW[:, self.cols] = X[:, :, None] * dA[:, None, :]
+            for r, c in self.lits:
+                dW[:, r] = dA if c == 1 else c * dA
+            return dW
+        dW = np.empty(self.shape)
+        if type(self.cols) is not slice:
+            dW[self.cols] = np.dot(X.T, dA)
+        elif n <= SMALL:
+            np.dot(X.T, dA, out=dW[self.cols])
         else:
-            dW = list((dA[:, None] * X[None]).reshape((J * K,) + X.shape[1:]))
-            for k, m in enumerate(self.muls):
-                G[m] = rows[k // K]
-        for w, d in zip(self.weights, dW, strict=True):
-            p = G[w]
-            G[w] = d if p is None else p + d
-        for r, terms in zip(rows, self.bias):
-            for t in terms:
-                if type(t) is int:
-                    _add(G, t, r)
-
-    @property
-    def touched(self) -> set:
-        """Slots whose adjoints the reverse step sets."""
-        return {*self.sums, *self.prev, *self.weights, *self.muls,
-                *(t for terms in self.bias for t in terms if type(t) is int)}
+            np.matmul(X.T, dA, out=dW[self.cols])
+        if self.lits:                           # the sum over samples as a product: BLAS
+            total = dA[0] if n == 1 else dA.sum(axis=0) if n <= SMALL else ctx.ones() @ dA
+            for r, c in self.lits:
+                dW[r] = total if c == 1 else c * total
+        if ctx.scale != 1:
+            dW *= ctx.scale
+        return dW
 
 
-def _scalars(values) -> np.ndarray:
-    """A vector of scalar values; NoFuse if one is an array (a per-sample weight)."""
-    try:
-        vec = np.array(values, dtype=float)
-    except ValueError:
-        raise NoFuse from None
-    if vec.ndim != 1:
-        raise NoFuse
-    return vec
+SMALL = 16          # samples: up to here np.dot (less overhead on tiny matrices), above matmul
+BLOCK = 1 << 15     # elements (256 KB) per piece of an elementwise op on a large matrix
 
 
-def _bias(V, terms):
-    total = 0.0
-    for t in terms:
-        total = total + (V[t] if type(t) is int else t[0])
-    return total
+def _mm(ctx, a, b):
+    """``a @ b``, an N x K result; large ones into a buffer of ``ctx``."""
+    if len(a) <= SMALL:
+        return np.dot(a, b)
+    return np.matmul(a, b, out=ctx.buffer((len(a), b.shape[1])))
 
 
-ARENA = 1 << 20         # float64s (8 MiB): numpy asks the kernel for huge pages from 4 MiB
-
-
-def _buffer(M: dict, shape: tuple) -> np.ndarray:
-    """An array for a layer matrix.  A fresh multi-MB array costs a page fault per
-    4 KB page on every call (measured: 2.2 ms for two 32 x 10,000 matrices, 0.09 ms
-    from one 8 MB arena with huge pages).  So matrices come from a per-run arena,
-    or, with a buffer pool in ``M`` (mean-gradient runs, whose arrays never reach
-    the caller), are reused from an earlier call."""
-    pool = M.get("pool")
-    if pool is None:
-        n = int(np.prod(shape))
-        if n < 1 << 14:
-            return np.empty(shape)
-        arena = M.get("arena")
-        if arena is None or arena[1] + n > arena[0].size:
-            arena = M["arena"] = [np.empty(max(ARENA, n)), 0]
-        start = arena[1]
-        arena[1] = start + n
-        return arena[0][start:start + n].reshape(shape)
-    free = pool.get(shape)
-    try:
-        buf = free.pop() if free else np.empty(shape)
-    except IndexError:                       # another thread took the last one
-        buf = np.empty(shape)
-    M["used"].append(buf)
-    return buf
-
-
-def release(M: dict) -> None:
-    """Return the buffers a run took to its pool."""
-    pool = M.get("pool")
-    if pool is not None:
-        if len(pool) > 16:                   # many batch shapes: start afresh
-            pool.clear()
-        for buf in M.pop("used", ()):
-            pool.setdefault(buf.shape, []).append(buf)
-
-
-def _blocked(M, f, *mats):
-    """``f`` applied elementwise to matrices in column blocks of ~256 KB: the
-    temporaries of a template like ``1 - y * y`` stay small (a 2.5 MB temporary
-    costs page faults on every call; blocks reuse the heap).  Same values."""
+def _pieces(ctx, f, mats):
+    """``f(*mats)`` for an elementwise ``f`` of N x K matrices, on pieces of rows of
+    :data:`BLOCK` elements when they are large: the temporaries of a formula such as
+    ``s * (1 - y*y)`` stay in the cache and are reused, instead of fresh megabytes each
+    (page faults on every call).  Same values."""
     first = mats[0]
-    J, N = first.shape[0], first[0].size
-    step = max(256, 32768 // max(J, 1))
-    if N <= step:
+    n, width = first.shape
+    step = max(1, BLOCK // max(width, 1))
+    if n <= step:
         return f(*mats)
-    flat = [m.reshape(J, N) for m in mats]
-    out = _buffer(M, (J, N))
-    for i in range(0, N, step):
-        out[:, i:i + step] = f(*(m[:, i:i + step] for m in flat))
-    return out.reshape(first.shape)
-
-
-def _gather(G, slots, shape, M):
-    """The adjoints of ``slots`` as a matrix: the layer above's dX itself when these
-    are exactly its rows (no copy).
-
-    ``dX`` is each slot's complete adjoint only if its row was the slot's sole
-    contribution.  Adjoints are never updated in place (every contribution binds
-    ``G[s]`` to a new object: ``p + c``), and the layer above stored the row
-    objects it contributed, so ``G[s] is row`` holds exactly when nothing was
-    summed into ``G[s]`` before that row (another consumer processed earlier, a
-    skip connection) or after it (a consumer processed later)."""
-    cached = M.get(("dX", slots))
-    if cached is not None and all(G[s] is r for s, r in zip(slots, cached[1])):
-        return cached[0]
-    out = _buffer(M, shape)
-    out.fill(0.0)
-    for j, s in enumerate(slots):
-        if G[s] is not None:
-            out[j] = G[s]
+    out = ctx.buffer((n, width))
+    for i in range(0, n, step):
+        out[i:i + step] = f(*[m[i:i + step] for m in mats])
     return out
 
 
-def _add(G, s, v):
-    p = G[s]
-    G[s] = v if p is None else p + v
+class Map:
+    """An elementwise op on every node of a block: ``H = op(A, *params)``; args ``(A key,)``."""
+
+    def __init__(self, op: Op, params: tuple, members: tuple):
+        self.op, self.params, self.members = op, params, members
+
+    def run(self, ctx: "Blocks", key, args) -> None:
+        op, params = self.op, self.params
+        H = ctx.M[key] = _pieces(ctx, lambda a: op.apply(NUM, a, *params), (ctx.M[args[0]],))
+        if ctx.expose:
+            ctx.show(self.members, H)
+
+    def vjp(self, ctx: "Blocks", key, args) -> tuple:
+        op, params, H, A = self.op, self.params, ctx.M[key], ctx.M[args[0]]
+
+        def local(s, h, a):                           # the seed times the partial, elementwise
+            return s * op.partials(NUM, h, a, *params)[0]
+        return (lambda seed, pos: _pieces(ctx, local, (seed, H, A)),)
 
 
-def find_layers(rows, input_slots, make_act) -> list:
-    """The fusable layers of a lowered program's ``rows`` (slot form).
+class Pairs:
+    """A pair op over the columns of two blocks, ``op(P_1, T_1, P_2, T_2, ...)``,
+    one value per sample (a loss); args ``(P key, T key)``."""
 
-    ``make_act(op, extra)`` returns the (value, partial) matrix functions of an
-    activation op with its literal extra arguments."""
-    pos = {o: k for k, (o, _, _) in enumerate(rows)}
-    uses: dict = {}
-    for _, _, args in rows:
-        for a in args:
-            if type(a) is int:
-                uses[a] = uses.get(a, 0) + 1
+    def __init__(self, op: Op, width: int):
+        self.op, self.width = op, width
+
+    def _columns(self, ctx, args) -> list:
+        P, T = ctx.M[args[0]], ctx.M[args[1]]
+        return [c for k in range(self.width) for c in (P[:, k], T[:, k])]
+
+    def run(self, ctx: "Blocks", key, args) -> None:
+        out = self.op.apply(NUM, *self._columns(ctx, args))
+        ctx.M[key] = out
+        ctx.V[key] = ctx.sample(out)
+
+    def vjp(self, ctx: "Blocks", key, args) -> tuple:
+        ds = self.op.partials(NUM, ctx.M[key], *self._columns(ctx, args))
+        n = ctx.n
+        return tuple(None if a in ctx.skip else _scaled(_side(ds[side::2], n))
+                     for side, a in enumerate(args))
+
+
+def _side(ds, n: int) -> np.ndarray:
+    """Per-column partials (arrays of N or numbers) as an N x K matrix."""
+    if len(ds) == 1 and type(ds[0]) is np.ndarray and ds[0].shape == (n,):
+        return ds[0].reshape(n, 1)
+    out = np.empty((n, len(ds)))
+    for k, d in enumerate(ds):
+        out[:, k] = d
+    return out
+
+
+def _scaled(D):
+    def term(seed, pos):
+        if type(seed) is not np.ndarray:
+            return D if seed == 1 else D * np.float64(seed)
+        return D * np.reshape(seed, (-1, 1))
+    return term
+
+
+class Stack:
+    """Nodes side by side as an N x K matrix (a layer's inputs, the targets); args: the nodes.
+    A matrix already given under its key (a Net's samples) is used as it is."""
+
+    def run(self, ctx: "Blocks", key, args) -> None:
+        if key in ctx.M:
+            return
+        V = ctx.V
+        X = np.empty(ctx.shape + (len(args),))
+        for i, s in enumerate(args):
+            X[..., i] = V[s]
+        ctx.M[key] = X.reshape(ctx.n, len(args))
+
+    def vjp(self, ctx: "Blocks", key, args) -> tuple:
+        return (lambda dX, pos: ctx.sample(dX[:, pos]),) * len(args)
+
+
+class Column:
+    """Node ``j`` of a block, read by a plain row (its value is set by the block)."""
+
+    def __init__(self, j: int, width: int):
+        self.j, self.width = j, width
+
+    def run(self, ctx, key, args) -> None:
+        pass
+
+    def vjp(self, ctx: "Blocks", key, args) -> tuple:
+        def term(seed, pos):
+            D = np.zeros((ctx.n, self.width))
+            D[:, self.j] = np.ravel(np.broadcast_to(seed, ctx.shape))
+            return D
+        return (term,)
+
+
+# -- finding the blocks ---------------------------------------------------------------------
+class Program:
+    """A block program: ``rows`` in topological order, and where the blocks are.
+
+    ``linear`` and ``maps`` list the rows of the layers and activations;
+    ``member`` maps a node slot to ``(block key, column)``; ``inner`` holds the
+    members no plain row reads (no :class:`Column` row)."""
+
+    def __init__(self, rows: tuple, linear: tuple, maps: tuple, member: dict, inner: frozenset):
+        self.rows, self.linear, self.maps, self.member, self.inner = rows, linear, maps, member, inner
+
+    def steps(self, segment=None) -> tuple:
+        """The forward pass: ``(run, key, args)`` per block, and per run of plain
+        rows one step running ``segment(rows)`` (a compiled function of ``V``)."""
+        steps, seg = [], []
+        for row in self.rows:
+            key, op, args = row
+            if type(op) is Op:
+                seg.append(row)
+                continue
+            if seg:
+                steps.append(_plain(segment(seg)))
+                seg = []
+            if type(op) is not Column:
+                steps.append((op.run, key, args))
+        if seg:
+            steps.append(_plain(segment(seg)))
+        return tuple(steps)
+
+    def __bool__(self) -> bool:
+        return bool(self.linear)
+
+
+def _plain(fn) -> tuple:
+    return (lambda ctx, key, args: fn(ctx.V)), None, None
+
+
+def find_blocks(rows, input_slots, output_slots=()) -> Program:
+    """The block program of a lowered program's ``rows`` (slot form: literals are
+    1-tuples), found by the op table's properties."""
     inputs = set(input_slots)
-    only_use = {args[0]: (o, op, args[1:]) for o, op, args in rows
-                if args and type(args[0]) is int and uses.get(args[0]) == 1}
     groups: dict = {}
     for k, (o, op, args) in enumerate(rows):
-        neuron = _neuron(rows, pos, uses, inputs, args) if op.name == "sum" else None
-        if neuron is not None:
-            groups.setdefault(neuron[0], []).append((k, o) + neuron[1:])
-    layers = []
-    for prev, members in groups.items():
-        if len(members) * len(prev) >= MIN_PRODUCTS:
-            layers.append(_layer(pos, only_use, prev, members, make_act))
-    return layers
+        if op.linear:
+            ws, vs = args[0::2], args[1::2]
+            if all(type(w) is int and w in inputs for w in ws) and any(type(v) is int for v in vs):
+                groups.setdefault(vs, []).append(k)
+    if not groups:
+        return Program(tuple(rows), (), (), {}, frozenset())
+    firsts: dict = {}                 # slot -> rows applying a fixed-arity op to it (literals after)
+    for k, (o, op, args) in enumerate(rows):
+        if op.arity == len(args) and not op.linear and type(args[0]) is int \
+                and all(type(a) is tuple for a in args[1:]):
+            firsts.setdefault(args[0], []).append(k)
+    at: dict = {}                     # row index -> program rows emitted there
+    absorbed, by_members, member, blocks = set(), {}, {}, []
+    linear, maps = [], []
+    for vs, ks in groups.items():
+        key = f"A{len(linear)}"
+        members = tuple(rows[k][0] for k in ks)
+        xs = tuple(v for v in vs if type(v) is int)
+        src = by_members.get(xs)
+        emit = []
+        if src is None:
+            src = f"X{len(linear)}"
+            emit.append((src, Stack(), xs))
+        row = (key, _linear(rows, ks, vs), (f"W{len(linear)}", src))
+        emit.append(row)
+        linear.append(row)
+        blocks.append((key, members, emit))
+        at[ks[0]] = emit
+        absorbed.update(ks)
+        by_members.setdefault(members, key)
+        acts = _activation(rows, firsts, members)
+        if acts is not None:
+            op, params, aks = acts
+            hmembers = tuple(rows[k][0] for k in aks)
+            hkey = f"H{len(linear) - 1}"
+            hrow = (hkey, Map(op, params, hmembers), (key,))
+            maps.append(hrow)
+            at[min(aks)] = hemit = [hrow]
+            blocks.append((hkey, hmembers, hemit))
+            absorbed.update(aks)
+            by_members.setdefault(hmembers, hkey)
+    for k, (o, op, args) in enumerate(rows):
+        if op.arity == PAIRS and not op.linear and k not in absorbed:
+            ps, ts = tuple(args[0::2]), tuple(args[1::2])
+            if ps in by_members and all(type(t) is int for t in ts):
+                emit = []
+                tkey = by_members.get(ts)
+                if tkey is None:
+                    tkey = f"T{k}"
+                    emit.append((tkey, Stack(), ts))
+                emit.append((o, Pairs(op, len(ps)), (by_members[ps], tkey)))
+                at[k] = emit
+                absorbed.add(k)
+    for key, members, emit in blocks:
+        for j, s in enumerate(members):
+            member[s] = (key, j)
+    read = set(output_slots)
+    for k, (o, op, args) in enumerate(rows):
+        if k not in absorbed:
+            read.update(a for a in args if type(a) is int)
+    read.update(a for emit in at.values() for key, op, args in emit if type(op) is Stack for a in args)
+    for key, members, emit in blocks:
+        emit.extend((s, Column(j, len(members)), (key,)) for j, s in enumerate(members) if s in read)
+    out = []
+    for k, row in enumerate(rows):
+        if k in at:
+            out.extend(at[k])
+        elif k not in absorbed:
+            out.append(row)
+    inner = frozenset(s for s in member if s not in read)
+    return Program(tuple(out), tuple(linear), tuple(maps), member, inner)
 
 
-def _neuron(rows, pos, uses, inputs, args):
-    """(prev, weights, muls, bias) of a sum node whose terms fit a layer, else None."""
-    prev, ws, ms, bias = [], [], [], []
-    for a in args:
-        if type(a) is not int or a in inputs:
-            bias.append(a)
-            continue
-        _, op, margs = rows[pos[a]]
-        if op.name != "mul" or uses.get(a) != 1 or len(margs) != 2:
-            return None
-        w, h = margs
-        if type(w) is not int or w not in inputs or type(h) is not int:
-            return None
-        prev.append(h)
-        ws.append(w)
-        ms.append(a)
-    return (tuple(prev), tuple(ws), tuple(ms), tuple(bias)) if prev else None
+def _linear(rows, ks, vs) -> Linear:
+    R, J = len(vs), len(ks)
+    weights = tuple(rows[ks[j]][2][2 * r] for r in range(R) for j in range(J))
+    node_rows = [r for r, v in enumerate(vs) if type(v) is int]
+    cols = slice(node_rows[0], node_rows[-1] + 1) \
+        if node_rows == list(range(node_rows[0], node_rows[-1] + 1)) else np.array(node_rows)
+    lits = tuple((r, float(v[0])) for r, v in enumerate(vs) if type(v) is tuple)
+    return Linear(rows[ks[0]][1], tuple(rows[k][0] for k in ks), weights, (R, J), cols, lits)
 
 
-def _layer(pos, only_use, prev, members, make_act) -> Layer:
-    first = min(k for k, *_ in members)
-    sums = tuple(o for _, o, *_ in members)
-    skip = {k for k, *_ in members} | {pos[m] for *_, ms, _ in members for m in ms}
-    act, fn, outs = _activation(only_use, sums, make_act)
-    if act is not None:
-        skip |= {pos[s] for s in outs}
-    return Layer(first, frozenset(skip), sums, prev,
-                 tuple(w for *_, ws, _, _ in members for w in ws),
-                 tuple(m for *_, ms, _ in members for m in ms),
-                 tuple(b for *_, b in members), act, fn, outs)
+def _activation(rows, firsts, members):
+    """(op, params, row indices) of one op applied to every member with the same literals."""
+    for k0 in firsts.get(members[0], ()):
+        _, op, args = rows[k0]
+        found = [k0]
+        for m in members[1:]:
+            k = next((k for k in firsts.get(m, ()) if rows[k][1] is op and rows[k][2][1:] == args[1:]), None)
+            if k is None:
+                break
+            found.append(k)
+        else:
+            return op, tuple(a[0] for a in args[1:]), found
+    return None
 
 
-def _activation(only_use, sums, make_act):
-    """The common op applied to every sum, each sum used only there (``only_use``:
-    slot -> the one row reading it as first argument, with the other arguments)."""
-    consumer = {s: only_use[s] for s in sums if s in only_use}
-    if len(consumer) != len(sums) or any(type(a) is int for _, _, extra in consumer.values() for a in extra):
-        return None, None, ()
-    if len({(op.name, extra) for _, op, extra in consumer.values()}) != 1:
-        return None, None, ()
-    _, op, extra = consumer[sums[0]]
-    return op, make_act(op, extra), tuple(consumer[s][0] for s in sums)
+# -- the interpretation: values are matrices --------------------------------------------------
+class Blocks(Interpretation):
+    """The sweep over a block program: a plain row's local derivatives are its
+    op's partials (as the reference), a block's are linear maps applied to the
+    seed (:meth:`term`).  ``V``: node values by slot; ``M``: block values by key
+    (matrices N x width); ``shape``: the batch shape (``N`` samples); weights'
+    adjoints summed over the samples times ``scale``, or ``per_sample``; keys in
+    ``skip`` get no adjoint.  Also the forward pass's state (``expose``: set
+    every block member's value in ``V``)."""
+
+    def __init__(self, V, M: dict, n: int, shape: tuple, *, per_sample: bool = False,
+                 scale: float = 1.0, skip=frozenset(), expose: bool = True, pool: dict | None = None):
+        self.V, self.M, self.n, self.shape = V, M, n, shape
+        self.per_sample, self.scale, self.skip, self.expose = per_sample, scale, skip, expose
+        self.flat = shape == (n,)
+        self.pool, self.used = pool, []
+
+    def buffer(self, shape: tuple) -> np.ndarray:
+        """An array for a large intermediate matrix: fresh, or with a ``pool`` (a
+        caller that returns none of them), one an earlier call gave back."""
+        pool = self.pool
+        if pool is None:
+            return np.empty(shape)
+        free = pool.get(shape)
+        try:
+            buf = free.pop() if free else np.empty(shape)
+        except IndexError:                       # another thread took the last one
+            buf = np.empty(shape)
+        self.used.append(buf)
+        return buf
+
+    def ones(self) -> np.ndarray:
+        """``N`` ones (the sum over the samples as a vector product), made once a run."""
+        one = self.__dict__.get("_ones")
+        if one is None:
+            one = self._ones = np.ones(self.n)
+        return one
+
+    def release(self) -> None:
+        """Give the buffers this run took back to the pool."""
+        pool = self.pool
+        if pool is not None:
+            if len(pool) > 16:                   # many batch sizes: start afresh
+                pool.clear()
+            for buf in self.used:
+                pool.setdefault(buf.shape, []).append(buf)
+            self.used = []
+
+    def sample(self, col):
+        """A column as a node's value, in the batch's shape."""
+        return col if self.flat else col.reshape(self.shape)
+
+    def show(self, members, mat) -> None:
+        V, flat, shape = self.V, self.flat, self.shape
+        for j, s in enumerate(members):
+            V[s] = mat[:, j] if flat else mat[:, j].reshape(shape)
+
+    def forward(self, steps) -> None:
+        for run, key, args in steps:
+            run(self, key, args)
+
+    def partials(self, name, op, args):
+        if type(op) is Op:
+            V = self.V
+            return op.partials(NUM, V[name], *[a[0] if type(a) is tuple else V[a] for a in args])
+        return op.vjp(self, name, args)
+
+    def term(self, seed, d, name, pos, arg):
+        return d(seed, pos) if callable(d) else seed * d
 
 
-class LazyValues(Mapping):
-    """Node values by name, where fused product nodes are computed when read."""
-
-    def __init__(self, names, slot, V, products):
-        self._names, self._slot, self._V, self._products = names, slot, V, products
-
-    def __getitem__(self, name):
-        s = self._slot[name]
-        v = self._V[s]
-        if v is None and s in self._products:
-            w, h = self._products[s]
-            v = self._V[s] = self._V[w] * self._V[h]
-        return v
-
-    def __iter__(self):
-        return iter(self._names)
-
-    def __len__(self):
-        return len(self._names)
+def reverse(program: Program, interp: Blocks, output: int, seed) -> dict:
+    """The adjoints of ``output`` over ``program`` by the one sweep: ``{key: adjoint}``
+    (a block's adjoint a matrix, a weight matrix's ``dW``).  An output inside a
+    block is seeded as its column."""
+    if output in program.inner:
+        key, j = program.member[output]
+        unit = np.zeros((interp.n, interp.M[key].shape[1]))
+        unit[:, j] = seed
+        return sweep(program.rows, key, interp, unit, node=is_key)
+    return sweep(program.rows, output, interp, seed, node=is_key)

@@ -31,9 +31,10 @@ Results are bit for bit those of the reference (``math.exp`` is not used: it
 differs from numpy's exp in the last bit on ~4% of inputs, and ``sin(exp(40))``
 shows how far one bit can travel).
 
-Layers of weighted sums (an MLP's ``sum(mul(w, h), ...)`` neurons reading the same
-previous-layer nodes) run as one matrix product each, forward and reverse
-(:mod:`symgrad.numeric.fuse`); only these differ from the reference, by rounding.
+Layers of weighted sums (rows of an op marked ``Op.linear`` reading the same
+values, with input weights: an MLP's neurons) run as matrix blocks
+(:mod:`symgrad.numeric.fuse`), forward and by the same sweep in reverse; only
+these differ from the reference, by rounding.
 
 Values live in a list ``V`` indexed by slot (the node's position in
 ``graph.nodes``); adjoints in a list ``G`` (None where the output does not depend
@@ -63,16 +64,13 @@ from __future__ import annotations
 
 import gc
 import math
-import re
 import threading
 from collections import OrderedDict
 
 import numpy as np
 
-from .codeform import partial_code
-from .codegen import (code_forward, code_grad, code_reverse, expr, fn, lit, loop_forward,
-                      loop_reverse, needed)
-from .fuse import LazyValues, NoFuse, find_layers, release
+from .codegen import code_forward, code_grad, code_reverse, loop_forward, loop_reverse, needed
+from .fuse import Blocks, NoFuse, Program, Stack, find_blocks, reverse as block_reverse
 from ..errors import InputError
 from ..core.graph import Graph
 from .mathns import MATH
@@ -152,7 +150,7 @@ def execute(graph: Graph, values, inputs: dict, want: str, limit: int,
             vals, adj = _reference(graph, ins, out, False)
     else:
         with np.errstate(all="ignore"):
-            vals, adj, _ = low.run_arrays(ins, out)
+            vals, adj = low.run_arrays(ins, out)
     if want == "values":
         return NodeValues(dict(zip(low.names, vals, strict=True)) if type(vals) is list else vals, shape)
     if want == "adjoints":
@@ -215,6 +213,7 @@ class Lowered:
     def __init__(self, graph: Graph):
         self.names = graph.nodes
         self.inputs = graph.inputs
+        self.outputs = graph.outputs
         self.slot = {n: i for i, n in enumerate(self.names)}
         self.input_slots = tuple(self.slot[x] for x in graph.inputs)
         slot = self.slot
@@ -224,8 +223,7 @@ class Lowered:
         self._fwd: dict = {}
         self._rev: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
-        self._layers = None
-        self._pool: dict = {}
+        self._skips: OrderedDict = OrderedDict()
         self._grad: OrderedDict = OrderedDict()
         self._uses = 0          # evaluations so far, up to HOT_AFTER + 1 (racy: a heuristic)
 
@@ -249,63 +247,100 @@ class Lowered:
         return G
 
     def run_arrays(self, inputs: dict, output: str | None = None, mean: bool = False,
-                   skip: frozenset = frozenset()):
-        """Forward values (and adjoints of ``output``) with array inputs, fused
-        layers where they fit.  Returns ``(values, adjoints)``: values a Mapping
-        name -> value (products of fused layers computed when read), adjoints a
-        list by slot or None.  With ``mean``, fused weights' adjoints are already
-        averaged over the samples (a scalar each)."""
+                   wrt=None, info: dict | None = None) -> tuple:
+        """Forward values (and adjoints of ``output``) with array inputs, layers
+        as matrix blocks where they fit (:mod:`symgrad.numeric.fuse`).  Returns
+        ``(values, adjoints)``, lists by slot (adjoints None without output).
+        With ``mean``, the blocks' weights' adjoints are already averaged over
+        the samples (a float each), and adjoints of the inputs not in ``wrt``
+        may be left out.  ``info["fused"]`` (if given) tells whether blocks ran."""
         V = [None] * len(self.names)
         for s, v in zip(self.input_slots, inputs.values(), strict=True):
             V[s] = v
-        M = {"mean": mean, "pool": self._pool, "used": [], "skip": skip} if mean else {"mean": False}
-        fused = self.fused_forward()
-        if fused is not None:
+        prog = self.blocks()
+        ctx = None
+        if prog:
+            shape = np.broadcast_shapes(*[np.shape(v) for v in inputs.values()])
+            n = math.prod(shape)
+            ctx = Blocks(V, {}, n, shape, per_sample=not mean, scale=1.0 / n if mean and n else 1.0,
+                         skip=self._skip(wrt) if mean and wrt is not None else frozenset())
             try:
-                fused(V, M)
-            except NoFuse:
-                fused = None
-        if fused is None:
+                ctx.forward(self.fused_forward())
+            except NoFuse:                           # a layer's weight is an array
+                ctx = None
+        if ctx is None:
             self.forward_pass("num")(V)
-        vals = LazyValues(self.names, self.slot, V, self._products if fused else {})
+        if info is not None:
+            info["fused"] = ctx is not None
         if output is None:
-            return vals, None, M
-        G = [None] * len(self.names)
+            return V, None
         out = self.slot[output]
-        G[out] = np.float64(1.0)
-        if fused:
-            self.fused_reverse(out)(V, G, M)
-        else:
+        if ctx is None:
+            G = [None] * len(self.names)
+            G[out] = np.float64(1.0)
             self.reverse_pass("num", out)(V, G)
-        return vals, G, M
+            return V, G
+        return V, self._scatter(prog, ctx, block_reverse(prog, ctx, out, np.float64(1.0)))
 
-    def mean_gradient(self, inputs: dict, output: str, wrt: tuple | None = None) -> tuple:
+    def _scatter(self, prog, ctx: Blocks, adj: dict) -> list:
+        """Adjoints by slot from the block sweep's: a block member's is its column,
+        a weight's the sum of its entries of the layers' ``dW`` (and of plain rows)."""
+        G = [None] * len(self.names)
+        for k, v in adj.items():
+            if type(k) is int:
+                G[k] = v
+        sample = ctx.sample
+        for key, op, args in prog.linear + prog.maps:
+            D = adj.get(key)
+            if D is not None:
+                for j, s in enumerate(op.members):
+                    G[s] = sample(D[:, j])
+        for key, op, args in prog.linear:
+            dW = adj.get(args[0])
+            if dW is None:
+                continue
+            if ctx.per_sample:
+                parts = [sample(c) for c in dW.reshape(len(dW), -1).T]
+            else:
+                parts = dW.ravel().tolist()
+            for s, d in zip(op.weights, parts, strict=True):
+                p = G[s]
+                G[s] = d if p is None else p + d
+        return G
+
+    def mean_gradient(self, inputs: dict, output: str, wrt: tuple | None = None,
+                      info: dict | None = None) -> tuple:
         """``(mean of output, {input: mean adjoint})`` over array samples, for the
-        inputs ``wrt`` (default: all); buffers of the fused layers are pooled
-        across calls (nothing of them is returned)."""
-        wrt = self.inputs if wrt is None else wrt
-        vals, G, M = self.run_arrays(inputs, output, mean=True, skip=self._skippable(wrt))
-        try:
-            value = float(np.mean(vals[output]))
-            return value, {x: _mean(G[self.slot[x]]) for x in wrt}
-        finally:
-            release(M)
+        inputs ``wrt`` (default: all)."""
+        wrt = self.inputs if wrt is None else tuple(wrt)
+        V, G = self.run_arrays(inputs, output, mean=True, wrt=wrt, info=info)
+        value = float(np.mean(V[self.slot[output]]))
+        return value, {x: _mean(G[self.slot[x]]) for x in wrt}
 
-    def _skippable(self, wrt) -> frozenset:
-        """Input slots whose adjoints nobody asked for (fused layers skip them)."""
-        return frozenset(self.input_slots) - {self.slot[x] for x in wrt}
+    def _skip(self, wrt: tuple) -> frozenset:
+        """Block keys nobody asked the adjoint of: a layer's weight matrix when none of
+        its weights is in ``wrt``, a stack of inputs none of which is."""
+        def find():
+            wanted = {self.slot[x] for x in wrt}
+            inputs = set(self.input_slots)
+            keys = {args[0] for _, op, args in self.blocks().linear if wanted.isdisjoint(op.weights)}
+            keys.update(key for key, op, args in self.blocks().rows
+                        if type(op) is Stack and all(a in inputs and a not in wanted for a in args))
+            return frozenset(keys)
+        return built(self._skips, wrt, self._lock, find, _MAX_OUTPUTS)
 
     # -- building (once, under the lock) -------------------------------------------
-    def layers(self) -> list:
-        """The fusable layers (see :mod:`symgrad.numeric.fuse`), found once."""
-        return self._layers if self._layers is not None else \
-            built(self.__dict__, "_layers", self._lock, self._find_layers)
+    def blocks(self) -> Program:
+        """The block program (see :mod:`symgrad.numeric.fuse`), found once; false
+        when the graph has no layers."""
+        prog = self.__dict__.get("_blocks")
+        return prog if prog is not None else built(
+            self.__dict__, "_blocks", self._lock,
+            lambda: find_blocks(self.rows, self.input_slots, [self.slot[o] for o in self.outputs]))
 
-    def _find_layers(self) -> list:
-        layers = find_layers(self.rows, self.input_slots, _matrix_fns)
-        row_of = {o: k for k, (o, _, _) in enumerate(self.rows)}
-        self._products = {m: self.rows[row_of[m]][2] for L in layers for m in L.muls}
-        return layers
+    def layers(self) -> tuple:
+        """The layers' rows of the block program ``(key, Linear, (W key, X key))``."""
+        return self.blocks().linear
 
     def scalar_grad(self, output: str):
         """``fn(inputs) -> {input: float}``: forward and reverse sweep of the
@@ -322,15 +357,12 @@ class Lowered:
                        lambda: code_grad(self, self.slot[output], _NS["math"]), _MAX_OUTPUTS)
         return fn
 
-    def fused_forward(self):
-        """The forward pass with fused layers, or None when there are none."""
-        if not self.layers():
-            return None
-        return built(self._fwd, "fused", self._lock, lambda: _fused_forward(self, _NS["num"]))
-
-    def fused_reverse(self, out: int):
-        return built(self._rev, ("fused", out), self._lock,
-                     lambda: _fused_reverse(self, out, _NS["num"]), _MAX_OUTPUTS)
+    def fused_forward(self) -> tuple:
+        """The forward steps of the block program: blocks, and compiled (or looped)
+        segments of plain rows between them."""
+        build = code_forward if self.mode == "code" else loop_forward
+        return built(self._fwd, "fused", self._lock,
+                     lambda: self.blocks().steps(lambda rows: build(rows, _NS["num"])))
 
     def _compiled(self) -> bool:
         """Compiled code (else the loop): for graphs up to CODE_LIMIT operations from
@@ -367,79 +399,3 @@ def _mean(a) -> float:
     if a is None:
         return 0.0
     return float(a) if type(a) is not np.ndarray or a.ndim == 0 else float(a.mean())
-
-
-# -- programs with fused layers (symgrad.numeric.fuse) ---------------------------------------------
-
-def _matrix_fns(op, extra):
-    """An activation's value and partial as functions of whole matrices.  A value
-    template that is one numpy ufunc of the argument (``tanh({0})``) is marked
-    ``.ufunc``: the layer then writes it into its own buffer, without temporaries."""
-    refs = ["a0"] + [lit(e[0]) for e in extra]
-    src = expr(op, refs)
-    value = fn(["a0"], src, _NS["num"])
-    call = re.fullmatch(r"(\w+)\(a0\)", src)
-    func = _NS["num"].get(call.group(1)) if call else None
-    value.ufunc = func if isinstance(func, np.ufunc) and func.nin == 1 else None
-    d = partial_code(op, 0, refs, "y")
-    return value, (None if d == "1" else fn(["y", "a0"], d, _NS["num"]))
-
-
-def _fused_forward(low: Lowered, ns):
-    """Generic segments (compiled as usual) between fused layer steps."""
-    at = {L.first: L for L in low.layers()}
-    skip = set().union(*(L.rows for L in low.layers()))
-    build = code_forward if low.mode == "code" else loop_forward
-    steps, seg = [], []
-    for k, row in enumerate(low.rows):
-        if k in at:
-            if seg:
-                steps.append(_plain(build(seg, ns)))
-                seg = []
-            steps.append(at[k].forward)
-        elif k not in skip:
-            seg.append(row)
-    if seg:
-        steps.append(_plain(build(seg, ns)))
-
-    def run(V, M):
-        for step in steps:
-            step(V, M)
-    return run
-
-
-def _plain(fn):
-    return lambda V, M: fn(V)
-
-
-def _plain_rev(fn):
-    return lambda V, G, M: fn(V, G)
-
-
-def _fused_reverse(low: Lowered, out: int, ns):
-    need = {out} | {o for o, _, _ in needed(low.rows, out)}
-    layers = [L for L in low.layers()
-              if set(L.sums) & need and out not in {low.rows[k][0] for k in L.rows}]
-    at = {L.first: L for L in layers}
-    skip = set().union(*(L.rows for L in layers))
-    seen: set = set()
-    build = (lambda rows: code_reverse(rows, ns, seen)) if low.mode == "code" else \
-        (lambda rows: loop_reverse(rows, ns, seen))
-    steps, seg = [], []
-    for k in range(len(low.rows) - 1, -1, -1):
-        row = low.rows[k]
-        if k in at:
-            if seg:
-                steps.append(_plain_rev(build(seg)))
-                seg = []
-            steps.append(at[k].reverse)
-            seen |= at[k].touched
-        elif k not in skip and row[0] in need:
-            seg.append(row)
-    if seg:
-        steps.append(_plain_rev(build(seg)))
-
-    def run(V, G, M):
-        for step in steps:
-            step(V, G, M)
-    return run

@@ -13,7 +13,8 @@ interpreters.
 Each result records the tier that really ran (``ran``), read back from the
 lowering's own caches, or why the tier does not apply at this point (``note``):
 the fast grad takes scalar points only, the scalar backend leaves nan/inf to the
-reference, fused layers need scalar weights and a graph that has layers.
+reference, fused layers need scalar weights and a graph that has layers (rows of
+an op marked ``Op.linear`` reading the same values, with input weights).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def run_paths(graph: Graph, inputs: Mapping, output: str, shape: tuple | None,
     return out
 
 
-_NO_FIT = "the inputs do not fit the fused layers (a weight or bias is an array)"
+_NO_FIT = "the inputs do not fit the fused layers (a weight is an array)"
 _TOO_BIG = f"compiled for graphs of up to {CODE_LIMIT} operations only (larger ones run the loop)"
 
 
@@ -137,27 +138,20 @@ def _fused(name, graph, ins, output, shape) -> PathResult:
     low = _fresh(graph, "loop" if name == "fused loop" else "code", HOT_AFTER + 1)
     if low.mode == "code" and len(low.rows) > CODE_LIMIT:
         return PathResult(name, note=_TOO_BIG)
-    if not low.layers():
+    if not low.blocks():
         return PathResult(name, note="no fusable layers in this graph")
-    vals, G, M = low.run_arrays(_batch(ins, shape), output)
-    if not all(L.first in M for L in low.layers()):         # a layer raised NoFuse: generic ran
+    info: dict = {}
+    V, G = low.run_arrays(_batch(ins, shape), output, info=info)
+    if not info["fused"]:                                   # a layer raised NoFuse: generic ran
         return PathResult(name, note=_NO_FIT)
     scalar = shape is None
-    values = {n: _unbatch(vals[n], scalar) for n in low.names}
     segments = "compiled code" if low.mode == "code" else "instruction loop"
-    return PathResult(name, f"fused layers + {segments}", values, _named(low, G, scalar))
-
-
-def _fits(low: Lowered, ins: Mapping) -> bool:
-    """Every layer's weights and input biases are scalars (else a layer raises NoFuse)."""
-    value = dict(zip(low.input_slots, ins.values(), strict=True))
-    return all(np.ndim(value[s]) == 0 for L in low.layers()
-               for s in (*L.weights, *(t for terms in L.bias for t in terms if type(t) is int)) if s in value)
+    return PathResult(name, f"fused layers + {segments}", _named(low, V, scalar), _named(low, G, scalar))
 
 
 def _mean_gradient(name, graph, ins, output, shape) -> PathResult:
     low = _fresh(graph, "code", HOT_AFTER + 1)
-    value, grads = low.mean_gradient(_batch(ins, shape), output)
-    fused = low._pool and _fits(low, ins)           # buffers were taken, and no layer refused
-    ran = "fused layers, weights averaged in them" if fused else "the generic program, averaged"
+    info: dict = {}
+    value, grads = low.mean_gradient(_batch(ins, shape), output, info=info)
+    ran = "fused layers, weights averaged in them" if info["fused"] else "the generic program, averaged"
     return PathResult(name, ran, means={output: value, **grads})
