@@ -23,8 +23,19 @@ from symgrad.numeric.reverse import mean_grad
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
 
 
-def bench(fn, *, quick=False, warmup=2):
-    """Median seconds per call of ``fn()`` over repeats of a calibrated loop."""
+def bench(fn, *, quick=False, warmup=2, paused_gc=False):
+    """Median seconds per call of ``fn()`` over repeats of a calibrated loop;
+    ``paused_gc``: with Python's cycle collector paused while timing (timeit's
+    default), for a peer whose cost would otherwise be that of collecting every
+    object the process holds."""
+    if paused_gc:
+        gc.collect()
+        gc.disable()
+        try:
+            return bench(fn, quick=quick, warmup=warmup)
+        finally:
+            gc.enable()
+            gc.collect()
     for _ in range(warmup):
         fn()
     budget, repeat = (0.05, 5) if quick else (0.25, 9)
@@ -270,12 +281,16 @@ def _w2_micrograd(tag, mats, X, Y, ref, quick):
     mg = peers.micrograd_mlp(mats)
     if mg is None:
         return missing("micrograd", net=tag)
-    t_one = bench(lambda: mg(X[:1], Y[:1]), quick=quick)
+    # Its Values are cyclic garbage: with the collector running, a call can spend most of its time
+    # traversing whatever else the process holds (torch, jax): M one sample took 5 ms in one run and
+    # 177 ms in another.  So the collector is paused while timing, as timeit does
+    t_one = bench(lambda: mg(X[:1], Y[:1]), quick=quick, paused_gc=True)
     err = _err(mg.grads(), ref["one"])
     n = 10 if quick else 100                       # the 10k batch would take minutes: estimated
-    t_sub, _ = once(lambda: mg(X[:n], Y[:n]))
+    t_sub = bench(lambda: mg(X[:n], Y[:n]), quick=True, warmup=0, paused_gc=True)
     return {"net": tag, "peer": "micrograd", "one_sample_s": t_one, "batch_grad_est_s": t_sub * len(X) / n,
-            "max_abs_err": err, "api": f"Value graph; batch NOT run: {len(X) // n} x the time of {n} samples"}
+            "max_abs_err": err, "api": f"Value graph, cycle collector paused; batch NOT run: {len(X) // n} x "
+                                      f"the time of {n} samples"}
 
 
 def _w2_autograd(tag, mats, X, Y, ref, quick):
