@@ -13,7 +13,7 @@ A revision whose run.py has no ``--only`` runs all its workloads in one go.
 
 Only symgrad's figures are compared: rows whose ``peer`` starts with
 "symgrad", and in W4 (rows without a peer) the ``symgrad_*`` columns.  Time
-columns (``*_s``, ``*_ms``, ``*_us``) and rates (``per_second``, higher is
+columns (``*_s``, ``*_ms``, ``*_us``) and rates (``*per_second``, higher is
 faster) are taken per round; the table shows each side's median and min-max
 over the rounds, and after/before of the medians.  A time row is marked
 "slower" ("faster") when every after round is slower (faster) than every before
@@ -81,7 +81,7 @@ def symgrad_figures(result: dict) -> tuple[dict, dict]:
                 factor = _seconds(col)
                 if factor is not None and _number(v) is not None:
                     figures[(name, label, col)] = v * factor
-                elif col in RATES and _number(v) is not None:
+                elif col.endswith(RATES) and _number(v) is not None:
                     figures[(name, label, col)] = v
                 elif col in OUTPUTS and v is not None:
                     outputs[(name, label, col)] = v
@@ -163,7 +163,7 @@ def summarise(before, after, workloads) -> dict:
     rows = []
     for key in list(vb) + [k for k in va if k not in vb]:
         b, a = vb.get(key), va.get(key)
-        row = {"workload": key[0], "row": key[1], "column": key[2], "rate": key[2] in RATES,
+        row = {"workload": key[0], "row": key[1], "column": key[2], "rate": key[2].endswith(RATES),
                "before": b, "after": a}
         if b and a:
             mb, ma = statistics.median(b), statistics.median(a)

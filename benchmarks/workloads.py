@@ -5,6 +5,7 @@ times in seconds (medians after warm-up), ``None`` where not applicable."""
 from __future__ import annotations
 
 import gc
+import inspect
 import math
 import random
 import statistics
@@ -22,8 +23,19 @@ from symgrad.numeric.reverse import mean_grad
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
 
 
-def bench(fn, *, quick=False, warmup=2):
-    """Median seconds per call of ``fn()`` over repeats of a calibrated loop."""
+def bench(fn, *, quick=False, warmup=2, paused_gc=False):
+    """Median seconds per call of ``fn()`` over repeats of a calibrated loop;
+    ``paused_gc``: with Python's cycle collector paused while timing (timeit's
+    default), for a peer whose cost would otherwise be that of collecting every
+    object the process holds."""
+    if paused_gc:
+        gc.collect()
+        gc.disable()
+        try:
+            return bench(fn, quick=quick, warmup=warmup)
+        finally:
+            gc.enable()
+            gc.collect()
     for _ in range(warmup):
         fn()
     budget, repeat = (0.05, 5) if quick else (0.25, 9)
@@ -155,103 +167,231 @@ def _w1_casadi(quick):
 # -- W2: MLPs ------------------------------------------------------------------------------
 NETS = {"S": [2, 8, 8, 1], "M": [4, 32, 32, 1]}
 BATCH = 10_000
+LR = 0.01                      # the training step of every peer: w <- w - LR * d(mean loss)/dw
+MATRICES = "symgrad net.backprop (matrices=True)"
+UNAVAILABLE = "not available in this revision"
 
 
-def _mats(net):
-    """The net's weights as [(W (out x in), b), ...] for the peers."""
-    s, w = net.sizes, net.weights
-    return [(np.array([[w[f"w{l}_{i}_{j}"] for i in range(1, s[l - 1] + 1)] for j in range(1, s[l] + 1)]),
-             np.array([w[f"w{l}_0_{j}"] for j in range(1, s[l] + 1)])) for l in range(1, len(s))]
+def _lecture(sizes, weights) -> list:
+    """A weight dict ``{"w{l}_{i}_{j}": v}`` as the lecture's matrices ``W^l`` of
+    shape ``(H_{l-1} + 1, H_l)``, bias row 0 (the layout of ``net.matrices()``)."""
+    out = []
+    for l in range(1, len(sizes)):
+        W = np.empty((sizes[l - 1] + 1, sizes[l]))
+        for i in range(sizes[l - 1] + 1):
+            for j in range(1, sizes[l] + 1):
+                W[i, j - 1] = weights[f"w{l}_{i}_{j}"]
+        out.append(W)
+    return out
 
 
-def w2(quick: bool) -> dict:
+def _err(got, want) -> float:
+    """Largest absolute difference between two lists of weight matrices."""
+    return max(float(np.max(np.abs(np.asarray(g, dtype=float) - w))) for g, w in zip(got, want, strict=True))
+
+
+def has_matrices(net) -> bool:
+    """Whether this revision's MLP API has the matrix form (issue 12)."""
+    return hasattr(net, "matrices") and "matrices" in inspect.signature(net.backprop).parameters
+
+
+def w2(quick: bool, nets=None, batch: int = BATCH) -> dict:
+    """Per net: the public calls (``net.backprop`` dict and matrices, ``net.train``),
+    the graph-level calls, and the peers, all on the same weights and samples.
+    ``max_abs_err`` compares each peer's gradients (one sample and the batch) with
+    the hand-written numpy ones."""
     rows = []
-    for tag, sizes in NETS.items():
+    for tag, sizes in (nets or NETS).items():
         net = sg.mlp(sizes, activation="tanh", loss="squared", seed=0)
         rng = np.random.default_rng(0)
-        X, Y = rng.normal(size=(BATCH, sizes[0])), rng.normal(size=(BATCH, sizes[-1]))
-        mats = _mats(net)
-        rows += _w2_symgrad(tag, net, X, Y, quick)
-        mg = peers.micrograd_mlp(mats)
-        rows.append({"net": tag, "peer": "micrograd", "one_sample_s": bench(lambda: mg(X[0], Y[0]), quick=quick)}
-                    if mg else missing("micrograd", net=tag))
-        rows.append(_w2_autograd(tag, mats, X, Y, quick))
-        rows.append(_w2_torch(tag, mats, X, Y, quick))
-        rows.append(_w2_jax(tag, mats, X, Y, quick))
+        X, Y = rng.normal(size=(batch, sizes[0])), rng.normal(size=(batch, sizes[-1]))
+        Ws = _lecture(sizes, net.weights)
+        hand = peers.NumpyMLP(Ws)
+        ref = {"one": hand.grad(X[:1], Y[:1])[1], "batch": hand.grad(X, Y)[1]}
+        mats = peers.from_lecture(Ws)
+        rows += _w2_symgrad(tag, net, X, Y, ref, quick)
+        rows.append(_w2_numpy(tag, Ws, X, Y, quick))
+        rows.append(_w2_micrograd(tag, mats, X, Y, ref, quick))
+        rows.append(_w2_autograd(tag, mats, X, Y, ref, quick))
+        rows.append(_w2_torch(tag, mats, X, Y, ref, quick))
+        rows.append(_w2_jax(tag, mats, X, Y, ref, quick))
     return {"rows": rows}
 
 
-def _w2_symgrad(tag, net, X, Y, quick):
-    g = net.graph
-    one = net.feed(X[0], Y[0])
-    feed = net.feed(X, Y)
-    first, _ = once(lambda: g.grad(one))
-    wrt = list(net.weights)                       # as the peers: the parameters' gradient
-    t_grad = bench(lambda: mean_grad(g, feed, wrt=wrt), quick=quick)
-    t_fwd = bench(lambda: g.forward(feed), quick=quick)
-    rows = [{"net": tag, "peer": "symgrad", "one_sample_s": bench(lambda: g.grad(one), quick=quick),
-             "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd, "first_call_s": first,
-             "api": "g.grad(feed) / reverse.mean_grad(g, feed, wrt=weights) / g.forward(feed)"}]
-    t_ref = bench(lambda: net.backprop(X, Y), quick=True, warmup=1) if not quick or tag == "S" else None
-    rows.append({"net": tag, "peer": "symgrad net.backprop (mlp.py API)",
-                 "one_sample_s": bench(lambda: net.backprop(X[0], Y[0]), quick=quick), "batch_grad_s": t_ref})
+def _w2_symgrad(tag, net, X, Y, ref, quick):
+    sizes, g = net.sizes, net.graph
+    x, y = X[0], Y[0]                              # one sample as a user passes it
+    first, d_one = once(lambda: net.backprop(x, y))
+    t_fwd = bench(lambda: net.mean_loss(X, Y), quick=quick)     # forward only, as the peers' loss
+    t_dict = bench(lambda: net.backprop(X, Y), quick=quick)
+    err = max(_err(_lecture(sizes, d_one), ref["one"]), _err(_lecture(sizes, net.backprop(X, Y)), ref["batch"]))
+    rows = [{"net": tag, "peer": "symgrad net.backprop (dict)",
+             "one_sample_s": bench(lambda: net.backprop(x, y), quick=quick), "batch_grad_s": t_dict,
+             "batch_fwd_s": t_fwd, "ratio": t_dict / t_fwd, "first_call_s": first, "max_abs_err": err,
+             "api": "net.backprop(x, y) / net.backprop(X, Y) / net.mean_loss(X, Y)"}]
+    if has_matrices(net):
+        err = max(_err(net.backprop(x, y, matrices=True), ref["one"]),
+                  _err(net.backprop(X, Y, matrices=True), ref["batch"]))
+        t_mat = bench(lambda: net.backprop(X, Y, matrices=True), quick=quick)
+        rows.append({"net": tag, "peer": MATRICES,
+                     "one_sample_s": bench(lambda: net.backprop(x, y, matrices=True), quick=quick),
+                     "batch_grad_s": t_mat, "batch_fwd_s": t_fwd, "ratio": t_mat / t_fwd, "max_abs_err": err,
+                     "api": "net.backprop(x, y, matrices=True) / (X, Y, matrices=True) / net.mean_loss(X, Y)"})
+    else:
+        rows.append({"net": tag, "peer": MATRICES, "status": UNAVAILABLE})
+    wrt = list(net.weights)                        # as the peers: the parameters' gradient
+    t_grad = bench(lambda: mean_grad(g, net.feed(X, Y), wrt=wrt), quick=quick)
+    t_gfwd = bench(lambda: g.forward(net.feed(X, Y)), quick=quick)
+    rows.append({"net": tag, "peer": "symgrad graph (g.grad, mean_grad, g.forward)",
+                 "one_sample_s": bench(lambda: g.grad(net.feed(x, y)), quick=quick),
+                 "batch_grad_s": t_grad, "batch_fwd_s": t_gfwd, "ratio": t_grad / t_gfwd,
+                 "api": "g.grad(net.feed(x, y)) (all inputs) / mean_grad(g, net.feed(X, Y), wrt=weights) / "
+                        "g.forward(net.feed(X, Y))"})
+    rows.append({"net": tag, "peer": "symgrad net.train", **_symgrad_train(net, X, Y, quick),
+                 "api": "net.train(X, Y, lr, steps, progress=False): (time(steps=K) - time(steps=0)) / K"})
     return rows
 
 
-def _w2_autograd(tag, mats, X, Y, quick):
+def _symgrad_train(net, X, Y, quick):
+    """Steps per second of ``net.train`` on the whole batch and on a one-sample
+    batch.  A call of K steps also evaluates the loss once after the last step;
+    that (a call with ``steps=0``) is subtracted.  Trains ``net`` in place."""
+    out = {}
+    for col, A, B, k in (("train_batch_steps_per_second", X, Y, 5 if quick else 20),
+                         ("train_1_steps_per_second", X[:1], Y[:1], 50 if quick else 200)):
+        t_k = bench(lambda A=A, B=B, k=k: net.train(A, B, LR, k, progress=False), quick=quick)
+        t_0 = bench(lambda A=A, B=B: net.train(A, B, LR, 0, progress=False), quick=quick)
+        out[col] = k / (t_k - t_0) if t_k > t_0 else None
+    return out
+
+
+def _w2_numpy(tag, Ws, X, Y, quick):
+    hand, trainer = peers.NumpyMLP(Ws), peers.NumpyMLP(Ws)
+    x1, y1 = X[:1], Y[:1]
+    t_grad = bench(lambda: hand.grad(X, Y), quick=quick)
+    t_fwd = bench(lambda: hand.loss(X, Y), quick=quick)
+    return {"net": tag, "peer": "numpy by hand", "one_sample_s": bench(lambda: hand.grad(x1, y1), quick=quick),
+            "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd,
+            "train_batch_steps_per_second": 1 / bench(lambda: trainer.step(X, Y, LR), quick=quick),
+            "train_1_steps_per_second": 1 / bench(lambda: trainer.step(x1, y1, LR), quick=quick),
+            "max_abs_err": "reference", "api": "peers.NumpyMLP: grad(X, Y) / loss(X, Y) / step(X, Y, lr)"}
+
+
+def _w2_micrograd(tag, mats, X, Y, ref, quick):
+    mg = peers.micrograd_mlp(mats)
+    if mg is None:
+        return missing("micrograd", net=tag)
+    # Its Values are cyclic garbage: with the collector running, a call can spend most of its time
+    # traversing whatever else the process holds (torch, jax): M one sample took 5 ms in one run and
+    # 177 ms in another.  So the collector is paused while timing, as timeit does
+    t_one = bench(lambda: mg(X[:1], Y[:1]), quick=quick, paused_gc=True)
+    err = _err(mg.grads(), ref["one"])
+    n = 10 if quick else 100                       # the 10k batch would take minutes: estimated
+    t_sub = bench(lambda: mg(X[:n], Y[:n]), quick=True, warmup=0, paused_gc=True)
+    return {"net": tag, "peer": "micrograd", "one_sample_s": t_one, "batch_grad_est_s": t_sub * len(X) / n,
+            "max_abs_err": err, "api": f"Value graph, cycle collector paused; batch NOT run: {len(X) // n} x "
+                                      f"the time of {n} samples"}
+
+
+def _w2_autograd(tag, mats, X, Y, ref, quick):
     ag = peers.load("autograd")
     if ag is None:
         return missing("autograd", net=tag)
     anp = peers.load("autograd.numpy")
     loss = peers.mlp_loss(anp)
     dl = ag.grad(loss)
+    err = max(_err(peers.to_lecture(dl(mats, X[:1], Y[:1])), ref["one"]),
+              _err(peers.to_lecture(dl(mats, X, Y)), ref["batch"]))
     t_grad = bench(lambda: dl(mats, X, Y), quick=quick)
     t_fwd = bench(lambda: loss(mats, X, Y), quick=quick)
     return {"net": tag, "peer": "autograd", "one_sample_s": bench(lambda: dl(mats, X[:1], Y[:1]), quick=quick),
-            "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd}
+            "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd, "max_abs_err": err,
+            "api": "autograd.grad(loss)(params, X, Y)"}
 
 
-def _w2_torch(tag, mats, X, Y, quick):
+def _w2_torch(tag, mats, X, Y, ref, quick):
     torch = _torch()
     if torch is None:
         return missing("torch", net=tag)
-    params = [p for W, b in mats for p in (torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True))]
 
-    def loss(Xt, Yt):
+    def tensors():
+        return [p for W, b in mats for p in (torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True))]
+
+    def loss(params, Xt, Yt):
         h = Xt
         for k in range(0, len(params), 2):
             z = torch.nn.functional.linear(h, params[k], params[k + 1])
             h = z if k == len(params) - 2 else torch.tanh(z)
         return (0.5 * ((h - Yt) ** 2).sum(-1)).mean()
 
+    params, trained = tensors(), tensors()
     Xt, Yt = torch.tensor(X), torch.tensor(Y)
     x1, y1 = Xt[:1], Yt[:1]
-    grad = lambda a, b: torch.autograd.grad(loss(a, b), params)      # noqa: E731
+    grad = lambda a, b: torch.autograd.grad(loss(params, a, b), params)      # noqa: E731
 
     def fwd():
         with torch.no_grad():
-            return loss(Xt, Yt)
+            return loss(params, Xt, Yt)
+
+    def step(a, b):                                 # the usual eager training step
+        for p in trained:
+            p.grad = None
+        value = loss(trained, a, b)
+        value.backward()
+        with torch.no_grad():
+            for p in trained:
+                p.sub_(LR * p.grad)
+        return value.item()
+
+    def lecture(gs):
+        return peers.to_lecture([(gs[k].numpy(), gs[k + 1].numpy()) for k in range(0, len(gs), 2)])
+    err = max(_err(lecture(grad(x1, y1)), ref["one"]), _err(lecture(grad(Xt, Yt)), ref["batch"]))
     t_grad = bench(lambda: grad(Xt, Yt), quick=quick)
     t_fwd = bench(fwd, quick=quick)
-    return {"net": tag, "peer": f"torch {torch.__version__} (1 thread)", "one_sample_s": bench(lambda: grad(x1, y1), quick=quick),
-            "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd}
+    return {"net": tag, "peer": f"torch {torch.__version__} eager (1 thread)",
+            "one_sample_s": bench(lambda: grad(x1, y1), quick=quick),
+            "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd,
+            "train_batch_steps_per_second": 1 / bench(lambda: step(Xt, Yt), quick=quick),
+            "train_1_steps_per_second": 1 / bench(lambda: step(x1, y1), quick=quick), "max_abs_err": err,
+            "api": "torch.autograd.grad(loss, params); train: loss.backward() + p.sub_(lr * p.grad)"}
 
 
-def _w2_jax(tag, mats, X, Y, quick):
+def _w2_jax(tag, mats, X, Y, ref, quick):
     jax, jnp = _jax()
     if jax is None:
         return missing("jax", net=tag)
     loss = peers.mlp_loss(jnp)
     params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in mats]
-    dl, fl = jax.jit(jax.grad(loss)), jax.jit(loss)
+    dl, fl, vg = jax.jit(jax.grad(loss)), jax.jit(loss), jax.value_and_grad(loss)
+
+    @jax.jit
+    def step(p, a, b):
+        value, grads = vg(p, a, b)
+        return value, jax.tree_util.tree_map(lambda w, d: w - LR * d, p, grads)
+
     Xj, Yj, x1, y1 = jnp.asarray(X), jnp.asarray(Y), jnp.asarray(X[:1]), jnp.asarray(Y[:1])
     block = lambda t: jax.tree_util.tree_map(lambda a: a.block_until_ready(), t)   # noqa: E731
+    state = [params]
+
+    def train(a, b):
+        value, state[0] = step(state[0], a, b)
+        return block((value, state[0]))
+
     c = sum(once(lambda: block(f(params, a, b)))[0] for f in (dl, fl) for a, b in ((Xj, Yj), (x1, y1)))
+    c += sum(once(lambda: train(a, b))[0] for a, b in ((Xj, Yj), (x1, y1)))
+
+    def lecture(gs):
+        return peers.to_lecture([(np.asarray(W), np.asarray(b)) for W, b in gs])
+    err = max(_err(lecture(dl(params, x1, y1)), ref["one"]), _err(lecture(dl(params, Xj, Yj)), ref["batch"]))
     t_grad = bench(lambda: block(dl(params, Xj, Yj)), quick=quick)
     t_fwd = bench(lambda: block(fl(params, Xj, Yj)), quick=quick)
     return {"net": tag, "peer": f"jax {jax.__version__} jit (1 thread)",
             "one_sample_s": bench(lambda: block(dl(params, x1, y1)), quick=quick),
-            "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd, "compile_s": c}
+            "batch_grad_s": t_grad, "batch_fwd_s": t_fwd, "ratio": t_grad / t_fwd,
+            "train_batch_steps_per_second": 1 / bench(lambda: train(Xj, Yj), quick=quick),
+            "train_1_steps_per_second": 1 / bench(lambda: train(x1, y1), quick=quick),
+            "max_abs_err": err, "compile_s": c,
+            "api": "jax.jit(jax.grad(loss)); train: jit(value_and_grad + update)"}
 
 
 # -- W3: sin chains ---------------------------------------------------------------------------
