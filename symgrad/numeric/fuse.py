@@ -33,6 +33,7 @@ order; tests: 1e-9).
 
 from __future__ import annotations
 
+from functools import partial
 from operator import itemgetter
 
 import numpy as np
@@ -91,11 +92,10 @@ class Linear:
     def vjp(self, ctx: "Blocks", key, args) -> tuple:
         wkey, xkey = args
         W, X = ctx.M[wkey], ctx.M[xkey]
-        dw = None if wkey in ctx.skip else (lambda dA, pos: self.dweights(ctx, X, dA))
-        dx = None if xkey in ctx.skip else (lambda dA, pos: _mm(ctx, dA, W[self.cols].T))
-        return dw, dx
+        return (None if wkey in ctx.skip else partial(self.dweights, ctx, X),
+                None if xkey in ctx.skip else partial(_mm, ctx, W[self.cols].T))
 
-    def dweights(self, ctx: "Blocks", X, dA) -> np.ndarray:
+    def dweights(self, ctx: "Blocks", X, dA, pos=None) -> np.ndarray:
         """``dW = X^T dA`` (a literal ``c``'s row: ``c`` times the sum of ``dA`` over
         the samples) times ``ctx.scale``, or per sample (``ctx.per_sample``)."""
         n = len(dA)
@@ -125,7 +125,7 @@ SMALL = 16          # samples: up to here np.dot (less overhead on tiny matrices
 BLOCK = 1 << 15     # elements (256 KB) per piece of an elementwise op on a large matrix
 
 
-def _mm(ctx, a, b):
+def _mm(ctx, b, a, pos=None):
     """``a @ b``, an N x K result; large ones into a buffer of ``ctx``."""
     if len(a) <= SMALL:
         return np.dot(a, b)
@@ -155,15 +155,21 @@ class Map:
         self.op, self.params, self.members = op, params, members
 
     def run(self, ctx: "Blocks", key, args) -> None:
-        op, params = self.op, self.params
-        H = ctx.M[key] = _pieces(ctx, lambda a: op.apply(NUM, a, *params), (ctx.M[args[0]],))
+        op, params, A = self.op, self.params, ctx.M[args[0]]
+        if A.size <= BLOCK:
+            H = op.apply(NUM, A, *params)
+        else:
+            H = _pieces(ctx, lambda a: op.apply(NUM, a, *params), (A,))
+        ctx.M[key] = H
         if ctx.expose:
             ctx.show(self.members, H)
 
     def vjp(self, ctx: "Blocks", key, args) -> tuple:
         op, params, H, A = self.op, self.params, ctx.M[key], ctx.M[args[0]]
+        if A.size <= BLOCK:                            # the partials' matrix (seed * it: the term)
+            return op.partials(NUM, H, A, *params)[:1]
 
-        def local(s, h, a):                           # the seed times the partial, elementwise
+        def local(s, h, a):                           # the seed times the partial, piece by piece
             return s * op.partials(NUM, h, a, *params)[0]
         return (lambda seed, pos: _pieces(ctx, local, (seed, H, A)),)
 
@@ -176,11 +182,17 @@ class Pairs:
         self.op, self.width = op, width
 
     def _columns(self, ctx, args) -> list:
+        """``P_1, T_1, P_2, T_2, ...``: columns, or for one sample Python floats (the
+        op's formula on scalars costs a fraction of it on 1-element arrays)."""
         P, T = ctx.M[args[0]], ctx.M[args[1]]
+        if ctx.n == 1:
+            return [c for pair in zip(P[0].tolist(), T[0].tolist()) for c in pair]
         return [c for k in range(self.width) for c in (P[:, k], T[:, k])]
 
     def run(self, ctx: "Blocks", key, args) -> None:
         out = self.op.apply(NUM, *self._columns(ctx, args))
+        if ctx.n == 1:
+            out = np.reshape(out, (1,))
         ctx.M[key] = out
         ctx.V[key] = ctx.sample(out)
 
@@ -193,6 +205,8 @@ class Pairs:
 
 def _side(ds, n: int) -> np.ndarray:
     """Per-column partials (arrays of N or numbers) as an N x K matrix."""
+    if n == 1:
+        return np.array([ds], dtype=float)
     if len(ds) == 1 and type(ds[0]) is np.ndarray and ds[0].shape == (n,):
         return ds[0].reshape(n, 1)
     out = np.empty((n, len(ds)))
