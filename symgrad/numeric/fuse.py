@@ -129,14 +129,18 @@ def _mm(ctx, b, a, pos=None):
     """``a @ b``, an N x K result; large ones into a buffer of ``ctx``."""
     if len(a) <= SMALL:
         return np.dot(a, b)
-    return np.matmul(a, b, out=ctx.buffer((len(a), b.shape[1])))
+    out = ctx.buffer((len(a), b.shape[1]))
+    if b.shape[0] == 1:                            # an outer product: BLAS is slow at inner size 1
+        return np.multiply(a, b, out=out)
+    return np.matmul(a, b, out=out)
 
 
-def _pieces(ctx, f, mats):
+def _pieces(ctx, f, mats, into: bool = False):
     """``f(*mats)`` for an elementwise ``f`` of N x K matrices, on pieces of rows of
     :data:`BLOCK` elements when they are large: the temporaries of a formula such as
     ``s * (1 - y*y)`` stay in the cache and are reused, instead of fresh megabytes each
-    (page faults on every call).  Same values."""
+    (page faults on every call).  Same values.  ``into``: ``f`` writes its piece
+    into its keyword ``out``."""
     first = mats[0]
     n, width = first.shape
     step = max(1, BLOCK // max(width, 1))
@@ -144,7 +148,10 @@ def _pieces(ctx, f, mats):
         return f(*mats)
     out = ctx.buffer((n, width))
     for i in range(0, n, step):
-        out[i:i + step] = f(*[m[i:i + step] for m in mats])
+        if into:
+            f(*[m[i:i + step] for m in mats], out=out[i:i + step])
+        else:
+            out[i:i + step] = f(*[m[i:i + step] for m in mats])
     return out
 
 
@@ -169,9 +176,9 @@ class Map:
         if A.size <= BLOCK:                            # the partials' matrix (seed * it: the term)
             return op.partials(NUM, H, A, *params)[:1]
 
-        def local(s, h, a):                           # the seed times the partial, piece by piece
-            return s * op.partials(NUM, h, a, *params)[0]
-        return (lambda seed, pos: _pieces(ctx, local, (seed, H, A)),)
+        def local(s, h, a, out=None):                 # the seed times the partial, piece by piece
+            return np.multiply(s, op.partials(NUM, h, a, *params)[0], out=out)
+        return (lambda seed, pos: _pieces(ctx, local, (seed, H, A), into=True),)
 
 
 class Pairs:
