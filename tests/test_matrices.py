@@ -197,8 +197,27 @@ def test_the_plan_is_found_for_every_lecture_net():
     for net in (sg.mlp([2, 2, 1]), sg.mlp([3, 4, 2, 2], activation=["relu", "elu"], output_activation="sigmoid"),
                 sg.mlp([2, 3], loss="cross_entropy"), sg.mlp([2, 3, 1], activation="identity", loss=None)):
         net.backprop(np.ones(net.sizes[0]), None if net.loss is None else np.zeros(net.sizes[-1]))
-        assert isinstance(net._plan, mat.Plan)
+        assert isinstance(net._plan, mat.Plan) and net._plan.one is not None     # one sample: compiled
         assert len(net._plan.wkeys) == len(net.sizes) - 1
+
+
+@settings(max_examples=30)
+@given(net=nets(), seed=st.integers(0, 2**16))
+def test_one_sample_compiled_equals_the_interpreted_sweep(net, seed):
+    """The compiled one-sample function (lines emitted by the sweep) and the sweep run
+    with the Blocks interpretation give the same loss and gradient."""
+    x, y = samples(net, 1, seed)
+    plan = net._plan if net._plan else (net.backprop(x, y), net._plan)[1]
+    Y = None if y is None else y.reshape(1, -1)
+    loss, dW = plan.run(net._W, x.reshape(1, -1), Y)
+    one, plan.one = plan.one, None
+    try:
+        loss2, dW2 = plan.run(net._W, x.reshape(1, -1), Y)
+    finally:
+        plan.one = one
+    assert loss == pytest.approx(loss2, rel=1e-13, abs=1e-15)
+    for a, b in zip(dW, dW2):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
 def test_a_graph_off_the_layout_runs_the_graph_executor(monkeypatch):

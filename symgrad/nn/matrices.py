@@ -154,7 +154,12 @@ class Plan:
         self.one = compile_one(prog, given, wkeys, out, self.column)   # one sample: compiled
 
     def run(self, mats: list, X: np.ndarray, Y, grad: bool = True) -> tuple:
-        """``(mean output, [dW^l] or None)`` for samples ``X`` (N x D) and targets ``Y``."""
+        """``(mean output, [dW^l] or None)`` for samples ``X`` (N x D) and targets ``Y``;
+        numpy's floating-point errors are off (nan/inf results, as the graph's road)."""
+        with np.errstate(all="ignore"):
+            return self._run(mats, X, Y, grad)
+
+    def _run(self, mats: list, X: np.ndarray, Y, grad: bool) -> tuple:
         n = X.shape[0]
         if n == 1 and grad and self.one is not None:
             value, grads = self.one(*mats, X) if self.ykey is None else self.one(*mats, X, Y)
