@@ -21,7 +21,8 @@ import numpy as np
 
 from .codeform import apply_code, partial_code
 from .codegen import define, lit
-from .fuse import Column, Linear, Map, Pairs, Program, Stack, is_key
+from .blockfind import Program
+from .fuse import Column, Linear, Map, Pairs, Stack, is_key
 from ..core.ops import NUM
 from ..core.sweep import Interpretation, sweep
 

@@ -1,8 +1,9 @@
 """Fusion by what an op is: a layer of weighted sums runs as one matrix product.
 
-A **block program** is the lowered program (rows ``(slot, op, args)``) with
-groups of rows replaced by rows whose values are matrices, one column per node
-and one matrix row per sample (a batch of shape ``S`` is flattened to ``N``):
+A **block program** (found by :mod:`symgrad.numeric.blockfind`) is the lowered
+program (rows ``(slot, op, args)``) with groups of rows replaced by rows whose
+values are matrices, one column per node and one matrix row per sample (a batch
+of shape ``S`` is flattened to ``N``):
 
 * a **layer** (:class:`Linear`): rows of an op marked ``Op.linear`` (a sum of
   products of its pairs, ``wsum(w_1, v_1, w_2, v_2, ...)``) reading the same
@@ -38,11 +39,11 @@ from operator import itemgetter
 
 import numpy as np
 
-from ..core.ops import NUM, PAIRS, Op
+from ..core.ops import NUM, Op
 from ..core.sweep import Interpretation, sweep
 
-__all__ = ["Program", "Blocks", "Linear", "Map", "Pairs", "Stack", "Column", "NoFuse",
-           "find_blocks", "is_key", "reverse"]
+__all__ = ["Blocks", "Linear", "Map", "Pairs", "Stack", "Column", "NoFuse", "is_key", "reverse",
+           "SMALL", "BLOCK"]
 
 
 class NoFuse(Exception):
@@ -264,147 +265,6 @@ class Column:
         return (term,)
 
 
-# -- finding the blocks ---------------------------------------------------------------------
-class Program:
-    """A block program: ``rows`` in topological order, and where the blocks are.
-
-    ``linear`` and ``maps`` list the rows of the layers and activations;
-    ``member`` maps a node slot to ``(block key, column)``; ``inner`` holds the
-    members no plain row reads (no :class:`Column` row)."""
-
-    def __init__(self, rows: tuple, linear: tuple, maps: tuple, member: dict, inner: frozenset):
-        self.rows, self.linear, self.maps, self.member, self.inner = rows, linear, maps, member, inner
-
-    def steps(self, segment=None) -> tuple:
-        """The forward pass: ``(run, key, args)`` per block, and per run of plain
-        rows one step running ``segment(rows)`` (a compiled function of ``V``)."""
-        steps, seg = [], []
-        for row in self.rows:
-            key, op, args = row
-            if type(op) is Op:
-                seg.append(row)
-                continue
-            if seg:
-                steps.append(_plain(segment(seg)))
-                seg = []
-            if type(op) is not Column:
-                steps.append((op.run, key, args))
-        if seg:
-            steps.append(_plain(segment(seg)))
-        return tuple(steps)
-
-    def __bool__(self) -> bool:
-        return bool(self.linear)
-
-
-def _plain(fn) -> tuple:
-    return (lambda ctx, key, args: fn(ctx.V)), None, None
-
-
-def find_blocks(rows, input_slots, output_slots=()) -> Program:
-    """The block program of a lowered program's ``rows`` (slot form: literals are
-    1-tuples), found by the op table's properties."""
-    inputs = set(input_slots)
-    groups: dict = {}
-    for k, (o, op, args) in enumerate(rows):
-        if op.linear:
-            ws, vs = args[0::2], args[1::2]
-            if all(type(w) is int and w in inputs for w in ws) and any(type(v) is int for v in vs):
-                groups.setdefault(vs, []).append(k)
-    if not groups:
-        return Program(tuple(rows), (), (), {}, frozenset())
-    firsts: dict = {}                 # slot -> rows applying a fixed-arity op to it (literals after)
-    for k, (o, op, args) in enumerate(rows):
-        if op.arity == len(args) and not op.linear and type(args[0]) is int \
-                and all(type(a) is tuple for a in args[1:]):
-            firsts.setdefault(args[0], []).append(k)
-    at: dict = {}                     # row index -> program rows emitted there
-    absorbed, by_members, member, blocks = set(), {}, {}, []
-    linear, maps = [], []
-    for vs, ks in groups.items():
-        key = f"A{len(linear)}"
-        members = tuple(rows[k][0] for k in ks)
-        xs = tuple(v for v in vs if type(v) is int)
-        src = by_members.get(xs)
-        emit = []
-        if src is None:
-            src = f"X{len(linear)}"
-            emit.append((src, Stack(), xs))
-        row = (key, _linear(rows, ks, vs), (f"W{len(linear)}", src))
-        emit.append(row)
-        linear.append(row)
-        blocks.append((key, members, emit))
-        at[ks[0]] = emit
-        absorbed.update(ks)
-        by_members.setdefault(members, key)
-        acts = _activation(rows, firsts, members)
-        if acts is not None:
-            op, params, aks = acts
-            hmembers = tuple(rows[k][0] for k in aks)
-            hkey = f"H{len(linear) - 1}"
-            hrow = (hkey, Map(op, params, hmembers), (key,))
-            maps.append(hrow)
-            at[min(aks)] = hemit = [hrow]
-            blocks.append((hkey, hmembers, hemit))
-            absorbed.update(aks)
-            by_members.setdefault(hmembers, hkey)
-    for k, (o, op, args) in enumerate(rows):
-        if op.arity == PAIRS and not op.linear and k not in absorbed:
-            ps, ts = tuple(args[0::2]), tuple(args[1::2])
-            if ps in by_members and all(type(t) is int for t in ts):
-                emit = []
-                tkey = by_members.get(ts)
-                if tkey is None:
-                    tkey = f"T{k}"
-                    emit.append((tkey, Stack(), ts))
-                emit.append((o, Pairs(op, len(ps)), (by_members[ps], tkey)))
-                at[k] = emit
-                absorbed.add(k)
-    for key, members, emit in blocks:
-        for j, s in enumerate(members):
-            member[s] = (key, j)
-    read = set(output_slots)
-    for k, (o, op, args) in enumerate(rows):
-        if k not in absorbed:
-            read.update(a for a in args if type(a) is int)
-    read.update(a for emit in at.values() for key, op, args in emit if type(op) is Stack for a in args)
-    for key, members, emit in blocks:
-        emit.extend((s, Column(j, len(members)), (key,)) for j, s in enumerate(members) if s in read)
-    out = []
-    for k, row in enumerate(rows):
-        if k in at:
-            out.extend(at[k])
-        elif k not in absorbed:
-            out.append(row)
-    inner = frozenset(s for s in member if s not in read)
-    return Program(tuple(out), tuple(linear), tuple(maps), member, inner)
-
-
-def _linear(rows, ks, vs) -> Linear:
-    R, J = len(vs), len(ks)
-    weights = tuple(rows[ks[j]][2][2 * r] for r in range(R) for j in range(J))
-    node_rows = [r for r, v in enumerate(vs) if type(v) is int]
-    cols = slice(node_rows[0], node_rows[-1] + 1) \
-        if node_rows == list(range(node_rows[0], node_rows[-1] + 1)) else np.array(node_rows)
-    lits = tuple((r, float(v[0])) for r, v in enumerate(vs) if type(v) is tuple)
-    return Linear(rows[ks[0]][1], tuple(rows[k][0] for k in ks), weights, (R, J), cols, lits)
-
-
-def _activation(rows, firsts, members):
-    """(op, params, row indices) of one op applied to every member with the same literals."""
-    for k0 in firsts.get(members[0], ()):
-        _, op, args = rows[k0]
-        found = [k0]
-        for m in members[1:]:
-            k = next((k for k in firsts.get(m, ()) if rows[k][1] is op and rows[k][2][1:] == args[1:]), None)
-            if k is None:
-                break
-            found.append(k)
-        else:
-            return op, tuple(a[0] for a in args[1:]), found
-    return None
-
-
 # -- the interpretation: values are matrices --------------------------------------------------
 class Blocks(Interpretation):
     """The sweep over a block program: a plain row's local derivatives are its
@@ -476,7 +336,7 @@ class Blocks(Interpretation):
         return d(seed, pos) if callable(d) else seed * d
 
 
-def reverse(program: Program, interp: Blocks, output: int, seed) -> dict:
+def reverse(program, interp: Blocks, output: int, seed) -> dict:
     """The adjoints of ``output`` over ``program`` by the one sweep: ``{key: adjoint}``
     (a block's adjoint a matrix, a weight matrix's ``dW``).  An output inside a
     block is seeded as its column."""

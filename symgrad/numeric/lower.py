@@ -70,7 +70,8 @@ from collections import OrderedDict
 import numpy as np
 
 from .codegen import code_forward, code_grad, code_reverse, loop_forward, loop_reverse, needed
-from .fuse import Blocks, NoFuse, Program, Stack, find_blocks, reverse as block_reverse
+from .blockfind import Program, find_blocks
+from .fuse import Blocks, NoFuse, Stack, reverse as block_reverse
 from ..errors import InputError
 from ..core.graph import Graph
 from .mathns import MATH
