@@ -276,7 +276,8 @@ def test_every_executor_path_equals_the_reference(graph, seed, batch, chunk, dat
         for n, v in (r.means or {}).items():
             close(v, np.mean(vals[n] if n == output else adj.get(n, 0.0)), False, f"{r.name}: mean of {n}")
     wrt = data.draw(st.lists(st.sampled_from(graph.inputs), unique=True, max_size=4))
-    value, mean = paths._fresh(graph, "code", 0).mean_gradient(paths._batch(ins, shape), output, wrt)
+    with np.errstate(all="ignore"):                 # as the public road (lower.execute)
+        value, mean = paths._fresh(graph, "code", 0).mean_gradient(paths._batch(ins, shape), output, wrt)
     assert list(mean) == wrt                        # unrequested inputs skipped inside the layers
     for x in wrt:
         close(mean[x], np.mean(0.0 if adj.get(x) is None else adj[x]), False, f"mean adjoint of {x}")

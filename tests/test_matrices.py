@@ -25,15 +25,14 @@ ACTS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
 
 @st.composite
 def nets(draw, max_width=4):
-    depth = draw(st.integers(0, 2))
-    sizes = draw(st.lists(st.integers(1, max_width), min_size=depth + 2, max_size=depth + 2))
-    acts = draw(st.lists(st.sampled_from(ACTS), min_size=depth, max_size=depth))
+    """Nets of 0..2 hidden layers, any hidden and output activation and loss
+    (cross-entropy from logits: identity output; no loss: one output)."""
     loss = draw(st.sampled_from(["squared", "cross_entropy", None]))
-    out_act = "identity" if loss == "cross_entropy" else draw(st.sampled_from(ACTS))
-    if loss is None:
-        sizes[-1] = 1
-    return sg.mlp(sizes, activation=acts, output_activation=out_act, loss=loss,
-                  seed=draw(st.integers(0, 2**16)))
+    sizes = draw(st.lists(st.integers(1, max_width), min_size=2, max_size=4))
+    sizes[-1] = 1 if loss is None else sizes[-1]
+    return sg.mlp(sizes, activation=[draw(st.sampled_from(ACTS)) for _ in sizes[2:]],
+                  output_activation="identity" if loss == "cross_entropy" else draw(st.sampled_from(ACTS)),
+                  loss=loss, seed=draw(st.integers(0, 2**16)))
 
 
 def samples(net, n, seed):
@@ -197,8 +196,27 @@ def test_the_plan_is_found_for_every_lecture_net():
     for net in (sg.mlp([2, 2, 1]), sg.mlp([3, 4, 2, 2], activation=["relu", "elu"], output_activation="sigmoid"),
                 sg.mlp([2, 3], loss="cross_entropy"), sg.mlp([2, 3, 1], activation="identity", loss=None)):
         net.backprop(np.ones(net.sizes[0]), None if net.loss is None else np.zeros(net.sizes[-1]))
-        assert isinstance(net._plan, mat.Plan)
+        assert isinstance(net._plan, mat.Plan) and net._plan.one is not None     # one sample: compiled
         assert len(net._plan.wkeys) == len(net.sizes) - 1
+
+
+@settings(max_examples=30)
+@given(net=nets(), seed=st.integers(0, 2**16))
+def test_one_sample_compiled_equals_the_interpreted_sweep(net, seed):
+    """The compiled one-sample function (lines emitted by the sweep) and the sweep run
+    with the Blocks interpretation give the same loss and gradient."""
+    x, y = samples(net, 1, seed)
+    plan = net._plan if net._plan else (net.backprop(x, y), net._plan)[1]
+    Y = None if y is None else y.reshape(1, -1)
+    loss, dW = plan.run(net._W, x.reshape(1, -1), Y)
+    one, plan.one = plan.one, None
+    try:
+        loss2, dW2 = plan.run(net._W, x.reshape(1, -1), Y)
+    finally:
+        plan.one = one
+    assert loss == pytest.approx(loss2, rel=1e-13, abs=1e-15)
+    for a, b in zip(dW, dW2):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
 def test_a_graph_off_the_layout_runs_the_graph_executor(monkeypatch):
@@ -216,10 +234,12 @@ def test_a_graph_off_the_layout_runs_the_graph_executor(monkeypatch):
 
 
 def test_fusion_reads_the_op_table_not_names():
-    """fuse.py names no op: a newly registered linear pair op fuses like wsum."""
-    source = Path(fuse.__file__).read_text()
-    for name in OPS:
-        assert not re.search(rf"""["']{name}["']""", source), name
+    """The fusion modules name no op: a newly registered linear pair op fuses like wsum."""
+    folder = Path(fuse.__file__).parent
+    for module in ("fuse.py", "blockfind.py", "blockcode.py"):
+        source = (folder / module).read_text()
+        for name in OPS:
+            assert not re.search(rf"""["']{name}["']""", source), (module, name)
     dot = Op("dot2", -2, OPS["wsum"].apply, OPS["wsum"].partials, OPS["wsum"].text, OPS["wsum"].latex,
              call=True, linear=True)
     conventions.register(dot, Convention("all reals", (((2.0, 3.0), 6.0, 3.0),)))

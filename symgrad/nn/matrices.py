@@ -11,7 +11,8 @@ matrices.  :class:`Plan` is the net's graph as a block program
 (:mod:`symgrad.numeric.fuse`: found by the op table's properties, then checked
 to be exactly the matrices' layout) with the weights, samples and targets as
 given matrices: the forward pass runs its blocks, the gradient is the one
-chain-rule sweep (:func:`symgrad.numeric.fuse.reverse`).
+chain-rule sweep (:func:`symgrad.numeric.fuse.reverse`); for one sample, the
+same sweep written once as a compiled function (:mod:`symgrad.numeric.blockcode`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 from ..core.graph import Graph
 from ..core.ops import Op
 from ..errors import InputError
+from ..numeric.blockcode import compile_one
 from ..numeric.fuse import SMALL, Blocks, Pairs, Stack, reverse
 from ..numeric.lower import lowered
 
@@ -144,14 +146,24 @@ class Plan:
 
     def __init__(self, prog, wkeys: tuple, xkey, ykey, out: int):
         self.prog, self.wkeys, self.xkey, self.ykey, self.out = prog, wkeys, xkey, ykey, out
-        self.steps = prog.steps()
         self.skip = frozenset(k for k in (xkey, ykey) if k is not None)
+        self.steps = tuple(step for step in prog.steps() if step[1] not in self.skip)
         self.column = prog.member.get(out)
         self.pool: dict = {}                # large intermediate matrices, reused across calls
+        given = (*wkeys, xkey) + ((ykey,) if ykey is not None else ())
+        self.one = compile_one(prog, given, wkeys, out, self.column)   # one sample: compiled
 
     def run(self, mats: list, X: np.ndarray, Y, grad: bool = True) -> tuple:
-        """``(mean output, [dW^l] or None)`` for samples ``X`` (N x D) and targets ``Y``."""
+        """``(mean output, [dW^l] or None)`` for samples ``X`` (N x D) and targets ``Y``;
+        numpy's floating-point errors are off (nan/inf results, as the graph's road)."""
+        with np.errstate(all="ignore"):
+            return self._run(mats, X, Y, grad)
+
+    def _run(self, mats: list, X: np.ndarray, Y, grad: bool) -> tuple:
         n = X.shape[0]
+        if n == 1 and grad and self.one is not None:
+            value, grads = self.one(*mats, X) if self.ykey is None else self.one(*mats, X, Y)
+            return float(value), list(grads)
         M = dict(zip(self.wkeys, mats))
         M[self.xkey] = X
         if self.ykey is not None:

@@ -367,6 +367,8 @@ class Net:
         return new
 
     def _rows(self, name: str, v, n: int) -> np.ndarray:
+        if type(v) is np.ndarray and v.dtype == np.float64 and 1 <= v.ndim <= 2 and v.shape[-1] == n:
+            return v                                  # already the samples' array
         try:
             arr = np.atleast_1d(np.asarray(v, dtype=float))
         except (TypeError, ValueError):

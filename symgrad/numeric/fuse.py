@@ -1,8 +1,9 @@
 """Fusion by what an op is: a layer of weighted sums runs as one matrix product.
 
-A **block program** is the lowered program (rows ``(slot, op, args)``) with
-groups of rows replaced by rows whose values are matrices, one column per node
-and one matrix row per sample (a batch of shape ``S`` is flattened to ``N``):
+A **block program** (found by :mod:`symgrad.numeric.blockfind`) is the lowered
+program (rows ``(slot, op, args)``) with groups of rows replaced by rows whose
+values are matrices, one column per node and one matrix row per sample (a batch
+of shape ``S`` is flattened to ``N``):
 
 * a **layer** (:class:`Linear`): rows of an op marked ``Op.linear`` (a sum of
   products of its pairs, ``wsum(w_1, v_1, w_2, v_2, ...)``) reading the same
@@ -33,15 +34,16 @@ order; tests: 1e-9).
 
 from __future__ import annotations
 
+from functools import partial
 from operator import itemgetter
 
 import numpy as np
 
-from ..core.ops import NUM, PAIRS, Op
+from ..core.ops import NUM, Op
 from ..core.sweep import Interpretation, sweep
 
-__all__ = ["Program", "Blocks", "Linear", "Map", "Pairs", "Stack", "Column", "NoFuse",
-           "find_blocks", "is_key", "reverse"]
+__all__ = ["Blocks", "Linear", "Map", "Pairs", "Stack", "Column", "NoFuse", "is_key", "reverse",
+           "SMALL", "BLOCK"]
 
 
 class NoFuse(Exception):
@@ -91,11 +93,10 @@ class Linear:
     def vjp(self, ctx: "Blocks", key, args) -> tuple:
         wkey, xkey = args
         W, X = ctx.M[wkey], ctx.M[xkey]
-        dw = None if wkey in ctx.skip else (lambda dA, pos: self.dweights(ctx, X, dA))
-        dx = None if xkey in ctx.skip else (lambda dA, pos: _mm(ctx, dA, W[self.cols].T))
-        return dw, dx
+        return (None if wkey in ctx.skip else partial(self.dweights, ctx, X),
+                None if xkey in ctx.skip else partial(_mm, ctx, W[self.cols].T))
 
-    def dweights(self, ctx: "Blocks", X, dA) -> np.ndarray:
+    def dweights(self, ctx: "Blocks", X, dA, pos=None) -> np.ndarray:
         """``dW = X^T dA`` (a literal ``c``'s row: ``c`` times the sum of ``dA`` over
         the samples) times ``ctx.scale``, or per sample (``ctx.per_sample``)."""
         n = len(dA)
@@ -125,18 +126,22 @@ SMALL = 16          # samples: up to here np.dot (less overhead on tiny matrices
 BLOCK = 1 << 15     # elements (256 KB) per piece of an elementwise op on a large matrix
 
 
-def _mm(ctx, a, b):
+def _mm(ctx, b, a, pos=None):
     """``a @ b``, an N x K result; large ones into a buffer of ``ctx``."""
     if len(a) <= SMALL:
         return np.dot(a, b)
-    return np.matmul(a, b, out=ctx.buffer((len(a), b.shape[1])))
+    out = ctx.buffer((len(a), b.shape[1]))
+    if b.shape[0] == 1:                            # an outer product: BLAS is slow at inner size 1
+        return np.multiply(a, b, out=out)
+    return np.matmul(a, b, out=out)
 
 
-def _pieces(ctx, f, mats):
+def _pieces(ctx, f, mats, into: bool = False):
     """``f(*mats)`` for an elementwise ``f`` of N x K matrices, on pieces of rows of
     :data:`BLOCK` elements when they are large: the temporaries of a formula such as
     ``s * (1 - y*y)`` stay in the cache and are reused, instead of fresh megabytes each
-    (page faults on every call).  Same values."""
+    (page faults on every call).  Same values.  ``into``: ``f`` writes its piece
+    into its keyword ``out``."""
     first = mats[0]
     n, width = first.shape
     step = max(1, BLOCK // max(width, 1))
@@ -144,7 +149,10 @@ def _pieces(ctx, f, mats):
         return f(*mats)
     out = ctx.buffer((n, width))
     for i in range(0, n, step):
-        out[i:i + step] = f(*[m[i:i + step] for m in mats])
+        if into:
+            f(*[m[i:i + step] for m in mats], out=out[i:i + step])
+        else:
+            out[i:i + step] = f(*[m[i:i + step] for m in mats])
     return out
 
 
@@ -155,17 +163,23 @@ class Map:
         self.op, self.params, self.members = op, params, members
 
     def run(self, ctx: "Blocks", key, args) -> None:
-        op, params = self.op, self.params
-        H = ctx.M[key] = _pieces(ctx, lambda a: op.apply(NUM, a, *params), (ctx.M[args[0]],))
+        op, params, A = self.op, self.params, ctx.M[args[0]]
+        if A.size <= BLOCK:
+            H = op.apply(NUM, A, *params)
+        else:
+            H = _pieces(ctx, lambda a: op.apply(NUM, a, *params), (A,))
+        ctx.M[key] = H
         if ctx.expose:
             ctx.show(self.members, H)
 
     def vjp(self, ctx: "Blocks", key, args) -> tuple:
         op, params, H, A = self.op, self.params, ctx.M[key], ctx.M[args[0]]
+        if A.size <= BLOCK:                            # the partials' matrix (seed * it: the term)
+            return op.partials(NUM, H, A, *params)[:1]
 
-        def local(s, h, a):                           # the seed times the partial, elementwise
-            return s * op.partials(NUM, h, a, *params)[0]
-        return (lambda seed, pos: _pieces(ctx, local, (seed, H, A)),)
+        def local(s, h, a, out=None):                 # the seed times the partial, piece by piece
+            return np.multiply(s, op.partials(NUM, h, a, *params)[0], out=out)
+        return (lambda seed, pos: _pieces(ctx, local, (seed, H, A), into=True),)
 
 
 class Pairs:
@@ -176,11 +190,17 @@ class Pairs:
         self.op, self.width = op, width
 
     def _columns(self, ctx, args) -> list:
+        """``P_1, T_1, P_2, T_2, ...``: columns, or for one sample Python floats (the
+        op's formula on scalars costs a fraction of it on 1-element arrays)."""
         P, T = ctx.M[args[0]], ctx.M[args[1]]
+        if ctx.n == 1:
+            return [c for pair in zip(P[0].tolist(), T[0].tolist()) for c in pair]
         return [c for k in range(self.width) for c in (P[:, k], T[:, k])]
 
     def run(self, ctx: "Blocks", key, args) -> None:
         out = self.op.apply(NUM, *self._columns(ctx, args))
+        if ctx.n == 1:
+            out = np.reshape(out, (1,))
         ctx.M[key] = out
         ctx.V[key] = ctx.sample(out)
 
@@ -193,6 +213,8 @@ class Pairs:
 
 def _side(ds, n: int) -> np.ndarray:
     """Per-column partials (arrays of N or numbers) as an N x K matrix."""
+    if n == 1:
+        return np.array([ds], dtype=float)
     if len(ds) == 1 and type(ds[0]) is np.ndarray and ds[0].shape == (n,):
         return ds[0].reshape(n, 1)
     out = np.empty((n, len(ds)))
@@ -241,147 +263,6 @@ class Column:
             D[:, self.j] = np.ravel(np.broadcast_to(seed, ctx.shape))
             return D
         return (term,)
-
-
-# -- finding the blocks ---------------------------------------------------------------------
-class Program:
-    """A block program: ``rows`` in topological order, and where the blocks are.
-
-    ``linear`` and ``maps`` list the rows of the layers and activations;
-    ``member`` maps a node slot to ``(block key, column)``; ``inner`` holds the
-    members no plain row reads (no :class:`Column` row)."""
-
-    def __init__(self, rows: tuple, linear: tuple, maps: tuple, member: dict, inner: frozenset):
-        self.rows, self.linear, self.maps, self.member, self.inner = rows, linear, maps, member, inner
-
-    def steps(self, segment=None) -> tuple:
-        """The forward pass: ``(run, key, args)`` per block, and per run of plain
-        rows one step running ``segment(rows)`` (a compiled function of ``V``)."""
-        steps, seg = [], []
-        for row in self.rows:
-            key, op, args = row
-            if type(op) is Op:
-                seg.append(row)
-                continue
-            if seg:
-                steps.append(_plain(segment(seg)))
-                seg = []
-            if type(op) is not Column:
-                steps.append((op.run, key, args))
-        if seg:
-            steps.append(_plain(segment(seg)))
-        return tuple(steps)
-
-    def __bool__(self) -> bool:
-        return bool(self.linear)
-
-
-def _plain(fn) -> tuple:
-    return (lambda ctx, key, args: fn(ctx.V)), None, None
-
-
-def find_blocks(rows, input_slots, output_slots=()) -> Program:
-    """The block program of a lowered program's ``rows`` (slot form: literals are
-    1-tuples), found by the op table's properties."""
-    inputs = set(input_slots)
-    groups: dict = {}
-    for k, (o, op, args) in enumerate(rows):
-        if op.linear:
-            ws, vs = args[0::2], args[1::2]
-            if all(type(w) is int and w in inputs for w in ws) and any(type(v) is int for v in vs):
-                groups.setdefault(vs, []).append(k)
-    if not groups:
-        return Program(tuple(rows), (), (), {}, frozenset())
-    firsts: dict = {}                 # slot -> rows applying a fixed-arity op to it (literals after)
-    for k, (o, op, args) in enumerate(rows):
-        if op.arity == len(args) and not op.linear and type(args[0]) is int \
-                and all(type(a) is tuple for a in args[1:]):
-            firsts.setdefault(args[0], []).append(k)
-    at: dict = {}                     # row index -> program rows emitted there
-    absorbed, by_members, member, blocks = set(), {}, {}, []
-    linear, maps = [], []
-    for vs, ks in groups.items():
-        key = f"A{len(linear)}"
-        members = tuple(rows[k][0] for k in ks)
-        xs = tuple(v for v in vs if type(v) is int)
-        src = by_members.get(xs)
-        emit = []
-        if src is None:
-            src = f"X{len(linear)}"
-            emit.append((src, Stack(), xs))
-        row = (key, _linear(rows, ks, vs), (f"W{len(linear)}", src))
-        emit.append(row)
-        linear.append(row)
-        blocks.append((key, members, emit))
-        at[ks[0]] = emit
-        absorbed.update(ks)
-        by_members.setdefault(members, key)
-        acts = _activation(rows, firsts, members)
-        if acts is not None:
-            op, params, aks = acts
-            hmembers = tuple(rows[k][0] for k in aks)
-            hkey = f"H{len(linear) - 1}"
-            hrow = (hkey, Map(op, params, hmembers), (key,))
-            maps.append(hrow)
-            at[min(aks)] = hemit = [hrow]
-            blocks.append((hkey, hmembers, hemit))
-            absorbed.update(aks)
-            by_members.setdefault(hmembers, hkey)
-    for k, (o, op, args) in enumerate(rows):
-        if op.arity == PAIRS and not op.linear and k not in absorbed:
-            ps, ts = tuple(args[0::2]), tuple(args[1::2])
-            if ps in by_members and all(type(t) is int for t in ts):
-                emit = []
-                tkey = by_members.get(ts)
-                if tkey is None:
-                    tkey = f"T{k}"
-                    emit.append((tkey, Stack(), ts))
-                emit.append((o, Pairs(op, len(ps)), (by_members[ps], tkey)))
-                at[k] = emit
-                absorbed.add(k)
-    for key, members, emit in blocks:
-        for j, s in enumerate(members):
-            member[s] = (key, j)
-    read = set(output_slots)
-    for k, (o, op, args) in enumerate(rows):
-        if k not in absorbed:
-            read.update(a for a in args if type(a) is int)
-    read.update(a for emit in at.values() for key, op, args in emit if type(op) is Stack for a in args)
-    for key, members, emit in blocks:
-        emit.extend((s, Column(j, len(members)), (key,)) for j, s in enumerate(members) if s in read)
-    out = []
-    for k, row in enumerate(rows):
-        if k in at:
-            out.extend(at[k])
-        elif k not in absorbed:
-            out.append(row)
-    inner = frozenset(s for s in member if s not in read)
-    return Program(tuple(out), tuple(linear), tuple(maps), member, inner)
-
-
-def _linear(rows, ks, vs) -> Linear:
-    R, J = len(vs), len(ks)
-    weights = tuple(rows[ks[j]][2][2 * r] for r in range(R) for j in range(J))
-    node_rows = [r for r, v in enumerate(vs) if type(v) is int]
-    cols = slice(node_rows[0], node_rows[-1] + 1) \
-        if node_rows == list(range(node_rows[0], node_rows[-1] + 1)) else np.array(node_rows)
-    lits = tuple((r, float(v[0])) for r, v in enumerate(vs) if type(v) is tuple)
-    return Linear(rows[ks[0]][1], tuple(rows[k][0] for k in ks), weights, (R, J), cols, lits)
-
-
-def _activation(rows, firsts, members):
-    """(op, params, row indices) of one op applied to every member with the same literals."""
-    for k0 in firsts.get(members[0], ()):
-        _, op, args = rows[k0]
-        found = [k0]
-        for m in members[1:]:
-            k = next((k for k in firsts.get(m, ()) if rows[k][1] is op and rows[k][2][1:] == args[1:]), None)
-            if k is None:
-                break
-            found.append(k)
-        else:
-            return op, tuple(a[0] for a in args[1:]), found
-    return None
 
 
 # -- the interpretation: values are matrices --------------------------------------------------
@@ -455,7 +336,7 @@ class Blocks(Interpretation):
         return d(seed, pos) if callable(d) else seed * d
 
 
-def reverse(program: Program, interp: Blocks, output: int, seed) -> dict:
+def reverse(program, interp: Blocks, output: int, seed) -> dict:
     """The adjoints of ``output`` over ``program`` by the one sweep: ``{key: adjoint}``
     (a block's adjoint a matrix, a weight matrix's ``dW``).  An output inside a
     block is seeded as its column."""

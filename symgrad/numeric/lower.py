@@ -70,7 +70,8 @@ from collections import OrderedDict
 import numpy as np
 
 from .codegen import code_forward, code_grad, code_reverse, loop_forward, loop_reverse, needed
-from .fuse import Blocks, NoFuse, Program, Stack, find_blocks, reverse as block_reverse
+from .blockfind import Program, find_blocks
+from .fuse import Blocks, NoFuse, Stack, reverse as block_reverse
 from ..errors import InputError
 from ..core.graph import Graph
 from .mathns import MATH
@@ -224,6 +225,7 @@ class Lowered:
         self._rev: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
         self._skips: OrderedDict = OrderedDict()
+        self._pool: dict = {}           # matrices of mean-gradient runs, reused across calls
         self._grad: OrderedDict = OrderedDict()
         self._uses = 0          # evaluations so far, up to HOT_AFTER + 1 (racy: a heuristic)
 
@@ -252,18 +254,23 @@ class Lowered:
         as matrix blocks where they fit (:mod:`symgrad.numeric.fuse`).  Returns
         ``(values, adjoints)``, lists by slot (adjoints None without output).
         With ``mean``, the blocks' weights' adjoints are already averaged over
-        the samples (a float each), and adjoints of the inputs not in ``wrt``
-        may be left out.  ``info["fused"]`` (if given) tells whether blocks ran."""
+        the samples (a float each), adjoints of the inputs not in ``wrt`` may be
+        left out, and the matrices come from a pool: the caller gives them back
+        with ``info["blocks"].release()`` once it has read the results.
+        ``info["fused"]`` (if given) tells whether blocks ran."""
         V = [None] * len(self.names)
         for s, v in zip(self.input_slots, inputs.values(), strict=True):
             V[s] = v
         prog = self.blocks()
         ctx = None
         if prog:
-            shape = np.broadcast_shapes(*[np.shape(v) for v in inputs.values()])
+            shape = np.broadcast_shapes(*{np.shape(v) for v in inputs.values()})
             n = math.prod(shape)
             ctx = Blocks(V, {}, n, shape, per_sample=not mean, scale=1.0 / n if mean and n else 1.0,
-                         skip=self._skip(wrt) if mean and wrt is not None else frozenset())
+                         skip=self._skip(wrt) if mean and wrt is not None else frozenset(),
+                         pool=self._pool if mean else None)     # a mean run returns no matrix
+            if info is not None:
+                info["blocks"] = ctx
             try:
                 ctx.forward(self.fused_forward())
             except NoFuse:                           # a layer's weight is an array
@@ -313,9 +320,14 @@ class Lowered:
         """``(mean of output, {input: mean adjoint})`` over array samples, for the
         inputs ``wrt`` (default: all)."""
         wrt = self.inputs if wrt is None else tuple(wrt)
-        V, G = self.run_arrays(inputs, output, mean=True, wrt=wrt, info=info)
-        value = float(np.mean(V[self.slot[output]]))
-        return value, {x: _mean(G[self.slot[x]]) for x in wrt}
+        info = {} if info is None else info
+        try:
+            V, G = self.run_arrays(inputs, output, mean=True, wrt=wrt, info=info)
+            value = float(np.mean(V[self.slot[output]]))
+            return value, {x: _mean(G[self.slot[x]]) for x in wrt}
+        finally:
+            if "blocks" in info:                     # pooled matrices back, once read
+                info.pop("blocks").release()
 
     def _skip(self, wrt: tuple) -> frozenset:
         """Block keys nobody asked the adjoint of: a layer's weight matrix when none of
