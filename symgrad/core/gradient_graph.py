@@ -177,13 +177,15 @@ class Terms:
 
     def make(self, op: str, args: tuple):
         """The node ``op(*args)``, folded or shared where possible; a number when folded to one."""
-        folded = self._fold(op, args)
-        if folded is not _NOFOLD:
-            return folded
-        key = self._keyof(op, args)
+        if op in _FOLDABLE:
+            folded = self._fold(op, args)
+            if folded is not _NOFOLD:
+                return folded
+        key = (op, tuple([a.index if type(a) is Term else literal_key(a) for a in args]))
         t = self._key.get(key)
         if t is None:
-            t = self._key[key] = self._new(op, args)
+            t = self._key[key] = Term(self, op, args, None, len(self.all))
+            self.all.append(t)
         return t
 
     def _fold(self, op, args):
@@ -221,6 +223,7 @@ class Terms:
 
 
 _NOFOLD = object()
+_FOLDABLE = frozenset({"add", "sub", "mul", "neg", "div", "pow", "ifpos", "identity"})
 
 
 class GraphBackend:
@@ -242,6 +245,7 @@ class GraphBackend:
         def build(*args):
             return make(name, args)
         build.__name__ = name
+        setattr(self, name, build)                # found in the instance next time
         return build
 
     def where(self, cond, a, b):
@@ -312,38 +316,34 @@ def graph_of(inputs: Sequence[str], taken: Iterable[str], terms: Terms,
              outputs: Sequence[tuple[str, object]]) -> Graph:
     """The Graph with ``inputs`` (leaves of ``terms``) computing ``outputs``
     (``(name, Term or number)`` pairs; a number becomes ``identity(number)``):
-    only the nodes the outputs need, in post-order (first argument first), named
-    nodes under their names and new nodes auto-named around ``taken``.  Iterative."""
+    only the nodes the outputs need, in the order they were made (the forward
+    nodes first, then the sweep's), named nodes under their names and new nodes
+    auto-named around ``taken``.  Two passes over the terms, no recursion."""
+    needed = bytearray(len(terms.all))
+    for _, root in outputs:
+        if isinstance(root, Term):
+            needed[root.index] = 1
+    for t in reversed(terms.all):                 # a term's arguments were made before it
+        if needed[t.index]:
+            for a in t.args:
+                if type(a) is Term:
+                    needed[a.index] = 1
     asm = Assembler()
-    ref: dict[int, str] = {}
+    ref: list = [None] * len(terms.all)
     for x in inputs:
         ref[terms.inputs[x].index] = asm.input(x)
-    outs = []
-    with no_gc():
-        for out_name, root in outputs:
-            if not isinstance(root, Term):
-                outs.append(asm.node("identity", (root,), name=out_name))
-                continue
-            _emit(root, asm, ref)
-            outs.append(asm.name(ref[root.index], out_name))
-        return asm.graph(outs, taken=taken)
-
-
-def _emit(root: Term, asm: Assembler, ref: dict) -> None:
-    stack = [(root, False)]
-    while stack:
-        t, expanded = stack.pop()
-        if t.index in ref:
-            continue
-        if not expanded:
-            stack.append((t, True))
-            stack.extend((a, False) for a in reversed(t.args) if isinstance(a, Term) and a.index not in ref)
+    node = asm.node
+    for t in terms.all:
+        if not needed[t.index] or ref[t.index] is not None:
             continue
         if t.op not in OPS:
             raise GraphError(f"gradient_graph: a derivative needs {t.op!r}, which is not an op of the "
                              "table (register it, or write the partial with ops of the table)")
-        args = tuple(ref[a.index] if isinstance(a, Term) else a for a in t.args)
-        ref[t.index] = asm.node(t.op, args, name=t.name)
+        ref[t.index] = node(t.op, tuple([ref[a.index] if type(a) is Term else a for a in t.args]),
+                            name=t.name)
+    outs = [asm.name(ref[root.index], name) if isinstance(root, Term)
+            else asm.node("identity", (root,), name=name) for name, root in outputs]
+    return asm.graph(outs, taken=taken)
 
 
 def _lift(graph: Graph) -> tuple[Terms, dict]:
@@ -366,16 +366,16 @@ def derivative_graph(graph: Graph, outputs=None, wrt=None) -> Graph:
     for o in outs:
         graph.default_output(o)                       # raises on an unknown node
     names = wrt_inputs(graph, wrt)
-    terms, value = _lift(graph)
     taken = set(graph.nodes)
     pairs = []
     with no_gc():
+        terms, value = _lift(graph)
         for o in outs:
             adj = sweep(graph.program, o, _Nodes(terms, value), 1) if graph.op(o) is not None \
                 else {o: 1}
             for w in names:
                 pairs.append((_fresh(f"d{o}_d{w}", taken), adj.get(w, 0)))
-    return graph_of(graph.inputs, graph.nodes, terms, pairs)
+        return graph_of(graph.inputs, graph.nodes, terms, pairs)
 
 
 def gradient_graph(graph: Graph, wrt=None, output: str | None = None) -> Graph:
@@ -413,30 +413,32 @@ def gradient_graph(graph: Graph, wrt=None, output: str | None = None) -> Graph:
     >>> import symgrad as sg
     >>> dg = sg.parse("x * sin(y)").gradient_graph()
     >>> [(n, dg.op(n), dg.args(n)) for n in dg.nodes if not dg.is_input(n)]
-    [('a', 'sin', ('y',)), ('db_dx', 'identity', ('a',)), ('c', 'cos', ('y',)), ('db_dy', 'mul', ('x', 'c'))]
+    [('a', 'sin', ('y',)), ('c', 'cos', ('y',)), ('db_dy', 'mul', ('x', 'c')), ('db_dx', 'identity', ('a',))]
     """
     out = graph.default_output(output) if isinstance(graph, Graph) else output
     return derivative_graph(graph, [out], wrt)
 
 
-def tangent_graph(graph: Graph, directions: dict | None = None, output: str | None = None) -> Graph:
-    """Forward mode written as a graph: the tangent of ``output`` along
-    ``directions`` (``{input: direction input name}``; default ``{x: "dot_x"}``
-    for each input ``x``) as the output ``t{output}``, with ``graph``'s inputs
-    and then the direction inputs.  Evaluating it gives the jvp; it is built by
-    :func:`symgrad.core.tangent.tangent_sweep` with the same node-building
-    interpretation as :func:`gradient_graph`."""
-    out = graph.default_output(output)
+def tangent_graph(graph: Graph, directions: dict | None = None, outputs=None) -> Graph:
+    """Forward mode written as a graph: the tangents of ``outputs`` (default: the
+    graph's) along ``directions`` (``{input: direction input name}``; default
+    ``{x: "dot_x"}`` for each input ``x``), as outputs ``t{output}``, with
+    ``graph``'s inputs and then the direction inputs.  Evaluating it gives the
+    jvp (of a gradient graph: a Hessian-vector product).  Built by
+    :func:`symgrad.core.tangent.tangent_sweep` with the node-building
+    interpretation of :func:`gradient_graph`."""
+    outs = graph.outputs if outputs is None else ((outputs,) if isinstance(outputs, str) else tuple(outputs))
+    outs = tuple(graph.default_output(o) for o in outs)
     directions = {x: f"dot_{x}" for x in graph.inputs} if directions is None else dict(directions)
     wrt_inputs(graph, list(directions))
-    terms, value = _lift(graph)
-    seeds = {}
-    for x, name in directions.items():
-        if not isinstance(name, str) or name in graph.nodes or name in terms.inputs:
-            raise GraphError(f"direction input {name!r} for {x!r} is taken: pick another name")
-        seeds[x] = terms.leaf(name)
     with no_gc():
+        terms, value = _lift(graph)
+        seeds = {}
+        for x, name in directions.items():
+            if not isinstance(name, str) or name in graph.nodes or name in terms.inputs:
+                raise GraphError(f"direction input {name!r} for {x!r} is taken: pick another name")
+            seeds[x] = terms.leaf(name)
         tan = tangent_sweep(graph.program, seeds, _Nodes(terms, value))
-    taken = set(graph.nodes) | set(directions.values())
-    name = _fresh(f"t{out}", taken)
-    return graph_of(graph.inputs + tuple(directions.values()), taken, terms, [(name, tan.get(out, 0))])
+        taken = set(graph.nodes) | set(directions.values())
+        pairs = [(_fresh(f"t{o}", taken), tan.get(o, 0)) for o in outs]
+        return graph_of(graph.inputs + tuple(directions.values()), taken, terms, pairs)
