@@ -25,12 +25,15 @@ gradient graph computes reverse mode's numbers operation for operation.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from ..errors import GraphError
 from .graph import Assembler, Graph, is_node, literal_key, no_gc
-from .ops import OPS
+from .ops import NUM, OPS
 from .sweep import Interpretation, sweep
 from .tangent import tangent_sweep
 
@@ -146,7 +149,9 @@ class Terms:
     """The hash-consing factory of :class:`Term` values, with the trivial folds
     ``x*1 = x``, ``x*0 = 0``, ``x*-1 = -x``, ``x+0 = x``, ``0-x = -x``, ``--x = x``,
     ``x/1 = x``, ``x**1 = x``, ``x**0 = 1``, ``ifpos`` of a literal condition or
-    of two equal branches, and arithmetic of two literals (IEEE, as numpy)."""
+    of two equal branches, arithmetic of two literals (IEEE, as numpy) and any op
+    of literals with a finite value (computed with the numeric backend: the
+    executor's own number)."""
 
     def __init__(self) -> None:
         self._key: dict = {}
@@ -181,6 +186,11 @@ class Terms:
             folded = self._fold(op, args)
             if folded is not _NOFOLD:
                 return folded
+        if not any(type(a) is Term for a in args) and op in OPS:
+            with np.errstate(all="ignore"):
+                v = float(OPS[op].apply(NUM, *map(np.float64, args)))
+            if math.isfinite(v):                    # the executor's own value, bit for bit
+                return v
         key = (op, tuple([a.index if type(a) is Term else literal_key(a) for a in args]))
         t = self._key.get(key)
         if t is None:
