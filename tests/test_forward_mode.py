@@ -88,11 +88,11 @@ def test_jacobian_of_a_multi_output_graph():
 
 def test_long_chain_is_linear_without_recursion():
     e = sg.variable("x")
-    for _ in range(100_000):
+    for _ in range(30_000):                     # deeper than any recursion limit
         e = sg.sin(e)
     g = sg.Graph(e)
     t = g.tangents(x=0.5)
-    assert len(t) == 100_001
+    assert len(t) == 30_001
     assert t[g.outputs[0]] == pytest.approx(g.grad(x=0.5)["x"], rel=1e-12)
 
 

@@ -108,7 +108,7 @@ def test_symbolic_hessian_plain_and_shared():
 
 @pytest.mark.parametrize("loss", ["squared", "cross_entropy"])
 def test_mlp_hessians_with_wsum_and_losses(loss):
-    net = sg.mlp([2, 3, 2], activation="tanh", loss=loss)
+    net = sg.mlp([2, 2, 2], activation="tanh", loss=loss)
     g = net.graph
     rng = np.random.default_rng(3)
     at = {k: float(rng.normal()) for k in g.inputs}

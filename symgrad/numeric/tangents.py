@@ -8,10 +8,12 @@ of the op table on numpy (:data:`symgrad.core.ops.NUM`): the one forward sweep
 one pass: a tangent carries the directions on a leading axis, in front of the
 batch axes of the values.
 
-The Hessian is forward-over-reverse: the tangents of the gradient graph
-(:func:`symgrad.core.gradient_graph.gradient_graph`, built once per graph and
-cached), one direction per input, all in one pass; a Hessian-vector product is
-one direction, without forming the matrix.
+The Hessian is forward-over-reverse: the tangent graph of the gradient graph
+(:func:`symgrad.core.gradient_graph.tangent_graph` of
+:func:`symgrad.core.gradient_graph.gradient_graph`, built once per graph and
+cached) computes Hessian-vector products and runs on the executor like any
+graph (compiled scalar code for a point); the Hessian is its products with the
+unit vectors, a Hessian-vector product one pass without forming the matrix.
 
 >>> import symgrad as sg
 >>> g = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
@@ -27,7 +29,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..core.gradient_graph import derivative_graph, wrt_inputs
+from ..core.gradient_graph import derivative_graph, tangent_graph, wrt_inputs
 from ..core.graph import Graph
 from ..core.sweep import Numbers
 from ..core.tangent import tangent_sweep
@@ -35,7 +37,7 @@ from ..errors import InputError
 from .forward import read_inputs
 from .reference import NodeValues
 
-__all__ = ["tangents", "jvp", "hessian", "hvp", "jacobian", "cached_gradient_graph"]
+__all__ = ["tangents", "jvp", "hessian", "hvp", "jacobian", "cached_gradient_graph", "hvp_graph"]
 
 
 def cached_gradient_graph(graph: Graph, wrt: tuple, output: str) -> Graph:
@@ -173,10 +175,32 @@ def _stack(tan: dict, names, n: int, shape: tuple) -> np.ndarray:
     return out
 
 
+def hvp_graph(graph: Graph, wrt: tuple, output: str) -> tuple[Graph, tuple]:
+    """``(graph, directions)``: the tangent graph of the gradient graph (forward
+    over reverse, :func:`symgrad.core.gradient_graph.tangent_graph`), whose
+    outputs are ``H v`` for the direction inputs ``directions`` (``v_x``, one per
+    input of ``wrt``; suffixed if taken).  Built once per graph, lowered like any graph."""
+    key = ("hvp_graph", wrt, output)
+    hit = graph._cache.get(key)
+    if hit is None:
+        dg = cached_gradient_graph(graph, wrt, output)
+        taken, dirs = set(dg.nodes), {}
+        for w in wrt:
+            name, k = f"v_{w}", 2
+            while name in taken:
+                name, k = f"v_{w}_{k}", k + 1
+            taken.add(name)
+            dirs[w] = name
+        hit = graph._cache[key] = (tangent_graph(dg, dirs, dg.outputs), tuple(dirs.values()))
+    return hit
+
+
 def hessian(graph: Graph, values: Mapping | None = None, /, *, wrt=None,
             output: str | None = None, **inputs) -> np.ndarray:
-    """The Hessian of ``output`` by forward-over-reverse: the tangents of the
-    gradient graph, one direction per input of ``wrt``, in one pass.
+    """The Hessian of ``output`` by forward-over-reverse: the Hessian-vector
+    products ``H e_j`` of the tangent graph of the gradient graph (:func:`hvp_graph`),
+    run by the executor: one compiled scalar pass per input for a point, one
+    batched pass with every direction on a leading axis otherwise.
 
     Parameters
     ----------
@@ -204,20 +228,34 @@ def hessian(graph: Graph, values: Mapping | None = None, /, *, wrt=None,
     """
     out = graph.default_output(output)
     names = wrt_inputs(graph, wrt)
-    dg = cached_gradient_graph(graph, names, out)
-    vals, shape = _values(dg, values, inputs)
+    hv, dirs = hvp_graph(graph, names, out)
+    ins, shape = read_inputs(graph, values, inputs)
     n = len(names)
-    tan = _push(dg, vals, dict(zip(names, _axes(n, shape), strict=True)))
-    return np.moveaxis(_stack(tan, dg.outputs, n, shape), (0, 1), (-2, -1))
+    if shape is None and n <= _SCALAR_PASSES:
+        columns, run = [], dict(ins)
+        for j in range(n):
+            run.update({d: float(i == j) for i, d in enumerate(dirs)})
+            fw = hv.forward(run)
+            columns.append([fw[o] for o in hv.outputs])
+        return np.array(columns).T
+    shape = tuple(shape or ())
+    fw = hv.forward({**ins, **dict(zip(dirs, _axes(n, shape), strict=True))})
+    H = np.stack([np.broadcast_to(fw[o], (n,) + shape) for o in hv.outputs])
+    return np.moveaxis(H, (0, 1), (-2, -1))
+
+
+_SCALAR_PASSES = 8      # up to this many inputs, a point's Hessian is columns of compiled scalar passes
 
 
 def hvp(graph: Graph, values: Mapping, vector: Mapping, *, wrt=None,
         output: str | None = None) -> dict:
-    """The Hessian-vector product ``H v`` without forming ``H``: the tangent of
-    the gradient graph along ``v`` (one forward pass).
+    """The Hessian-vector product ``H v`` without forming ``H``: one pass of the
+    tangent graph of the gradient graph (:func:`hvp_graph`) with ``v`` as its
+    direction.
 
     Returns ``{input: (H v)[input]}`` for the inputs of ``wrt`` (default: all);
-    ``vector`` maps inputs to components (missing ones are 0).
+    ``vector`` maps those inputs to components (missing ones are 0; arrays
+    broadcast with the batch).
 
     Examples
     --------
@@ -230,12 +268,13 @@ def hvp(graph: Graph, values: Mapping, vector: Mapping, *, wrt=None,
     if not isinstance(values, Mapping):
         raise InputError(f"hvp() takes the inputs as a mapping {{name: value}}, got {type(values).__name__}")
     seeds = _direction(graph, vector)
-    dg = cached_gradient_graph(graph, names, out)
-    vals, shape = _values(dg, values, {})
-    tan = _push(dg, vals, seeds)
-    full = np.broadcast_shapes(shape, *[np.shape(t) for t in seeds.values()])
-    got = {w: tan.get(o, 0.0) for w, o in zip(names, dg.outputs, strict=True)}
-    return {w: float(v) if not full else np.broadcast_to(v, full) for w, v in got.items()}
+    extra = [k for k in seeds if k not in names]
+    if extra:
+        raise InputError(f"vector= names {', '.join(map(repr, extra))}, not among wrt= {names!r}")
+    hv, dirs = hvp_graph(graph, names, out)
+    ins, _ = read_inputs(graph, values, {})
+    fw = hv.forward({**ins, **{d: seeds.get(w, 0.0) for w, d in zip(names, dirs)}})
+    return {w: fw[o] for w, o in zip(names, hv.outputs, strict=True)}
 
 
 def jacobian(graph: Graph, values: Mapping | None = None, /, *, outputs=None, wrt=None,
