@@ -30,8 +30,8 @@ def _kinds(text: str) -> tuple:
     kinds = tuple(k.strip() for k in text.split(","))
     bad = [k for k in kinds if k not in _KINDS]
     if bad or not kinds:
-        raise argparse.ArgumentTypeError(f"unknown kind(s) {', '.join(map(repr, bad))}; valid are "
-                                         f"{', '.join(_KINDS)} (a sheet may mix them: forward,backward)")
+        raise argparse.ArgumentTypeError(f"invalid choice: {', '.join(map(repr, bad))} (choose from "
+                                         f"{', '.join(_KINDS)}; a sheet may mix them: forward,backward)")
     return kinds
 
 
