@@ -486,8 +486,8 @@ class Graph:
         return analysis("export").function(self, backend)
 
     def to_source(self, backend: str = "numpy", *, output: str | None = None) -> str:
-        """A standalone module with forward() and grad(); see :func:`symgrad.numeric.export.to_source`."""
-        return analysis("export").to_source(self, backend, output=output)
+        """A standalone module with forward() and grad(); see :func:`symgrad.numeric.source.to_source`."""
+        return analysis("source").to_source(self, backend, output=output)
 
     def replay(self, values: Mapping, functions=None) -> Mapping:
         """The graph run on your objects; see :func:`symgrad.numeric.replay.replay`."""

@@ -25,6 +25,7 @@ ANALYSES = {
     "sympy_io": "symgrad.front.sympy_io",
     "symbolic": "symgrad.symbolic.gradient",
     "export": "symgrad.numeric.export",
+    "source": "symgrad.numeric.source",
     "replay": "symgrad.numeric.replay",
     "json_io": "symgrad.front.json_io",
 }
