@@ -24,6 +24,7 @@ exactly as the table does.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import keyword
 import re
@@ -208,7 +209,7 @@ def function(graph: Graph, backend="numpy"):
     ns = namespace(backend)
     make = _RULES.get(backend) if isinstance(backend, str) else None
     names = _slots(graph)
-    glob = dict(vars(ns))
+    glob = dict(vars(ns), __builtins__=builtins)   # frameworks may read the caller's builtins
     rules: dict = {}
     body = []
     for name, op, args in graph.program:
