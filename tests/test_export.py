@@ -195,7 +195,8 @@ def test_batched_jit_vmap_and_torch(jax, torch):
 
 # -- to_source -------------------------------------------------------------------------
 def test_lecture_source_reads_like_the_lecture():
-    src = sg.parse(LECTURE).to_source("numpy")
+    src = sg.parse(LECTURE).to_source("numpy", free=False)
+    assert "del " not in src and "del a" in sg.parse(LECTURE).to_source("numpy")
     assert "import symgrad" not in src and "from symgrad" not in src
     body = src[src.index("def grad"):]
     for line in ("a = pow(x, 2)", "c = a + b", "c_bar = e_bar * (-sin(c)) + d_bar * div(1, 2 * d)",

@@ -21,7 +21,7 @@ from ..core.sweep import Interpretation, sweep
 from ..errors import InputError
 from .backends import BACKENDS, prelude
 from .codeform import apply_code, partial_code
-from .export import literal_source
+from .export import free_dead, literal_source
 
 __all__ = ["to_source"]
 
@@ -135,7 +135,8 @@ def _def(name: str, params: str, doc: str, body: list) -> str:
             + "\n".join("    " + ln for ln in body) + "\n")
 
 
-def to_source(graph: Graph, backend: str = "numpy", *, output: str | None = None) -> str:
+def to_source(graph: Graph, backend: str = "numpy", *, output: str | None = None,
+              free: bool = True) -> str:
     """A standalone Python module computing the graph with ``backend``: ``forward``
     (the outputs' values) and ``grad`` (the inputs' adjoints of ``output``, by
     reverse mode written out: one line per node, the chain rule's sum over
@@ -149,6 +150,10 @@ def to_source(graph: Graph, backend: str = "numpy", *, output: str | None = None
         ``"numpy"``, ``"math"``, ``"jax"`` or ``"torch"``.
     output
         The output ``grad`` differentiates (default: the only output).
+    free
+        Delete each value after its last use (``del a, b`` lines): on batches the
+        allocator reuses the memory, as fast as :func:`symgrad.numeric.export.function`
+        (which does the same).  ``free=False`` writes the lecture's lines only.
 
     Returns
     -------
@@ -164,7 +169,7 @@ def to_source(graph: Graph, backend: str = "numpy", *, output: str | None = None
     Examples
     --------
     >>> import symgrad as sg
-    >>> src = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))").to_source("math")
+    >>> src = sg.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))").to_source("math", free=False)
     >>> print(src[src.index("def grad"):])  # doctest: +NORMALIZE_WHITESPACE
     def grad(x):
         \"\"\"The adjoints d output / d input (reverse mode, one line per node).\"\"\"
@@ -205,6 +210,8 @@ def to_source(graph: Graph, backend: str = "numpy", *, output: str | None = None
     oname = "the outputs" if len(outs) > 1 else "the output"
     doc = (f'"""A computational graph exported by symgrad for {backend}: forward() gives {oname}, '
            f'grad() the\ngradient by reverse mode. Standalone: it imports only {backend}.\n"""\n\n')
+    if free:                                      # batches: temporaries freed after their last use
+        fw, gr = free_dead(fw), free_dead(gr)
     return (doc + head + _BODY_SEP
             + _def("forward", params, f"The value of {oname}.", fw) + "\n\n"
             + _def("grad", params, "The adjoints d output / d input (reverse mode, one line per node).", gr))
