@@ -72,11 +72,14 @@ def test_numpy_function_is_symgrads_forward_bit_for_bit(name, text, at):
     assert as_list(f(*[at[x] for x in g.inputs]), len(g.outputs)) == got      # positional
 
 
-@pytest.mark.parametrize("backend", ["math", "numpy-module"])
+@pytest.mark.parametrize("backend", ["math", "numpy-module", "jax.numpy-module"])
 @pytest.mark.parametrize("name, text, at", CASES, ids=[c[0] for c in CASES])
 def test_math_and_any_namespace(backend, name, text, at):
     g = sg.parse(text)
-    f = g.function(np if backend == "numpy-module" else "math")
+    if backend == "jax.numpy-module":
+        pytest.importorskip("jax").config.update("jax_enable_x64", True)
+    modules = {"numpy-module": np, "math": "math"}
+    f = g.function(modules.get(backend) or pytest.importorskip("jax.numpy"))
     got = as_list(f(**at), len(g.outputs))
     assert all(same(a, b) for a, b in zip(got, output_values(g, at), strict=True)), (got, text)
 
@@ -192,7 +195,8 @@ def test_batched_jit_vmap_and_torch(jax, torch):
 
 # -- to_source -------------------------------------------------------------------------
 def test_lecture_source_reads_like_the_lecture():
-    src = sg.parse(LECTURE).to_source("numpy")
+    src = sg.parse(LECTURE).to_source("numpy", free=False)
+    assert "del " not in src and "del a" in sg.parse(LECTURE).to_source("numpy")
     assert "import symgrad" not in src and "from symgrad" not in src
     body = src[src.index("def grad"):]
     for line in ("a = pow(x, 2)", "c = a + b", "c_bar = e_bar * (-sin(c)) + d_bar * div(1, 2 * d)",

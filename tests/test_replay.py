@@ -156,3 +156,16 @@ def test_inputs_are_checked():
     with pytest.raises(InputError, match="needs a mapping"):
         g.replay([1.0, 2.0])
     assert g.replay({"x": 3, "y": 4})[g.outputs[0]] == 12        # plain numbers work too
+
+
+def test_the_strategies_guide_example_runs(Value):
+    """docs/strategies.md's ten-line engine test, as written there."""
+    import pathlib
+    import re
+    text = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "strategies.md").read_text()
+    section = text[text.index("## Example: your autodiff engine"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert len([ln for ln in code.splitlines() if ln.strip()]) <= 12
+    ns = {}
+    exec(compile(code, "docs/strategies.md", "exec"), ns)
+    settings(max_examples=20)(ns["test_my_engine_matches_symgrad"])()

@@ -514,9 +514,10 @@ class Graph:
         """A plain function of the inputs; see :func:`symgrad.numeric.export.function`."""
         return analysis("export").function(self, backend)
 
-    def to_source(self, backend: str = "numpy", *, output: str | None = None) -> str:
-        """A standalone module with forward() and grad(); see :func:`symgrad.numeric.export.to_source`."""
-        return analysis("export").to_source(self, backend, output=output)
+    def to_source(self, backend: str = "numpy", *, output: str | None = None,
+                  free: bool = True) -> str:
+        """A standalone module with forward() and grad(); see :func:`symgrad.numeric.source.to_source`."""
+        return analysis("source").to_source(self, backend, output=output, free=free)
 
     def replay(self, values: Mapping, functions=None) -> Mapping:
         """The graph run on your objects; see :func:`symgrad.numeric.replay.replay`."""

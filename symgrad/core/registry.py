@@ -28,6 +28,7 @@ ANALYSES = {
     "tangents": "symgrad.numeric.tangents",
     "hessian": "symgrad.symbolic.hessian",
     "export": "symgrad.numeric.export",
+    "source": "symgrad.numeric.source",
     "replay": "symgrad.numeric.replay",
     "json_io": "symgrad.front.json_io",
 }

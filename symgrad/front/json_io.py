@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import math
 
-from ..core.graph import Graph, is_node, normal_literal, normal_name
+from ..core.graph import Graph, no_gc, normal_literal, normal_name
 from ..core.ops import OPS
 from ..errors import GraphError
 
@@ -190,7 +190,11 @@ def from_json(text, *, max_length: int = MAX_LENGTH, max_nodes: int = MAX_NODES)
     ...                    '"nodes": [{"name": "f", "op": "sin", "args": ["x"]}], "outputs": ["f"]}')
     Graph(inputs=('x',), outputs=('f',), nodes=2)
     """
-    doc = text if isinstance(text, dict) else _load(text, max_length)
+    with no_gc():                                # millions of small acyclic objects
+        return _read(text if isinstance(text, dict) else _load(text, max_length), max_nodes)
+
+
+def _read(doc, max_nodes: int) -> Graph:
     if not isinstance(doc, dict):
         _fail("", f"the top level must be an object, got {_show(doc)}")
     if doc.get("format") != FORMAT:

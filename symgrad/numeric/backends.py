@@ -8,7 +8,7 @@ written ONCE, as Python source over a few primitives (``where``, ``maximum``,
 * :func:`namespace` compiles it into the namespace a :func:`symgrad.numeric.export.function`
   runs on;
 * :func:`prelude` is the same text at the top of a module written by
-  :func:`symgrad.numeric.export.to_source`, which therefore imports only the
+  :func:`symgrad.numeric.source.to_source`, which therefore imports only the
   backend (no symgrad).
 
 Each backend contributes a short head (its imports and the primitives it names
