@@ -172,6 +172,14 @@ def elu(x, alpha):
     return where(x > 0, x, alpha * expm1(minimum(x, 0.0)))
 
 
+def heaviside(x):                         # the step op: 1 for x > 0, else 0 (relu's derivative)
+    return step(x)
+
+
+def ifpos(c, a, b):                       # the ifpos op: a where c > 0, else b
+    return where(c > 0, a, b)
+
+
 def logsumexp(*xs):
     top = xs[0]
     for x in xs[1:]:
@@ -209,7 +217,7 @@ BACKENDS = tuple(_HEADS)
 
 FUNCTIONS = ("exp", "log", "sin", "cos", "tan", "tanh", "sqrt", "abs", "sign", "pow", "div",
              "where", "step", "relu", "sigmoid", "softplus", "leaky_relu", "elu", "logsumexp",
-             "expm1_neg", "dpow", "dpow_k")
+             "expm1_neg", "dpow", "dpow_k", "heaviside", "ifpos")
 """The functions the op table's formulas call on a backend namespace."""
 
 
@@ -297,7 +305,8 @@ def complete(base) -> SimpleNamespace:
         else:
             source.append(fallback)
     ns = _run("\n\n".join(source) + _BODY + _POW, ns, "<symgrad backend>")
-    ns.update((n, get(n)) for n in FUNCTIONS if get(n) is not None and n not in ("pow", "step", "div"))
+    ns.update((n, get(n)) for n in FUNCTIONS
+              if get(n) is not None and n not in ("pow", "step", "div", "heaviside"))   # other signatures
     ns.setdefault("inf", float("inf"))
     ns.setdefault("nan", float("nan"))
     return _public(ns)
