@@ -152,3 +152,14 @@ def test_console_command_writes_a_png(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_readme_figures_script_regenerates_both_pictures(tmp_path):
+    import pathlib
+    script = pathlib.Path(__file__).resolve().parent.parent / "examples" / "figures.py"
+    run = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
+                         text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    for name in ("activations.png", "loss_landscape.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+    assert "landscape centre" in run.stdout
