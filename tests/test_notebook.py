@@ -24,3 +24,5 @@ def test_studio_notebook_executes_and_displays_pages_pictures_and_plots(tmp_path
     assert any("B_1" in h for h in html)                                  # the MLP derivation page
     assert any('id="answers"' in h for h in html)                         # the practice page
     assert sum("image/png" in k for k in kinds) >= 5                      # the five plots
+    assert any("image/svg+xml" in k for k in kinds)                       # g: the graph's picture
+    assert any("MLP [2, 2, 1]" in h and "<svg" in h for h in html)        # net: the lecture's picture

@@ -180,6 +180,7 @@ register(Command("export", "the graph as a standalone Python module (numpy, JAX,
 )))
 
 from . import teach as cli_teach  # noqa: E402,F401 - registers exercise, quiz, check, mlp
+from . import plot as cli_plot  # noqa: E402,F401 - registers plot
 
 
 def build_parser() -> argparse.ArgumentParser:

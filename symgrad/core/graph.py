@@ -376,6 +376,16 @@ class Graph:
         return (f"Graph(inputs={self.inputs!r}, outputs={self.outputs!r}, "
                 f"nodes={len(self.nodes)})")
 
+    def _repr_svg_(self) -> str | None:
+        """The notebook's picture (Graphviz SVG, names only), or None (text) when
+        its layout would be slow; see :func:`symgrad.show.dot.svg`."""
+        return analysis("dot").svg(self)
+
+    def _repr_html_(self) -> str:
+        """The picture with a summary, or the summary alone for a big graph; see
+        :func:`symgrad.show.dot.notebook_html`."""
+        return analysis("dot").notebook_html(self)
+
     def __len__(self) -> int:
         return len(self.nodes)
 

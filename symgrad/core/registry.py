@@ -31,6 +31,7 @@ ANALYSES = {
     "source": "symgrad.numeric.source",
     "replay": "symgrad.numeric.replay",
     "json_io": "symgrad.front.json_io",
+    "dot": "symgrad.show.dot",
 }
 
 _LOADED: dict[str, ModuleType] = {}

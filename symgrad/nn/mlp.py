@@ -30,6 +30,7 @@ from ..symbolic.check import CheckReport, check_rtol, compare, finite_difference
 from ..errors import GraphError, InputError
 from ..numeric.forward import NodeValues, evaluate, read_inputs
 from ..core.graph import Assembler, Graph
+from ..core.registry import analysis
 from ..core.ops import OPS, SYM
 from ..numeric.reverse import mean_grad
 from .matrices import Plan, Weights, check_matrices, flat, plan, to_matrices, weight_names
@@ -314,6 +315,11 @@ class Net:
     def __repr__(self) -> str:
         return (f"Net(sizes={list(self.sizes)}, activations={list(self.activations)}, "
                 f"loss={self.loss!r}, weights={len(self._names)})")
+
+    def _repr_html_(self) -> str:
+        """The lecture's picture of the net with its sizes, activations and loss;
+        see :func:`symgrad.show.dot.notebook_html`."""
+        return analysis("dot").notebook_html(self)
 
     @property
     def weights(self) -> Weights:

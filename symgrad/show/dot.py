@@ -10,6 +10,7 @@ is laid out in layers; a Net is drawn as the lecture draws it
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -24,7 +25,8 @@ from ..nn.mlp import Net
 from .lecture import Lecture, lecture
 from .printer import format_number
 
-__all__ = ["draw", "dot_source", "lecture_source", "layout_seconds", "render"]
+__all__ = ["draw", "dot_source", "lecture_source", "layout_seconds", "render", "svg", "notebook_html",
+           "NOTEBOOK_SECONDS", "MAX_NOTEBOOK_WEIGHTS"]
 
 OPERATION = {"shape": "circle", "style": "filled", "fillcolor": "#9ecae1", "color": "#3182bd",
              "fontname": "Helvetica", "width": "0.5", "fixedsize": "false"}
@@ -353,3 +355,69 @@ def render(source: str, fmt: str, timeout: float = LAYOUT_TIMEOUT) -> bytes:
         err = run.stderr.decode("utf-8", "replace").strip().splitlines()
         raise SymgradError(f"Graphviz's dot failed: {err[0] if err else 'no message'}")
     return run.stdout
+
+
+NOTEBOOK_SECONDS = 2.0        # estimated layout time above which a notebook shows text, not a picture
+MAX_NOTEBOOK_WEIGHTS = 400    # a Net's lecture picture: one edge per weight; more is a hairball
+
+
+def _fits(obj, max_seconds: float) -> bool:
+    """Whether ``obj``'s picture is small enough to lay out for a notebook: a Net
+    by its weights (the lecture view draws one edge each), a Graph by
+    :func:`layout_seconds`."""
+    if isinstance(obj, Net):
+        return len(obj.weight_names) <= MAX_NOTEBOOK_WEIGHTS
+    return layout_seconds(obj) <= max_seconds
+
+
+def svg(obj, *, max_seconds: float = NOTEBOOK_SECONDS) -> str | None:
+    """The picture of a Graph (every node, names only) or of a Net (the lecture's
+    view) as SVG text without the XML prolog and DOCTYPE, ready to inline in
+    HTML; None when its layout would take Graphviz longer than ``max_seconds``
+    (:func:`layout_seconds`; a Net: more than :data:`MAX_NOTEBOOK_WEIGHTS`
+    weights) or Graphviz's ``dot`` is not installed.  Names are escaped:
+    Graphviz writes every label as XML text.
+
+    >>> import symgrad as sg
+    >>> pic = svg(sg.parse("x*y + sin(x)"))
+    >>> pic is None or (pic.startswith("<svg") and ">sin<" in pic)
+    True
+    """
+    if not isinstance(obj, (Graph, Net)):
+        raise TypeError(f"svg() draws a symgrad Graph or Net, got {type(obj).__name__}")
+    if shutil.which("dot") is None or not _fits(obj, max_seconds):
+        return None
+    source = draw(obj)
+    text = render(source, "svg", timeout=max(4 * max_seconds, 5.0)).decode("utf-8")
+    return text[text.index("<svg"):]
+
+
+def _summary(graph: Graph, limit: int = 8) -> str:
+    names = lambda ns: ", ".join(ns[:limit]) + (f", ... ({len(ns):,})" if len(ns) > limit else "")
+    return (f"{len(graph.nodes):,} nodes, {len(graph.program):,} operations; "
+            f"inputs {names(list(graph.inputs))}; outputs {names(list(graph.outputs))}")
+
+
+def notebook_html(obj) -> str:
+    """A notebook's HTML for a Graph or a Net: its picture (:func:`svg`) with a
+    one-line summary (a Net: sizes, activations, loss, weights), or the summary
+    alone, with the reason, when the picture is too big to lay out or Graphviz
+    is missing.  Every name is HTML-escaped."""
+    if isinstance(obj, Net):
+        head = (f"MLP {list(obj.sizes)}: activations {', '.join(obj.activations)}; "
+                f"loss {obj.loss or 'none'}; {len(obj.weight_names):,} weights")
+        why = f"more than {MAX_NOTEBOOK_WEIGHTS} weights to draw in a notebook"
+    elif isinstance(obj, Graph):
+        head = "Graph: " + _summary(obj)
+        why = (f"Graphviz would need about {layout_seconds(obj):,.1f} s to lay it out "
+               f"(the notebook draws pictures up to {NOTEBOOK_SECONDS:g} s)")
+    else:
+        raise TypeError(f"notebook_html() shows a symgrad Graph or Net, got {type(obj).__name__}")
+    pic = svg(obj)
+    if pic is None:
+        if shutil.which("dot") is None:
+            why = "Graphviz's dot is not installed"
+        return (f"<div class=\"symgrad\"><p>{html.escape(head)}</p>"
+                f"<p><em>No picture: {html.escape(why)}; sg.draw(..., path=\"file.svg\") "
+                f"or format=\"dot\" for the source.</em></p></div>")
+    return f"<div class=\"symgrad\"><p>{html.escape(head)}</p>{pic}</div>"
