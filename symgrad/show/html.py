@@ -23,11 +23,10 @@ import html
 import json
 import re
 
-from ..core.graph import is_node
 from .dot import dot_source, layout_seconds, render
 from .text import TextPrinter
 
-__all__ = ["derivation_page", "MAX_PICTURE_SECONDS"]
+__all__ = ["derivation_page", "page", "inline_svg", "MAX_PICTURE_SECONDS"]
 
 MAX_PICTURE_SECONDS = 4.0      # estimated Graphviz layout time above which the page has no picture
 
@@ -134,23 +133,49 @@ _JS = r"""
 """
 
 
-def _svg(graph, point, digits: int) -> str | None:
-    """The picture as inline SVG (no XML prolog or DOCTYPE), or None when Graphviz
-    would take longer than :data:`MAX_PICTURE_SECONDS`."""
+def _json(data) -> str:
+    """JSON safe inside a ``<script>`` element: ``<``, ``>`` and ``&`` escaped."""
+    s = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def page(title: str, css: str, body: str, data, script: str) -> str:
+    """One self-contained HTML page: ``title`` (escaped here), inline ``css``,
+    the ``body`` HTML (its text escaped by the caller), ``data`` as JSON in
+    ``<script type="application/json" id="symgrad-data">`` and the inline
+    ``script``; a Content-Security-Policy forbids every external load."""
+    esc = html.escape
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<style>{css}</style>
+</head>
+<body>
+<h1>{esc(title)}</h1>
+{body}
+<script type="application/json" id="symgrad-data">{_json(data)}</script>
+<script>{script}</script>
+</body>
+</html>
+"""
+
+
+def inline_svg(graph, point=None, digits: int = 5, max_height: str = "75vh") -> str | None:
+    """The picture as inline SVG fitting the page's width (no XML prolog or
+    DOCTYPE), with values and adjoints at ``point``; None when Graphviz would take
+    longer than :data:`MAX_PICTURE_SECONDS`."""
     if layout_seconds(graph) > MAX_PICTURE_SECONDS:
         return None
-    svg = render(dot_source(graph, point or {}, digits=digits) if point is not None
+    svg = render(dot_source(graph, point, digits=digits) if point is not None
                  else dot_source(graph), "svg").decode("utf-8")
     svg = svg[svg.index("<svg"):]
     # fit the page's width (the viewBox keeps the proportions); Graphviz writes pt sizes
-    return re.sub(r'^<svg width="[\d.]+pt" height="[\d.]+pt"', '<svg width="100%" style="max-height:75vh"',
-                  svg, count=1)
-
-
-def _json(data) -> str:
-    """JSON safe inside a ``<script>`` element: ``<``, ``>`` and ``&`` escaped."""
-    s = json.dumps(data, ensure_ascii=False)
-    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return re.sub(r'^<svg width="[\d.]+pt" height="[\d.]+pt"',
+                  f'<svg width="100%" style="max-height:{max_height}"', svg, count=1)
 
 
 def derivation_page(d, *, check: bool = True, title: str | None = None) -> str:
@@ -179,7 +204,7 @@ def derivation_page(d, *, check: bool = True, title: str | None = None) -> str:
     heading = title or (f"Derivation of {', '.join(d.outputs)}"
                         + (f" at {p.point(d)}" if d.point else ""))
     numeric = d.point is not None and not d.symbolic
-    svg = _svg(graph, d.point if numeric else None, d.digits)
+    svg = inline_svg(graph, d.point if numeric else None, d.digits)
     picture = svg if svg is not None else (
         f'<p id="nopicture">The graph has {len(graph.nodes):,} nodes: too large to lay out here '
         f"(Graphviz would take more than {MAX_PICTURE_SECONDS:g} s). Every step is listed below.</p>")
@@ -193,18 +218,7 @@ def derivation_page(d, *, check: bool = True, title: str | None = None) -> str:
         report = run_check(graph, d.point, output=d.outputs[0])
         check_html = ('<section id="check"><h2>Check: reverse mode, symbolic, finite differences</h2>'
                       f"<pre>{esc(str(report))}</pre></section>")
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(heading)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<h1>{esc(heading)}</h1>
-<div id="controls">
+    return page(heading, _CSS, f"""<div id="controls">
 <button id="reset" type="button">Start</button>
 <button id="prev" type="button">&#x25C0; Back</button>
 <button id="next" type="button">Step &#x25B6;</button>
@@ -223,9 +237,4 @@ def derivation_page(d, *, check: bool = True, title: str | None = None) -> str:
 <ol id="steps">
 {chr(10).join(items)}
 </ol>
-{check_html}
-<script type="application/json" id="symgrad-data">{_json(data)}</script>
-<script>{_JS}</script>
-</body>
-</html>
-"""
+{check_html}""", data, _JS)

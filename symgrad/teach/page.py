@@ -19,16 +19,12 @@ without JavaScript it is the printed exercise.
 from __future__ import annotations
 
 import html
-import json
-import re
 
-from ..show.dot import dot_source, layout_seconds, render
+from ..show.html import inline_svg, page
 from .grading import mistake_candidates
 from .tolerance import accepts, tolerance
 
 __all__ = ["practice_page"]
-
-MAX_PICTURE_SECONDS = 4.0
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:1.5em;color:#222;max-width:70em}
@@ -135,11 +131,6 @@ def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-def _json(data) -> str:
-    s = json.dumps(data, ensure_ascii=False, allow_nan=False)
-    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
 def _item_data(ex, item) -> dict:
     if not isinstance(item.answer, float):
         return {"key": item.key, "text": item.text, "formula": True}
@@ -158,30 +149,15 @@ def practice_page(ex, *, title: str | None = None) -> str:
     """The exercise ``ex`` as one self-contained practice page (see the module)."""
     esc = html.escape
     heading = title or f"symgrad exercise: {ex.kind} (seed {ex.seed})"
-    picture = ""
-    if layout_seconds(ex.graph) <= MAX_PICTURE_SECONDS:
-        svg = render(dot_source(ex.graph), "svg").decode("utf-8")
-        svg = re.sub(r'^<svg width="[\d.]+pt" height="[\d.]+pt"', '<svg width="100%" style="max-height:60vh"',
-                     svg[svg.index("<svg"):], count=1)
-        picture = f'<div id="picture">{svg}</div>'
+    svg = inline_svg(ex.graph, max_height="60vh")
+    picture = f'<div id="picture">{svg}</div>' if svg is not None else ""
     rows = []
     for i, item in enumerate(ex.items):
         rows.append(f'<tr><td><label for="answer-{i}">{esc(item.text)}</label></td>'
                     f'<td><input type="text" id="answer-{i}" name="{esc(item.key)}" autocomplete="off"></td>'
                     f'<td id="feedback-{i}"></td></tr>')
     data = {"digits": ex.digits, "items": [_item_data(ex, it) for it in ex.items]}
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(heading)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<h1>{esc(heading)}</h1>
-{picture}
+    return page(heading, _CSS, f"""{picture}
 <pre id="prompt">{esc(ex.prompt_text())}</pre>
 <p>Give each number to {ex.digits} significant digits (correct when within half a unit in the
 {_ordinal(ex.digits)} significant digit of the exact value).</p>
@@ -192,9 +168,4 @@ def practice_page(ex, *, title: str | None = None) -> str:
 <p><button id="check" type="button">Check</button><span id="score"></span></p>
 </form>
 <p class="nojs">This page grades in the browser with JavaScript; without it, grade with
-<code>symgrad quiz</code> or <code>ex.grade</code>.</p>
-<script type="application/json" id="symgrad-data">{_json(data)}</script>
-<script>{_JS}</script>
-</body>
-</html>
-"""
+<code>symgrad quiz</code> or <code>ex.grade</code>.</p>""", data, _JS)
