@@ -132,8 +132,9 @@ def prompt_text(ex) -> str:
     if ex.kind == "mlp":
         m = ex.meta
         lines.append(f"Network: sizes {m['sizes']}, hidden activation {m['activation']}, "
-                     f"identity output, {m['loss']} loss; h0_i = x_i and the bias weight "
-                     f"w{{l}}_0_{{j}} multiplies the dummy feature 1.")
+                     f"identity output, {m['loss']} loss; h0_i = x_i, and the bias weights "
+                     f"(w1_0_1, w1_0_2, ..., w2_0_1, ...: weight 0 of each neuron) multiply "
+                     f"the dummy feature 1.")
     lines.append("Program:")
     lines += [f"  {ln}" for ln in program_lines(ex.graph)]
     if ex.kind not in ("local", "symbolic"):
