@@ -14,6 +14,8 @@ op's ``text`` Form (in forward steps and inside local derivatives alike),
 
 from __future__ import annotations
 
+import unicodedata
+
 from sympy.printing.str import StrPrinter
 
 from .local import is_placeholder
@@ -90,9 +92,10 @@ class TextPrinter(Printer):
         return f"∂{self.name(out)}/∂{self.name(node)}"
 
     def dot(self, node: str) -> str:
-        """``ȧ``: a combining dot above the name's first character (``ẏhat1``)."""
+        """``ȧ``: a dot above the name's first character (``ẏhat1``), precomposed
+        where Unicode has the letter (NFC), else the combining dot U+0307."""
         s = self.name(node)
-        return s[:1] + "\u0307" + s[1:]
+        return unicodedata.normalize("NFC", s[:1] + "\u0307") + s[1:]
 
     def quantity(self, q: tuple) -> str:
         sub = ",".join(map(str, q[1:]))
