@@ -30,11 +30,11 @@ from .escape import warn_confusables
 from ..numeric.forward import evaluate, read_inputs
 from ..core.graph import Graph, is_node
 from ..core.ops import NUM, Op
-from ..core.sweep import Interpretation, Numbers, sweep
+from ..core.sweep import Numbers, sweep
 from ..symbolic.gradient import symbol
 from .lecture import Lecture, lecture
 from .local import arg_shape, generic_partials, is_placeholder, named_functions, placeholder
-from .tangent_steps import TangentStep, direction, tangent_steps
+from .tangent_steps import Collected, TangentStep, direction, first_positions, tangent_steps
 
 __all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "TangentStep", "Term", "placeholder",
            "is_placeholder", "named_functions", "mlp_quantities"]
@@ -355,7 +355,7 @@ def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list
     return [steps[n] for n in reversed(graph.nodes) if n in steps]
 
 
-class _Chain(Interpretation):
+class _Chain(Collected):
     """The derivation's reading of the sweep: an adjoint is the list of its
     consumers' :class:`Term` records, and settling it gives the node's
     :class:`BackwardStep` (whose number or expression seeds the node's own terms).
@@ -370,26 +370,11 @@ class _Chain(Interpretation):
     def partials(self, name, op, args):
         shape, names = arg_shape(args)
         generic = generic_partials(op.name, shape)
-        seen: set = set()
-        local = []
-        for s in shape:
-            if isinstance(s, int) and s not in seen:
-                seen.add(s)
-                local.append((generic[s], names))
-            else:
-                local.append(None)              # a literal, or a node's later position
-        return local
+        return first_positions(shape, lambda k: (generic[k], names))
 
     def term(self, seed, d, name, pos, arg):
         value = seed.value if self.numbers is not None else seed.expr
         return Term(name, arg, value, *d)
-
-    def first(self, term, arg):
-        return [term]
-
-    def add(self, total, term, arg):
-        total.append(term)
-        return total
 
     def settle(self, name, total):
         terms = tuple(total)

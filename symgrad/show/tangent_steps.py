@@ -31,7 +31,7 @@ from ..core.tangent import tangent_sweep
 from ..errors import InputError
 from .local import arg_shape, generic_partials
 
-__all__ = ["TangentStep", "tangent_steps", "direction"]
+__all__ = ["TangentStep", "tangent_steps", "direction", "Collected", "first_positions"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,33 @@ def tangent_steps(graph: Graph, vals: Mapping, seeds: Mapping, term: type, keep=
     return tuple(steps)
 
 
-class _Pushed(Interpretation):
+def first_positions(shape: tuple, per_node) -> list:
+    """One entry per argument of an :func:`~symgrad.show.local.arg_shape`:
+    ``per_node(k)`` at the first position of the k-th distinct node, None at a
+    literal or a node's later position (its partials are summed into the first)."""
+    seen: set = set()
+    out = []
+    for s in shape:
+        if isinstance(s, int) and s not in seen:
+            seen.add(s)
+            out.append(per_node(s))
+        else:
+            out.append(None)
+    return out
+
+
+class Collected(Interpretation):
+    """A sweep whose sums are lists of the recorded terms (a derivation's reading)."""
+
+    def first(self, term, key):
+        return [term]
+
+    def add(self, total, term, key):
+        total.append(term)
+        return total
+
+
+class _Pushed(Collected):
     """The derivation's reading of the forward sweep: a tangent is the list of
     the node's arguments' :class:`~symgrad.show.derive.Term` records, settled
     into a :class:`TangentStep` whose value the next nodes' terms read.  A node
@@ -115,26 +141,11 @@ class _Pushed(Interpretation):
         for s, d in zip(shape, nums, strict=True):
             if isinstance(s, int):
                 summed[s] += float(d)
-        seen: set = set()
-        local = []
-        for s in shape:
-            if isinstance(s, int) and s not in seen:
-                seen.add(s)
-                local.append((generic[s], names, summed[s]))
-            else:
-                local.append(None)
-        return local
+        return first_positions(shape, lambda k: (generic[k], names, summed[k]))
 
     def term(self, seed, d, name, pos, arg):
         generic, names, value = d
         return self.record(name, arg, seed.value, generic, names, value)
-
-    def first(self, term, name):
-        return [term]
-
-    def add(self, total, term, name):
-        total.append(term)
-        return total
 
     def settle(self, name, total):
         return TangentStep(name, tuple(total), float(self.numbers[name]))
