@@ -4,11 +4,10 @@ symgrad hessian, and flag combinations that used to be ignored."""
 import json
 
 import pytest
+from test_cli import run
 
 import symgrad as sg
 from symgrad.cli.main import main
-
-from test_cli import run
 
 LECTURE = "sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))"
 sg.parse(LECTURE)   # warm up the parser's lazy imports before conftest's exec tripwire is set

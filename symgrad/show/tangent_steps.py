@@ -15,11 +15,10 @@ are the backward steps' own (:func:`symgrad.show.local.generic_partials`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Real
-
-import math
 
 import numpy as np
 
@@ -28,10 +27,10 @@ from ..core.graph import Graph, is_node
 from ..core.ops import NUM
 from ..core.sweep import Interpretation, Numbers
 from ..core.tangent import tangent_sweep
-from ..errors import InputError
+from ..errors import GraphError, InputError
 from .local import arg_shape, generic_partials
 
-__all__ = ["TangentStep", "tangent_steps", "direction", "Collected", "first_positions"]
+__all__ = ["Collected", "TangentStep", "direction", "first_positions", "tangent_steps"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def direction(graph: Graph, wrt, tangent) -> dict:
             raise InputError(f"wrt= takes one input name for forward mode, got {wrt!r:.60}")
         try:
             return {wrt_inputs(graph, wrt)[0]: 1.0}
-        except Exception as err:                      # GraphError: not an input
+        except GraphError as err:                     # not an input: a bad argument here
             raise InputError(str(err)) from None
     if not isinstance(tangent, Mapping) or not tangent:
         raise InputError(f"tangent= takes a mapping {{input: number}} such as {{'x': 1}}, got {tangent!r:.60}")
