@@ -49,13 +49,47 @@ def _derive_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pdf", metavar="FILE", type=file_name,
                    help="also write a LaTeX/PDF document (needs pdflatex)")
     p.add_argument("--digits", type=int, default=5, help="significant digits (default 5)")
-    p.add_argument("--symbolic", action="store_true", help="no numbers: adjoints as expressions")
+    p.add_argument("--symbolic", action="store_true",
+                   help="no numbers: adjoints as expressions (takes no --at)")
+    p.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
+                   help="reverse (default: the backward pass) or forward (forward mode: every "
+                        "node's tangent with respect to --wrt)")
+    p.add_argument("--wrt", metavar="INPUT", help="forward mode: the input to differentiate by")
+    p.add_argument("--html", metavar="FILE", type=file_name,
+                   help="write an interactive HTML page of the derivation instead of printing it")
+
+
+def _derive_options(args) -> None:
+    """The flag combinations that would be ignored are errors."""
+    if args.symbolic and args.at:
+        raise InputError("--symbolic takes no point: its adjoints are expressions; drop --at "
+                         "(or drop --symbolic for numbers at the point)")
+    if args.mode == "forward" and args.wrt is None:
+        raise InputError("--mode forward needs --wrt INPUT, the input the tangents are taken with "
+                         "respect to")
+    if args.mode == "forward" and args.symbolic:
+        raise InputError("--mode forward computes numbers at a point (--at); it has no --symbolic form")
+    if args.wrt is not None and args.mode != "forward":
+        raise InputError("--wrt chooses forward mode's input; add --mode forward")
+    if args.html and args.mode == "forward":
+        raise InputError("--html pages step through the backward pass; for forward mode use "
+                         "--format text, markdown, latex or json, or --pdf")
+    if args.html and (args.format or args.pdf):
+        raise InputError("--html writes a page; it does not combine with "
+                         + ("--format" if args.format else "--pdf") + " (run the command twice)")
 
 
 def _derive_run(args) -> int:
     from ..show.derive import derive
+    _derive_options(args)
     g = graph_of(args)
-    d = derive(g, parse_points(args.at) or None, digits=args.digits, symbolic=args.symbolic)
+    d = derive(g, parse_points(args.at) or None, digits=args.digits, symbolic=args.symbolic,
+               mode=args.mode, wrt=args.wrt)
+    if args.html:
+        with open(args.html, "w", encoding="utf-8") as f:
+            f.write(d.html())
+        print(f"wrote {args.html}")
+        return 0
     if args.pdf:
         d.pdf(args.pdf)
         if args.format is None:
@@ -78,12 +112,17 @@ def _num(v):
 def derivation_json(d) -> dict:
     """``{"inputs", "forward", "adjoints", "gradient"}`` of a derivation (numbers,
     or expression strings in symbolic mode; nan/inf as null).  With several
-    outputs, ``adjoints`` and ``gradient`` map each output to its mapping."""
+    outputs, ``adjoints`` and ``gradient`` map each output to its mapping.
+    Forward mode: ``{"inputs", "forward", "direction", "tangents"}`` (the
+    seeds, every node's tangent)."""
     from ..show.text import TextPrinter
     pr = TextPrinter()
     pr.prepare(d)
     forward = {k: _num(v) for k, v in (d.point or {}).items()} if not d.symbolic else {}
     forward.update((s.node, _num(s.value) if s.value is not None else pr.rhs(s)) for s in d.forward)
+    if d.mode == "forward":
+        return {"inputs": {k: _num(v) for k, v in d.point.items()}, "forward": forward,
+                "direction": dict(d.seeds), "tangents": {s.node: _num(s.value) for s in d.tangents}}
     adj_all, grad_all = {}, {}
     for o in d.outputs:
         got = {s.node: _num(s.value) if s.value is not None else
@@ -120,12 +159,71 @@ def _draw_run(args) -> int:
         if fmt not in ("svg", "png", "pdf", "dot"):
             raise InputError(f"cannot tell the picture format from {args.output!r}; "
                              "use a .svg, .png, .pdf or .dot file or --format")
+    if fmt in ("png", "pdf") and args.output is None:
+        raise InputError(f"a {fmt.upper()} picture needs a file: add -o graph.{fmt} (without -o the "
+                         "DOT source is printed)")
     source = draw(g, point or None, path=args.output, format=fmt or "svg")
     if args.output is None:
         print(source)
     else:
         print(f"wrote {args.output}")
     return 0
+
+
+# -- hessian ----------------------------------------------------------------------
+def _hessian_args(p: argparse.ArgumentParser) -> None:
+    add_expression(p)
+    p.add_argument("--output", metavar="NODE", default=None,
+                   help="the output to differentiate (default: the only output)")
+    p.add_argument("--rtol", type=float, default=1e-5, help="accepted relative error of the check "
+                   "(default 1e-5)")
+    p.add_argument("--digits", type=int, default=6, help="significant digits shown (default 6)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def hessian_text(names: Sequence[str], h, digits: int) -> str:
+    """The matrix with its inputs as row and column labels, columns aligned.
+
+    >>> import numpy as np
+    >>> print(hessian_text(["x", "y"], np.array([[-0.841471, 4.0], [4.0, 2.0]]), 4))
+       x        y
+    x  -0.8415  4
+    y  4        2
+    """
+    from ..show.printer import format_number
+    cells = [[""] + list(names)] + [[n] + [format_number(float(v), digits) for v in row]
+                                    for n, row in zip(names, h, strict=True)]
+    widths = [max(len(r[j]) for r in cells) for j in range(len(cells[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in cells)
+
+
+def _hessian_run(args) -> int:
+    from ..show.printer import format_number
+    from ..symbolic.check import check
+    if not isinstance(args.digits, int) or not 1 <= args.digits <= 17:
+        raise InputError(f"--digits must be in 1..17, got {args.digits}")
+    g = graph_of(args)
+    point = parse_points(args.at)
+    h = g.hessian(point, output=args.output)
+    report = check(g, point, output=args.output, rtol=args.rtol, order=2)
+    names = list(g.inputs)
+    out = g.default_output(args.output)
+    if args.format == "json":
+        print(json.dumps({"output": out, "inputs": point, "wrt": names,
+                          "hessian": [[_num(float(v)) for v in row] for row in h],
+                          "check": {"ok": report.ok, "methods": list(report.methods),
+                                    "rows": {r.name: {m: _num(float(v)) for m, v in r.values.items()}
+                                             for r in report.rows},
+                                    "failed": list(report.failed), "notes": list(report.notes)}},
+                         indent=2))
+    else:
+        at = ", ".join(f"{k} = {format_number(v, args.digits)}" for k, v in point.items())
+        r, c = (names[0], names[-1])
+        print(f"Hessian of {out} at {at} (row {r}, column {c}: ∂²{out}/∂{r}∂{c})\n")
+        print(hessian_text(names, h, args.digits) + "\n")
+        print(report)
+    return 0 if report.ok else 1
 
 
 # -- export ------------------------------------------------------------------------
@@ -164,6 +262,13 @@ register(Command("derive", "the step-by-step forward and backward pass", _derive
     f"symgrad derive {LECTURE} --at x=2 --pdf lecture.pdf",
     "symgrad derive \"x*y + sin(x)\" --at x=1,y=2 --format json",
     "symgrad derive \"a = x**2; f = exp(a) + a\" --symbolic --format latex",
+    f"symgrad derive {LECTURE} --at x=2 --mode forward --wrt x",
+    f"symgrad derive {LECTURE} --at x=2 --html lecture.html",
+)))
+register(Command("hessian", "the Hessian matrix at a point, checked four ways", _hessian_args,
+                 _hessian_run, (
+    "symgrad hessian \"x*y**2 + sin(x)\" --at x=1,y=2",
+    f"symgrad hessian {LECTURE} --at x=2 --format json",
 )))
 register(Command("draw", "a picture of the computational graph (Graphviz)", _draw_args, _draw_run, (
     f"symgrad draw {LECTURE} --at x=2 -o graph.svg",

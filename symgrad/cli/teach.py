@@ -22,7 +22,7 @@ from ..errors import InputError
 
 __all__ = ["quiz", "TerminalReader", "SKIP"]
 
-_KINDS = ("forward", "backward", "local", "symbolic", "mlp")
+_KINDS = ("forward", "backward", "local", "symbolic", "mlp", "forward_mode", "hessian")
 
 
 def _kinds(text: str) -> tuple:

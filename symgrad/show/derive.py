@@ -30,12 +30,13 @@ from .escape import warn_confusables
 from ..numeric.forward import evaluate, read_inputs
 from ..core.graph import Graph, is_node
 from ..core.ops import NUM, Op
-from ..core.sweep import Interpretation, Numbers, sweep
+from ..core.sweep import Numbers, sweep
 from ..symbolic.gradient import symbol
 from .lecture import Lecture, lecture
 from .local import arg_shape, generic_partials, is_placeholder, named_functions, placeholder
+from .tangent_steps import Collected, TangentStep, direction, first_positions, tangent_steps
 
-__all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "Term", "placeholder",
+__all__ = ["derive", "Derivation", "ForwardStep", "BackwardStep", "TangentStep", "Term", "placeholder",
            "is_placeholder", "named_functions", "mlp_quantities"]
 
 
@@ -106,6 +107,9 @@ class Derivation:
     digits: int = 5
     symbolic: bool = False
     lecture: Lecture | None = None
+    mode: str = "reverse"
+    tangents: tuple = ()
+    seeds: Mapping | None = None
 
     def text(self, **settings) -> str:
         """Plain Unicode text; see :class:`symgrad.show.text.TextPrinter`."""
@@ -140,6 +144,9 @@ class Derivation:
         return self.text()
 
     def __repr__(self) -> str:
+        if self.mode == "forward":
+            return (f"<Forward-mode derivation along {', '.join(self.seeds)}: {len(self.forward)} "
+                    f"forward and {len(self.tangents)} tangent steps>")
         return (f"<Derivation of {', '.join(self.outputs)}: {len(self.forward)} forward "
                 f"and {len(self.backward)} backward steps>")
 
@@ -169,6 +176,7 @@ def _printer(kind: str, settings: dict):
 def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
            symbolic: bool = False, outputs: Iterable[str] | None = None,
            nodes: Iterable[str] | None = None, quantities: bool = False,
+           mode: str = "reverse", wrt: str | None = None, tangent: Mapping | None = None,
            **inputs) -> Derivation:
     """The lecture-style derivation of ``graph``'s forward and backward pass.
 
@@ -195,6 +203,16 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
         layers, then ``∂loss/∂w`` layer by layer from the top (``B_{3,j} x_i``),
         then ``∂loss/∂x_i``, last the targets' ``∂loss/∂y_i`` -- each line the
         formula, then its numbers, then the value.  Other graphs: ignored.
+    mode
+        ``"reverse"`` (default: the backward pass, adjoints summed over each
+        node's consumers) or ``"forward"``: forward mode, the tangent of every
+        node with respect to the input ``wrt`` (or along the direction
+        ``tangent={input: number}``), summed over the node's arguments --
+        ``ȧ = ∂a/∂x · ẋ = 2*x * 1 = 4`` -- in :attr:`Derivation.tangents`
+        (``backward`` is then empty).  Forward mode needs a point.
+    wrt, tangent
+        Forward mode's direction: one input name (its tangent is 1, the
+        others' 0), or a mapping ``{input: number}``; exactly one of them.
 
     Returns
     -------
@@ -215,6 +233,10 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
     ConfusableNamesWarning
         If two distinct node names print the same (Cyrillic ``х`` and Latin ``x``).
 
+    Forward mode raises InputError for an unknown ``mode``, no point, a
+    missing/both/unknown ``wrt``/``tangent``, or ``wrt``/``tangent`` given in
+    reverse mode.
+
     Examples
     --------
     >>> import symgrad as sg
@@ -233,6 +255,12 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
     for opt, v in (("outputs", outputs), ("nodes", nodes)):
         if v is not None and (isinstance(v, str) or not isinstance(v, Iterable)):
             raise InputError(f"{opt}= takes a list of node names such as [{v!r}], got {v!r}")
+    if mode not in ("reverse", "forward"):
+        raise InputError(f"mode must be 'reverse' or 'forward', got {mode!r:.40}")
+    if mode == "reverse" and (wrt is not None or tangent is not None):
+        raise InputError("wrt=/tangent= choose forward mode's direction; pass mode='forward' "
+                         "(reverse mode differentiates with respect to every input at once)")
+    seeds = direction(graph, wrt, tangent) if mode == "forward" else None
     warn_confusables(graph.nodes, "derive")
     outs = tuple(graph.default_output(o) for o in (graph.outputs if outputs is None else outputs))
     keep = None if nodes is None else {_known(graph, n) for n in nodes}
@@ -248,6 +276,12 @@ def derive(graph: Graph, values: Mapping | None = None, /, *, digits: int = 5,
             vals = evaluate(graph, ins)
     fwd = tuple(ForwardStep(n, op, args, None if vals is None else float(vals[n]))
                 for n, op, args in graph.program if keep is None or n in keep)
+    if seeds is not None:
+        if vals is None:
+            raise InputError("forward mode needs a point (e.g. x=2.0): the tangents are numbers"
+                             + (", and symbolic=True has none" if symbolic else ""))
+        tan = tangent_steps(graph, vals, seeds, Term, keep)
+        return Derivation(graph, point, fwd, (), outs, digits, False, None, "forward", tan, seeds)
     found = lecture(graph) if quantities else None
     if found is not None and outs != (found.loss,):
         found = None                            # B_k are adjoints of the loss only
@@ -321,7 +355,7 @@ def _backward(graph: Graph, out: str, vals: dict | None, symbolic: bool) -> list
     return [steps[n] for n in reversed(graph.nodes) if n in steps]
 
 
-class _Chain(Interpretation):
+class _Chain(Collected):
     """The derivation's reading of the sweep: an adjoint is the list of its
     consumers' :class:`Term` records, and settling it gives the node's
     :class:`BackwardStep` (whose number or expression seeds the node's own terms).
@@ -336,26 +370,11 @@ class _Chain(Interpretation):
     def partials(self, name, op, args):
         shape, names = arg_shape(args)
         generic = generic_partials(op.name, shape)
-        seen: set = set()
-        local = []
-        for s in shape:
-            if isinstance(s, int) and s not in seen:
-                seen.add(s)
-                local.append((generic[s], names))
-            else:
-                local.append(None)              # a literal, or a node's later position
-        return local
+        return first_positions(shape, lambda k: (generic[k], names))
 
     def term(self, seed, d, name, pos, arg):
         value = seed.value if self.numbers is not None else seed.expr
         return Term(name, arg, value, *d)
-
-    def first(self, term, arg):
-        return [term]
-
-    def add(self, total, term, arg):
-        total.append(term)
-        return total
 
     def settle(self, name, total):
         terms = tuple(total)

@@ -148,6 +148,7 @@ class LatexPrinter(TextPrinter):
     _default_settings = {"digits": None, "names": None, "per_line": 3, "title": None}
     times = r" \times "
     chain_times = " "
+    dot_times = " "
     paren = (r"\left(", r"\right)")
     constants = {math.e: "e", math.pi: r"\pi"}
     align = "&"
@@ -191,6 +192,9 @@ class LatexPrinter(TextPrinter):
     def partial(self, out: str, node: str) -> str:
         return rf"\frac{{\partial {self.name(out)}}}{{\partial {self.name(node)}}}"
 
+    def dot(self, node: str) -> str:
+        return rf"\dot{{{self.name(node)}}}"
+
     def quantity(self, q: tuple) -> str:
         return f"{q[0]}_{{{','.join(map(str, q[1:]))}}}"
 
@@ -207,6 +211,7 @@ class LatexPrinter(TextPrinter):
         self.prepare(d)
         lines = self.input_lines(d) + [self.forward_line(s) for s in d.forward]
         lines += [self.backward_line(s) for s in d.backward]
+        lines += [self.tangent_line(s, d.seeds) for s in d.tangents]
         return " \\\\\n".join(lines)
 
     # -- document ------------------------------------------------------------------
@@ -246,10 +251,23 @@ class LatexPrinter(TextPrinter):
         listed = "; ".join(f"${self.name(n)}$ (by {u})" for n, u in users.items())
         return f" Nodes used more than once: {listed}. Their adjoints sum over these consumers."
 
+    def tangent_text(self, d) -> str:
+        """The forward-mode section's sentence: the direction and the rule."""
+        if len(d.seeds) == 1 and next(iter(d.seeds.values())) == 1.0:
+            x = next(iter(d.seeds))
+            what = rf"The tangent $\dot{{v}} = {self.partial('v', x)}$ of each node $v$"
+        else:
+            along = ", ".join(f"{self.dot(k)} = {self.number(v)[0]}" for k, v in d.seeds.items())
+            what = (rf"The tangent $\dot{{v}}$ of each node $v$ along the direction ${along}$ "
+                    "(the other inputs' tangents are 0)")
+        return (what + ", in topological order: the chain rule sums over the node's arguments, "
+                "then the local derivatives and the arguments' tangents are substituted.")
+
     def document(self, d) -> str:
         """A standalone LaTeX document: function, node list, forward, backward."""
         self.prepare(d)
-        title = self._settings["title"] or "Forward and backward pass"
+        title = self._settings["title"] or ("Forward pass and forward-mode tangents" if d.mode == "forward"
+                                            else "Forward and backward pass")
         body = [r"\section*{" + latex_text(title) + "}", r"\subsection*{Function}"]
         for o in d.outputs:
             formula = self.function(d, o)
@@ -267,7 +285,10 @@ class LatexPrinter(TextPrinter):
                  "twice is one node.\n", self.node_table(d)]
         fwd = self.input_lines(d) + [self.forward_line(s) for s in d.forward]
         body += [r"\subsection*{Forward pass}", _align(fwd)]
-        for o in d.outputs:
+        if d.mode == "forward":
+            steps = [self.tangent_line(s, d.seeds) for s in d.tangents]
+            body += [r"\subsection*{Forward mode}", self.tangent_text(d), _align(steps, r"\\[0.6ex]")]
+        for o in d.outputs if d.mode == "reverse" else ():
             steps = [self.backward_line(s) for s in d.backward if s.output == o]
             how = (rf"The adjoint ${self.partial(o, 'v')}$ of each node $v$, in reverse order: "
                    "the chain rule sums over the node's consumers, then the local derivatives "

@@ -220,11 +220,12 @@ class Printer:
     """Base class: settings handling and the lecture's layout of the steps,
     written once (:meth:`forward_line`, :meth:`backward_line`, :meth:`equation`).
 
-    An output language is a set of hooks: the methods ``name`` (a node),
+    An output language is a set of hooks: the methods ``name`` (a node), ``dot``
+    (its tangent),
     ``number``, ``form`` (an op's template), ``partial`` (a derivative symbol),
     ``quantity`` (a lecture label), ``per_line`` (wrapping), the SymPy printer
     class ``sympy_printer`` (local derivatives), and the strings ``times``,
-    ``chain_times`` (products), ``paren``, ``align``, ``row_sep`` and
+    ``chain_times``, ``dot_times`` (products), ``paren``, ``align``, ``row_sep`` and
     ``continued`` (the line's marks).
     """
 
@@ -250,6 +251,7 @@ class Printer:
 
     # -- hooks ----------------------------------------------------------------
     times = " * "                       # a consumer's adjoint times a local derivative
+    dot_times = " · "                   # forward mode: d node/d argument times the argument's tangent
     chain_times = " * "                 # d out/d consumer times d consumer/d node
     paren = ("(", ")")                  # parentheses around an argument
     align = ""                          # the mark before a step's first "=" (LaTeX: "&")
@@ -276,6 +278,10 @@ class Printer:
         raise NotImplementedError
 
     def quantity(self, q: tuple) -> str:
+        raise NotImplementedError
+
+    def dot(self, node: str) -> str:
+        """A node's tangent (forward mode), Newton's dot over its name."""
         raise NotImplementedError
 
     def per_line(self) -> int | None:
@@ -429,6 +435,20 @@ class Printer:
         if numbers and [self.signed_sum(numbers)] != [value]:
             sides.append(numbers)
         return self.equation(left, sides + ([value] if value else []))
+
+    def tangent_line(self, step, seeds) -> str:
+        """Forward mode: ``ċ = ∂c/∂a · ȧ + ∂c/∂b · ḃ = local * tangent + ... = value``,
+        the sum over the node's arguments carrying a tangent; an input's line is
+        its seed (``ẋ = 1``), a node depending on no seeded input has ``ċ = 0``."""
+        left = self.dot(step.node)
+        if not step.terms:
+            return self.equation(left, [self.number(seeds.get(step.node, 0.0))[0]])
+        chain = [self.partial(t.consumer, t.node) + self.dot_times + self.dot(t.node) for t in step.terms]
+        subst = []
+        for t in step.terms:
+            local, prec = self.expr(t.generic, t.names)
+            subst.append(self.product((local, prec), self.number(t.seed), self.times))
+        return self.equation(left, [chain, subst, self.number(step.value)[0]])
 
     def product(self, a: tuple | None, b: tuple | None, times: str) -> str:
         """``a times b`` of two printed factors ``(text, prec)`` (the second

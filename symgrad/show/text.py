@@ -14,6 +14,8 @@ op's ``text`` Form (in forward steps and inside local derivatives alike),
 
 from __future__ import annotations
 
+import unicodedata
+
 from sympy.printing.str import StrPrinter
 
 from .local import is_placeholder
@@ -89,6 +91,12 @@ class TextPrinter(Printer):
     def partial(self, out: str, node: str) -> str:
         return f"∂{self.name(out)}/∂{self.name(node)}"
 
+    def dot(self, node: str) -> str:
+        """``ȧ``: a dot above the name's first character (``ẏhat1``), precomposed
+        where Unicode has the letter (NFC), else the combining dot U+0307."""
+        s = self.name(node)
+        return unicodedata.normalize("NFC", s[:1] + "\u0307") + s[1:]
+
     def quantity(self, q: tuple) -> str:
         sub = ",".join(map(str, q[1:]))
         return f"{q[0]}_{sub}" if len(q) == 2 else f"{q[0]}_{{{sub}}}"
@@ -106,12 +114,22 @@ class TextPrinter(Printer):
         self.prepare(d)
         at = f" at {self.point(d)}" if d.point and not d.symbolic else ""
         out = [(f"Forward pass{at}", [self.forward_line(s) for s in d.forward])]
+        if d.mode == "forward":
+            return out + [(self.tangent_heading(d), [self.tangent_line(s, d.seeds) for s in d.tangents])]
         for o in d.outputs:
             lines = [self.backward_line(s) for s in d.backward if s.output == o]
             how = " as in the lecture: B_1, then B_2, B_3, ... down the layers, ∂/∂w from the top layer, ∂/∂x" \
                 if d.lecture else ""
             out.append((f"Backward pass: adjoints ∂{self.heading_name(o)}/∂node{how}", lines))
         return out
+
+    def tangent_heading(self, d) -> str:
+        """``Forward mode: tangents ṅ = ∂n/∂x of every node``, or along a direction."""
+        if len(d.seeds) == 1 and next(iter(d.seeds.values())) == 1.0:
+            x = self.heading_name(next(iter(d.seeds)))
+            return f"Forward mode: tangents ṅ = ∂n/∂{x}, summed over each node's arguments"
+        along = ", ".join(f"{self.heading_name(k)} = {format_number(v, self.digits)}" for k, v in d.seeds.items())
+        return f"Forward mode: tangents along the direction {along} (other inputs 0), summed over each node's arguments"
 
     def derivation(self, d) -> str:
         """The whole derivation as text."""

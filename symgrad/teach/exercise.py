@@ -27,7 +27,7 @@ from ..front.sympy_io import as_expr
 __all__ = ["exercise", "exercise_from_graph", "Exercise", "Item", "KINDS", "LEVELS",
            "local_derivatives"]  # re-exported from symgrad.teach.practice
 
-KINDS = ("forward", "backward", "local", "symbolic", "mlp")
+KINDS = ("forward", "backward", "local", "symbolic", "mlp", "forward_mode", "hessian")
 
 
 
@@ -36,11 +36,14 @@ class Item:
     """One asked value.
 
     ``key`` is what a submission uses (``"c"``, ``"dc/da"``, ``"df/dx"``,
-    ``"B2_1"``, ``"w1_1_1"``); ``what`` is ``value``, ``adjoint``, ``local`` or
-    ``derivative``; ``node`` the node it is about (the argument for ``local``,
-    the input for ``derivative``), ``consumer``/``position`` the edge of a local
-    derivative; ``answer`` a float or a SymPy expression; ``text``/``latex`` the
-    label shown in the prompt.
+    ``"B2_1"``, ``"w1_1_1"``, ``"d2f/dxdy"``); ``what`` is ``value``, ``adjoint``,
+    ``local``, ``derivative``, ``tangent`` (forward mode: d node/d input) or
+    ``second`` (a Hessian entry); ``node`` the node it is about (the argument
+    for ``local``, the input for ``derivative``, the first input for
+    ``second``), ``consumer``/``position`` the edge of a local derivative;
+    ``wrt`` the input of a tangent, the second input of a Hessian entry;
+    ``answer`` a float or a SymPy expression; ``text``/``latex`` the label
+    shown in the prompt.
     """
 
     key: str
@@ -51,6 +54,7 @@ class Item:
     latex: str
     consumer: str | None = None
     position: int | None = None
+    wrt: str | None = None
 
     @property
     def formula(self) -> bool:
@@ -117,6 +121,11 @@ class Exercise:
         from ..show.derive import derive
         if self.kind in ("local", "symbolic"):
             return derive(self.graph, symbolic=True, outputs=[self.output])
+        if self.kind == "forward_mode":
+            return derive(self.graph, self.point, mode="forward", wrt=self.meta["wrt"])
+        if self.kind == "hessian":           # reverse over reverse: the derivation of the gradient graph
+            gg = self.graph.gradient_graph(output=self.output)
+            return derive(gg, self.point, outputs=list(gg.outputs))
         return derive(self.graph, self.point, outputs=[self.output], quantities=self.kind == "mlp")
 
     def grade(self, submitted: Mapping):
@@ -146,8 +155,14 @@ class Exercise:
 
 
 # -- items ------------------------------------------------------------------------------
-def _items(kind: str, g: Graph, point: dict, out: str) -> tuple:
+def _items(kind: str, g: Graph, point: dict, out: str, wrt: str | None = None) -> tuple:
     from .prompts import label
+    if kind == "forward_mode":
+        tan = g.tangents(point, wrt=wrt)
+        return tuple(Item(f"d{n}/d{wrt}", "tangent", n, float(tan[n]), *label("tangent", n, wrt),
+                          wrt=wrt) for n, _, _ in g.program)
+    if kind == "hessian":
+        return _hessian_items(g, point, out)
     vals = dict(g.forward(point))
     if kind == "forward":
         return tuple(Item(n, "value", n, vals[n], *label("value", n, out))
@@ -169,6 +184,30 @@ def _items(kind: str, g: Graph, point: dict, out: str) -> tuple:
     return tuple(Item(f"d{out}/d{x}", "derivative", x, exact_constants(grad[x]),
                       *label("derivative", x, out))
                  for x in g.inputs)
+
+
+def _hessian_items(g: Graph, point: dict, out: str) -> tuple:
+    """The Hessian's entries on and above the diagonal (it is symmetric), keyed
+    ``d2f/dxdy`` (``d2f/dxdx`` on the diagonal)."""
+    from .prompts import label
+    h = g.hessian(point, output=out)
+    xs = g.inputs
+    return tuple(Item(f"d2{out}/d{a}d{b}", "second", a, float(h[i, j]), *label("second", a, out, wrt=b),
+                      wrt=b) for i, a in enumerate(xs) for j, b in enumerate(xs) if j >= i)
+
+
+_SECOND_LIMIT = 1000.0      # a random Hessian exercise's entries are at most this large
+
+
+def _hessian_exercise(rng: random.Random, level: dict):
+    """A random graph and point whose Hessian is finite, moderate and not all 0."""
+    for _ in range(60):
+        g, point, out = random_graph(rng, level)
+        items = _hessian_items(g, point, out)
+        entries = [it.answer for it in items]
+        if all(math.isfinite(v) and abs(v) <= _SECOND_LIMIT for v in entries) and any(entries):
+            return g, point, out, items
+    raise RuntimeError("no well-posed Hessian exercise found; this is a bug in symgrad.teach.exercise")
 
 
 def _mlp_exercise(rng: random.Random, level: dict):
@@ -204,7 +243,7 @@ def _mlp_exercise(rng: random.Random, level: dict):
 
 def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
              show_forward: bool | None = None, digits: int = 4, expression=None,
-             at: Mapping | None = None) -> Exercise:
+             at: Mapping | None = None, wrt: str | None = None) -> Exercise:
     """A derivation exercise, the same for the same arguments.
 
     Parameters
@@ -212,8 +251,11 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
     kind
         ``forward`` (every node's value), ``backward`` (every node's adjoint),
         ``local`` (each local derivative as a formula), ``symbolic`` (the
-        derivative of the function as a formula) or ``mlp`` (one backprop step of
-        a small MLP: the B-quantities and dl/dw for every weight).
+        derivative of the function as a formula), ``mlp`` (one backprop step of
+        a small MLP: the B-quantities and dl/dw for every weight),
+        ``forward_mode`` (every node's tangent d node/d input, forward mode) or
+        ``hessian`` (the second derivatives of the output, keys ``d2f/dxdy``,
+        each pair of inputs once).
     seed
         Any int; different seeds give different exercises.
     difficulty
@@ -229,6 +271,10 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
         ``forward`` and ``backward``; ``local`` and ``symbolic`` check formulas at
         ``at`` or, without it, at 1.0).  Not for the ``mlp`` kind (see
         :func:`symgrad.mlp`).  ``seed`` and ``difficulty`` do not apply.
+        ``forward_mode`` and ``hessian`` need ``at``.
+    wrt
+        ``forward_mode``: the input the tangents are taken with respect to
+        (default: a random input, or the first input of ``expression``).
 
     Returns
     -------
@@ -255,8 +301,10 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
     >>> round(lecture.answers["c"], 5), round(lecture.answers["x"], 3)
     (-0.82228, -182.87)
     """
+    if wrt is not None and kind != "forward_mode":
+        raise InputError(f"wrt= chooses the input of a forward_mode exercise, not of a {kind!r} one")
     if expression is not None:
-        return _teachers(kind, expression, at, show_forward, digits)
+        return _teachers(kind, expression, at, show_forward, digits, wrt)
     if kind not in KINDS:
         raise InputError(f"unknown exercise kind {kind!r}; valid are {', '.join(KINDS)}")
     if type(difficulty) is not int or difficulty not in LEVELS:    # 1.0 would seed another exercise
@@ -272,21 +320,42 @@ def exercise(kind: str = "backward", seed: int = 0, difficulty: int = 1, *,
     meta: dict = {}
     if kind == "mlp":
         g, point, out, items, meta = _mlp_exercise(rng, level)
+    elif kind == "hessian":
+        g, point, out, items = _hessian_exercise(rng, level)
     else:
         if kind in ("local", "symbolic"):
             level = {**level, "ops": tuple(s for s in level["ops"] if writable(*s))}
         g, point, out = random_graph(rng, level)
-        items = _items(kind, g, point, out)
+        if kind == "forward_mode":
+            meta = {"wrt": _wrt(g, wrt) if wrt is not None else _busiest_input(rng, g, point)}
+        items = _items(kind, g, point, out, meta.get("wrt"))
     shown = (difficulty == 1) if show_forward is None else bool(show_forward)
     return Exercise(kind, seed, difficulty, g, point, items, digits,
                     shown and kind == "backward", out, other_points(rng, g, point, out), meta)
 
 
-def _teachers(kind, expression, at, show_forward, digits) -> Exercise:
+def _busiest_input(rng: random.Random, g: Graph, point: dict) -> str:
+    """The input most nodes' tangents depend on (ties drawn by ``rng``): a
+    forward-mode exercise asks few zeros."""
+    reach = {x: sum(1 for v in g.tangents(point, wrt=x).values() if v != 0) for x in g.inputs}
+    most = max(reach.values())
+    return rng.choice([x for x in g.inputs if reach[x] == most])
+
+
+def _wrt(graph: Graph, wrt) -> str:
+    """``wrt`` checked: one input name of ``graph``."""
+    if not isinstance(wrt, str) or wrt not in graph.inputs or graph.op(wrt) is not None:
+        raise InputError(f"wrt= must name one input of the function, got {wrt!r:.40}; "
+                         f"the inputs are {', '.join(graph.inputs) or 'none'}")
+    return wrt
+
+
+def _teachers(kind, expression, at, show_forward, digits, wrt=None) -> Exercise:
     """A teacher's own exercise: ``expression`` (text, a program or a Graph) at ``at``."""
     from ..front.parse import parse
     if kind == "mlp":
-        raise InputError("expression= makes forward, backward, local or symbolic exercises; an MLP "
+        raise InputError("expression= makes forward, backward, local, symbolic, forward_mode or hessian "
+                         "exercises; an MLP "
                          "exercise is drawn by kind='mlp' (seed, difficulty)")
     if isinstance(expression, str):
         graph = parse(expression)
@@ -300,7 +369,7 @@ def _teachers(kind, expression, at, show_forward, digits) -> Exercise:
     point = dict(at or {})
     missing = [x for x in graph.inputs if x not in point]
     unknown = [k for k in point if k not in graph.inputs]
-    if unknown or (missing and (kind in ("forward", "backward") or point)):
+    if unknown or (missing and (kind not in ("local", "symbolic") or point)):
         raise InputError("at= must give every input of the expression: "
                          + (f"missing {', '.join(missing)}" if missing else "")
                          + ("; " if missing and unknown else "")
@@ -310,12 +379,12 @@ def _teachers(kind, expression, at, show_forward, digits) -> Exercise:
         if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(v):
             raise InputError(f"at: {k} must be a finite number, got {v!r:.40}")
     return exercise_from_graph(graph, point or None, kind, show_forward=bool(show_forward),
-                               digits=digits)
+                               digits=digits, wrt=wrt)
 
 
 def exercise_from_graph(graph: Graph, point: Mapping | None = None, kind: str = "backward", *,
                         output: str | None = None, show_forward: bool = False,
-                        digits: int = 4) -> Exercise:
+                        digits: int = 4, wrt: str | None = None) -> Exercise:
     """An exercise on a given graph (e.g. the lecture's) instead of a random one.
 
     Parameters
@@ -324,9 +393,11 @@ def exercise_from_graph(graph: Graph, point: Mapping | None = None, kind: str = 
         The graph and its inputs (``point`` may be omitted for ``local`` and
         ``symbolic``; then 1.0 is used for the numeric checks).
     kind
-        ``forward``, ``backward``, ``local`` or ``symbolic``.
+        ``forward``, ``backward``, ``local``, ``symbolic``, ``forward_mode`` or ``hessian``.
     output, show_forward, digits
         As for :func:`exercise`.
+    wrt
+        ``forward_mode``: the input (default: the first).
 
     Returns
     -------
@@ -341,10 +412,12 @@ def exercise_from_graph(graph: Graph, point: Mapping | None = None, kind: str = 
     -0.8223
     """
     if kind not in KINDS or kind == "mlp":
-        raise InputError(f"kind must be one of forward, backward, local, symbolic; got {kind!r}")
+        raise InputError(f"kind must be one of {', '.join(k for k in KINDS if k != 'mlp')}; got {kind!r}")
     out = graph.default_output(output)
     point = {k: float(v) for k, v in (point or {x: 1.0 for x in graph.inputs}).items()}
     rng = random.Random(repr(sorted(point.items())))
-    items = _items(kind, graph, point, out)
+    first = graph.inputs[0] if graph.inputs else None
+    meta = {"wrt": _wrt(graph, first if wrt is None else wrt)} if kind == "forward_mode" else {}
+    items = _items(kind, graph, point, out, meta.get("wrt"))
     return Exercise(kind, -1, 0, graph, point, items, digits, show_forward and kind == "backward",
-                    out, other_points(rng, graph, point, out))
+                    out, other_points(rng, graph, point, out), meta)

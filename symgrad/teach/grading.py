@@ -166,6 +166,9 @@ def _find_candidates(ex, item, at: _At) -> list:
     if item.what == "derivative":
         cands.append(("function_value", f"that is the function {out} itself, not its derivative "
                       f"with respect to {n}.", at.vals[out]))
+    if item.what == "tangent":
+        cands.append(("forward_value", f"that is the forward value of {n}; the question asks for "
+                      f"its tangent ∂{n}/∂{item.wrt}.", at.vals[n]))
     if item.what == "value":
         cands.append(("adjoint_value", f"that is the adjoint ∂{out}/∂{n}; the question asks for "
                       f"the forward value of {n}.", at.adj.get(n, 0.0)))
@@ -215,6 +218,8 @@ def _local_candidates(ex, item, at: _At) -> list:
 
 
 def _expected(item, at: _At) -> float:
+    if item.what in ("tangent", "second"):       # forward mode and Hessian entries: the item's own number
+        return float(item.answer)
     if item.what == "value":
         return at.vals[item.node]
     if item.what == "local":

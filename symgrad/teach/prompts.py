@@ -25,6 +25,11 @@ _TASKS = {
              "(write e.g. -sin(c), 2*x, exp(a)).",
     "symbolic": "Give the derivative of the output with respect to each input as a formula "
                 "in the inputs (you may also use node names).",
+    "forward_mode": "Forward mode: compute the tangent of every node, its derivative with respect to "
+                    "the input named below (that input's tangent is 1, the other inputs' 0).  "
+                    "Remember: a node's tangent sums over its arguments.",
+    "hessian": "Compute the second derivatives of the output with respect to the inputs (the "
+               "entries of the Hessian matrix; it is symmetric, so each pair is asked once).",
     "mlp": "Do one backpropagation step for this network (squared loss "
            "l = 0.5*(yhat1 - y1)**2), in the lecture's notation: B_1 = dl/dyhat1, "
            "B_{2,i} = dl/dh_i and B_{3,i} = dl/da_i of the last hidden layer (B_4, B_5 "
@@ -56,17 +61,31 @@ def _printers(found=None, parseable: bool = False):
 
 
 def label(what: str, node: str, other: str, quantity: tuple | None = None,
-          found=None) -> tuple[str, str]:
-    """``(text, latex)`` label of an item (``other``: the output, or the consumer
-    of a local derivative; ``found``: the MLP (:func:`symgrad.show.lecture.lecture`)
-    whose nodes the LaTeX label writes as the lecture does)."""
+          found=None, wrt: str | None = None) -> tuple[str, str]:
+    """``(text, latex)`` label of an item (``other``: the output, the consumer
+    of a local derivative, or the input of a ``tangent``; ``found``: the MLP
+    (:func:`symgrad.show.lecture.lecture`) whose nodes the LaTeX label writes as
+    the lecture does; ``wrt``: the second input of a ``second`` derivative)."""
     tx, lx = _printers(found)
     if what == "value":
         return tx.name(node), lx.name(node)
+    if what == "tangent":                    # d node / d input: the tangent of node
+        return tx.partial(node, other), lx.partial(node, other)
+    if what == "second":
+        return _second(tx, lx, other, node, wrt)
     if quantity is not None:
         return (f"{tx.quantity(quantity)} = {tx.partial(other, node)}",
                 f"{lx.quantity(quantity)} = {lx.partial(other, node)}")
     return tx.partial(other, node), lx.partial(other, node)
+
+
+def _second(tx, lx, out: str, a: str, b: str) -> tuple[str, str]:
+    """``(∂²f/∂x∂y, LaTeX)`` (``∂²f/∂x²`` when ``a == b``) in the printers' names."""
+    if a == b:
+        return (f"∂²{tx.name(out)}/∂{tx.name(a)}²",
+                rf"\frac{{\partial^{{2}} {lx.name(out)}}}{{\partial {lx.name(a)}^{{2}}}}")
+    return (f"∂²{tx.name(out)}/∂{tx.name(a)}∂{tx.name(b)}",
+            rf"\frac{{\partial^{{2}} {lx.name(out)}}}{{\partial {lx.name(a)} \partial {lx.name(b)}}}")
 
 
 def program_lines(graph: Graph, latex: bool = False, parseable: bool = False) -> list[str]:
@@ -139,6 +158,11 @@ def prompt_text(ex) -> str:
     lines += [f"  {ln}" for ln in program_lines(ex.graph)]
     if ex.kind not in ("local", "symbolic"):
         lines.append(f"Inputs: {_point_text(ex)}")
+    if ex.kind == "forward_mode":
+        tx, x = _printers()[0], ex.meta["wrt"]
+        others = [tx.dot(k) for k in ex.graph.inputs if k != x]
+        lines.append(f"Tangents with respect to {tx.name(x)}: {tx.dot(x)} = 1"
+                     + (f", {', '.join(others)} = 0" if others else "") + ".")
     if ex.show_forward:
         vals, tx = ex.values, _printers()[0]
         lines.append("Forward values: " + ", ".join(
@@ -170,6 +194,11 @@ def prompt_latex(ex, instructions: bool = True) -> str:
     if ex.kind not in ("local", "symbolic"):
         at = ", ".join(f"{lx.name(k)} = {format_number(v, 6)}" for k, v in ex.point.items())
         body.append(f"Inputs: ${at}$.")
+    if ex.kind == "forward_mode":
+        x = ex.meta["wrt"]
+        others = [lx.dot(k) for k in ex.graph.inputs if k != x]
+        body.append(f"Tangents with respect to ${lx.name(x)}$: ${lx.dot(x)} = 1"
+                    + (f", {', '.join(others)} = 0" if others else "") + "$.")
     if ex.show_forward:
         vals = ex.values
         body.append("Forward values: $" + ", ".join(
