@@ -215,7 +215,7 @@ def test_deeper_mlp_quantities_and_signs():
     assert labels["h2_1"] == ("B", 2, 1) and labels["a2_3"] == ("B", 3, 3)
     assert labels["h1_2"] == ("B", 4, 2) and labels["a1_1"] == ("B", 5, 1)
     text = sg.derive(net.graph, net.feed([1.0, 2.0], [0.5]), quantities=True).text()
-    assert "- 0 *" not in text and "B_{5,1} = ∂loss/∂a1_1 = B_{4,1} * Heaviside(a1_1, 0) = " in text
+    assert "- 0 *" not in text and "B_{5,1} = ∂loss/∂a1_1 = B_{4,1} * step(a1_1) = " in text
 
 
 def test_quantities_ignore_other_graphs(lecture):

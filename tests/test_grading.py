@@ -270,10 +270,25 @@ def test_published_answers_read_back(kind, seed, difficulty):
 
 
 def test_issue_10_difficulty_3_published_answer_is_exact():
-    ex = sg.exercise(kind="symbolic", seed=0, difficulty=3)
-    text = ex.to_dict()["items"][0]["answer"]
+    # the program issue 10 found (symbolic, seed 0, difficulty 3, before relu and abs could be
+    # drawn for the formula kinds), given as a teacher's expression
+    program = "a = x - y; b = y**2; c = b*0.5; d = b - c; f = cos(a); g = sqrt(d); h = f**2; i = g*h"
+    ex = sg.exercise("symbolic", expression=program, at={"x": 0.5, "y": 1.5})
+    item = [it for it in ex.items if it.key == "di/dx"][0]
+    text = {it["key"]: it["answer"] for it in ex.to_dict()["items"]}["di/dx"]
     assert text == "-sqrt(2)*sin(x - y)*cos(x - y)*abs(y)"
-    assert ex.grade({ex.items[0].key: text}).items[ex.items[0].key].correct
+    assert ex.grade({item.key: text}).items[item.key].correct
+
+
+def test_relu_and_abs_local_derivatives_are_typed_as_step_and_sign():
+    ex = sg.exercise("local", expression="relu(x) + abs(x)*x", at={"x": 0.5})
+    published = {it["key"]: it["answer"] for it in ex.to_dict()["items"]}
+    assert published["da/dx"] == "step(x)" and published["db/dx"] == "sign(x)"
+    assert ex.grade(published).all_correct
+    r = ex.grade({"da/dx": "relu(x)/x", "db/dx": "abs(x)/x"})
+    assert r.items["da/dx"].correct and r.items["db/dx"].correct      # equal away from the kink
+    wrong = ex.grade({"da/dx": "step(-x)", "db/dx": "-sign(x)"})
+    assert not wrong.items["da/dx"].correct and not wrong.items["db/dx"].correct
 
 
 # -- case-sensitive keys -----------------------------------------------------------------------------

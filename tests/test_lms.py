@@ -212,6 +212,7 @@ def _equal(a: sp.Expr, b: sp.Expr) -> bool:
     difference that is clearly nonzero at a rational point is not 0 (a cheap
     first look; simplify decides the rest)."""
     d = sp.nsimplify(a - b, rational=True)
+    d = d.replace(lambda f: isinstance(f, relu), lambda f: sp.Max(0, f.args[0]))   # relu(u) = max(0, u)
     for k in (sp.Rational(3, 7), sp.Rational(-5, 11)):
         at = d.xreplace({s: k + i * sp.Rational(1, 13) for i, s in
                          enumerate(sorted(d.free_symbols, key=str))}).evalf(30)

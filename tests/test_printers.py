@@ -83,7 +83,7 @@ def test_lecture_derivative_in_the_forms_style():
 @pytest.mark.parametrize("text, want", [
     ("f = tanh(x)", r"1 - \tanh\left(x\right)^{2}"),          # a power of an op: pow's form
     ("f = abs(x)", r"\operatorname{sign}\left(x\right)"),     # no op: the same call style
-    ("f = relu(x)", r"\theta\left(x, 0\right)"),             # SymPy's Heaviside: no op
+    ("f = relu(x)", r"\operatorname{step}\left(x\right)"),   # Heaviside(x, 0): the table's step op
     ("f = 1/x", r"-\frac{1}{x^{2}}"),                         # a negated fraction: neg's form
     ("f = cos(x)*x", r"-\sin\left(x\right)"),
 ])

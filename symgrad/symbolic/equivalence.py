@@ -32,6 +32,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 from ..core.graph import Graph, is_node
 from ..core.ops import SYM
 from .proof import ProofBudget, prove_zero, worker_cpu_seconds
+from ..core.sym_derivatives import ifpos as sym_ifpos, step as sym_step
 from ..core.sym_functions import elu, leaky_relu, relu
 from ..front.sympy_io import symbol
 
@@ -238,6 +239,7 @@ MP = SimpleNamespace(
     tanh=mpmath.tanh, sqrt=lambda a: mpmath.sqrt(a) if a >= 0 else UNDEF, abs=abs,
     sign=lambda a: mpmath.mpf((a > 0) - (a < 0)), pow=_pow, div=lambda a, b: a / b,
     where=lambda c, a, b: a if c else b, step=lambda a: _one if a > 0 else 0 * _one,
+    heaviside=lambda a: _one if a > 0 else 0 * _one, ifpos=lambda c, a, b: a if c > 0 else b,
     relu=lambda a: a if a > 0 else 0 * _one,
     sigmoid=lambda a: TAINT if abs(a) > _EXP_LIMIT else 1 / (1 + mpmath.exp(-a)),
     softplus=lambda a: TAINT if abs(a) > _EXP_LIMIT else mpmath.log1p(mpmath.exp(a)),
@@ -627,4 +629,16 @@ def _float(v):
 def _as_sympy(v) -> sp.Expr:
     if isinstance(v, Graph):
         v = v.to_sympy()
-    return v if isinstance(v, sp.Basic) else sp.Integer(v) if isinstance(v, int) else sp.Float(v)
+    v = v if isinstance(v, sp.Basic) else sp.Integer(v) if isinstance(v, int) else sp.Float(v)
+    return _plain_kinks(v)
+
+
+def _plain_kinks(e: sp.Expr) -> sp.Expr:
+    """The derivative ops' SymPy heads in the forms the checks know: ``step(x)`` is
+    ``Heaviside(x, 0)`` and ``ifpos(c, a, b)`` the Piecewise ``a if c > 0 else b``
+    (a student types ``step(x)`` for relu's derivative)."""
+    if not e.has(sym_step, sym_ifpos):
+        return e
+    return e.replace(lambda f: isinstance(f, sym_step), lambda f: sp.Heaviside(f.args[0], 0)) \
+        .replace(lambda f: isinstance(f, sym_ifpos),
+                 lambda f: sp.Piecewise((f.args[1], f.args[0] > 0), (f.args[2], True)))

@@ -193,14 +193,15 @@ def _random_point(rng: random.Random, names) -> dict:
 def writable(op_name: str, pattern: tuple) -> bool:
     """True if the op, used with ``pattern`` (node slots ``_N``, the rest literals),
     and its derivatives with respect to the node slots are formulas a student can
-    type (no Piecewise/Heaviside/sign), for the formula kinds.  (``x**2`` is
+    type, for the formula kinds: relu's and abs's (``step(u)``, ``sign(u)``: ops of
+    the grammar) are, a Piecewise (leaky_relu's, elu's slopes) is not.  (``x**2`` is
     writable although the exponent's partial of ``x**y`` is piecewise at 0.)"""
     op = OPS[op_name]
     syms = iter(sp.symbols("u w v", real=True))
     args = [next(syms) if slot == _N else literal(slot) for slot in pattern]
     out = op.apply(SYM, *args)
     local = [d for d, slot in zip(op.partials(SYM, out, *args), pattern, strict=True) if slot == _N]
-    return not any(as_expr(e).has(sp.Piecewise, sp.Heaviside, sp.sign, sp.Abs) for e in [out, *local])
+    return not any(as_expr(e).has(sp.Piecewise) for e in [out, *local])
 
 
 def random_graph(rng: random.Random, level: dict, attempts: int = 400):
