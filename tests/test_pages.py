@@ -175,6 +175,23 @@ def test_lecture_page_steps_forward_and_backward_with_the_graphs_numbers(browser
         browser.save_screenshot(os.environ["SYMGRAD_SCREENSHOT"])
 
 
+def test_forward_mode_page_steps_through_the_tangents(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    g = sg.parse(LECTURE)
+    d = sg.derive(g, x=2.0, mode="forward", wrt="x")
+    _open(browser, tmp_path, d.html(), "forward.html")
+    _click(browser, "#backward")                               # the tangent pass, to the end
+    tangents = g.tangents(x=2.0, wrt="x")
+    for n in g.nodes:
+        label = _node_texts(browser, n)[2]
+        assert label.endswith(f" = {format_number(tangents[n], 5)}"), (n, label)
+    assert browser.find_element(By.ID, "status").text == "tangent pass, step 7 of 7"
+    _click(browser, '#picture g.node[data-node="c"]')
+    assert browser.find_element(By.ID, "panel-backward").text == \
+        "ċ = ∂c/∂a · ȧ + ∂c/∂b · ḃ = 1 * 4 + 1 * 218.39 = 222.39"
+    assert browser.get_log("browser") == []
+
+
 def test_mlp_page_shows_the_b_quantities(browser, tmp_path):
     from selenium.webdriver.common.by import By
     net = sg.mlp([2, 2, 1], seed=0)

@@ -71,9 +71,6 @@ def _derive_options(args) -> None:
         raise InputError("--mode forward computes numbers at a point (--at); it has no --symbolic form")
     if args.wrt is not None and args.mode != "forward":
         raise InputError("--wrt chooses forward mode's input; add --mode forward")
-    if args.html and args.mode == "forward":
-        raise InputError("--html pages step through the backward pass; for forward mode use "
-                         "--format text, markdown, latex or json, or --pdf")
     if args.html and (args.format or args.pdf):
         raise InputError("--html writes a page; it does not combine with "
                          + ("--format" if args.format else "--pdf") + " (run the command twice)")

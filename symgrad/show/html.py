@@ -86,12 +86,15 @@ _JS = r"""
       li.classList.toggle("future", !done);
       li.classList.toggle("current", i === shown - 1);
       if (done && li.getAttribute("data-kind") === "forward") known[li.getAttribute("data-node")] = true;
-      if (done && li.getAttribute("data-kind") === "backward") adjoint[li.getAttribute("data-node")] = true;
+      if (done && li.getAttribute("data-kind") === D.second) adjoint[li.getAttribute("data-node")] = true;
     });
     D.nodes.forEach(function (n) {
       var t = texts(n);
       if (t.length > 1) t[1].classList.toggle("hidden", !known[n]);
-      if (t.length > 2) t[2].classList.toggle("hidden", !adjoint[n]);
+      if (t.length > 2) {
+        if (D.labels[n] !== undefined) t[2].textContent = D.labels[n];   // forward mode: the tangent
+        t[2].classList.toggle("hidden", !adjoint[n]);
+      }
       var g = boxes[n]; if (g) g.classList.remove("current");
     });
     if (current && boxes[current.getAttribute("data-node")])
@@ -99,7 +102,8 @@ _JS = r"""
     var nf = D.forward;
     var where = shown === 0 ? "start: the inputs are given" :
       shown <= nf ? "forward pass, step " + shown + " of " + nf :
-      "backward pass, step " + (shown - nf) + " of " + (steps.length - nf);
+      (D.second === "tangent" ? "tangent pass, step " : "backward pass, step ") + (shown - nf) +
+      " of " + (steps.length - nf);
     document.getElementById("status").textContent = where;
     document.getElementById("prev").disabled = shown === 0;
     document.getElementById("next").disabled = shown === steps.length;
@@ -112,7 +116,8 @@ _JS = r"""
     info.consumers.forEach(function (c) { if (boxes[c]) boxes[c].classList.add("consumer"); });
     document.getElementById("panel-title").textContent = "Node " + name;
     document.getElementById("panel-forward").textContent = info.forward || (name + " is an input");
-    document.getElementById("panel-backward").textContent = info.backward || "no adjoint: the output does not depend on it";
+    document.getElementById("panel-backward").textContent = info.backward ||
+      (D.second === "tangent" ? "" : "no adjoint: the output does not depend on it");
     document.getElementById("panel-consumers").textContent = info.consumers.length ?
       "consumers: " + info.consumers.join(", ") : "consumers: none (an output)";
   }
@@ -188,7 +193,13 @@ def derivation_page(d, *, check: bool = True, title: str | None = None) -> str:
     p = TextPrinter(digits=d.digits, indent="")
     p.prepare(d)
     fwd = [(s.node, p.forward_line(s)) for s in d.forward]
-    bwd = [(s.node, p.backward_line(s)) for s in d.backward]
+    tangent = getattr(d, "mode", "reverse") == "forward"       # then the second pass is the tangents'
+    if tangent:
+        bwd = [(s.node, p.tangent_line(s, d.seeds)) for s in d.tangents]
+        labels = {s.node: f"{p.dot(s.node)} = {p.number(s.value)[0]}" for s in d.tangents}
+    else:
+        bwd = [(s.node, p.backward_line(s)) for s in d.backward]
+        labels = {}
     consumers = graph.consumers
     info = {n: {"forward": None, "backward": None,
                 "consumers": list(dict.fromkeys(c for c, _ in consumers[n]))} for n in graph.nodes}
@@ -199,7 +210,8 @@ def derivation_page(d, *, check: bool = True, title: str | None = None) -> str:
     if d.point is not None:
         for n in graph.inputs:
             info[n]["forward"] = f"{n} = {p.number(d.point[n])[0]} (given)"
-    data = {"nodes": list(graph.nodes), "inputs": list(graph.inputs), "forward": len(fwd), "info": info}
+    data = {"nodes": list(graph.nodes), "inputs": list(graph.inputs), "forward": len(fwd), "info": info,
+            "second": "tangent" if tangent else "backward", "labels": labels}
     esc = html.escape
     heading = title or (f"Derivation of {', '.join(d.outputs)}"
                         + (f" at {p.point(d)}" if d.point else ""))
@@ -210,7 +222,8 @@ def derivation_page(d, *, check: bool = True, title: str | None = None) -> str:
         f"(Graphviz would take more than {MAX_PICTURE_SECONDS:g} s). Every step is listed below.</p>")
     items = [f'<li class="step forward" data-kind="forward" data-node="{esc(n)}"><code>{esc(line)}</code></li>'
              for n, line in fwd]
-    items += [f'<li class="step backward" data-kind="backward" data-node="{esc(n)}"><code>{esc(line)}</code></li>'
+    kind = "tangent" if tangent else "backward"
+    items += [f'<li class="step backward" data-kind="{kind}" data-node="{esc(n)}"><code>{esc(line)}</code></li>'
               for n, line in bwd]
     check_html = ""
     if check and numeric and len(d.outputs) == 1 and graph.inputs:
@@ -223,7 +236,7 @@ def derivation_page(d, *, check: bool = True, title: str | None = None) -> str:
 <button id="prev" type="button">&#x25C0; Back</button>
 <button id="next" type="button">Step &#x25B6;</button>
 <button id="forward" type="button">Forward pass</button>
-<button id="backward" type="button">Backward pass</button>
+<button id="backward" type="button">{"Tangent pass" if tangent else "Backward pass"}</button>
 <span id="status">every step is shown</span>
 </div>
 <div id="layout">
