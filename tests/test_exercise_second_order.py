@@ -104,3 +104,12 @@ def test_bad_arguments_name_what_is_wrong(kwargs, message):
     with pytest.raises(InputError) as err:
         sg.exercise(**kwargs)
     assert message in str(err.value)
+
+
+def test_hessian_keys_stay_distinct_for_names_that_would_collide():
+    # without a separator, (x, dy) and (xd, y) would both be "d2f/dxddy"
+    ex = sg.exercise("hessian", expression="f = x*dy + xd*y + x*y", at={"x": 1, "dy": 2, "xd": 3, "y": 4})
+    keys = [it.key for it in ex.items]
+    assert len(set(keys)) == len(keys) == 10
+    assert "d2f/dx,ddy" in keys and "d2f/dxd,dy" in keys
+    assert ex.grade(ex.answers).all_correct

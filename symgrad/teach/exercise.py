@@ -188,12 +188,16 @@ def _items(kind: str, g: Graph, point: dict, out: str, wrt: str | None = None) -
 
 def _hessian_items(g: Graph, point: dict, out: str) -> tuple:
     """The Hessian's entries on and above the diagonal (it is symmetric), keyed
-    ``d2f/dxdy`` (``d2f/dxdx`` on the diagonal)."""
+    ``d2f/dxdy`` (``d2f/dxdx`` on the diagonal); where two pairs of input names
+    would give the same key (``x``, ``dy`` and ``xd``, ``y``), every key separates
+    the pair with a comma: ``d2f/dx,dy``."""
     from .prompts import label
     h = g.hessian(point, output=out)
     xs = g.inputs
-    return tuple(Item(f"d2{out}/d{a}d{b}", "second", a, float(h[i, j]), *label("second", a, out, wrt=b),
-                      wrt=b) for i, a in enumerate(xs) for j, b in enumerate(xs) if j >= i)
+    pairs = [(i, a, j, b) for i, a in enumerate(xs) for j, b in enumerate(xs) if j >= i]
+    sep = "" if len({f"{a}d{b}" for _, a, _, b in pairs}) == len(pairs) else ","
+    return tuple(Item(f"d2{out}/d{a}{sep}d{b}", "second", a, float(h[i, j]),
+                      *label("second", a, out, wrt=b), wrt=b) for i, a, j, b in pairs)
 
 
 _SECOND_LIMIT = 1000.0      # a random Hessian exercise's entries are at most this large
