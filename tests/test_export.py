@@ -132,7 +132,6 @@ def test_autodiff_gradients_equal_symgrads(jax, torch, name, text, at):
 
 def convention_cases():
     for name, conv in CONVENTIONS.items():
-        op = OPS[name]
         for args, _, _ in conv.points:
             yield pytest.param(name, args, id=f"{name}{args}")
 
