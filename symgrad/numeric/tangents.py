@@ -25,6 +25,7 @@ unit vectors, a Hessian-vector product one pass without forming the matrix.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -34,7 +35,9 @@ from ..core.graph import Graph
 from ..core.sweep import Numbers
 from ..core.tangent import tangent_sweep
 from ..errors import InputError
+from .export import function
 from .forward import read_inputs
+from .lower import built
 from .reference import NodeValues
 
 __all__ = ["tangents", "jvp", "hessian", "hvp", "jacobian", "cached_gradient_graph", "hvp_graph"]
@@ -239,9 +242,18 @@ def hessian(graph: Graph, values: Mapping | None = None, /, *, wrt=None,
             columns.append([fw[o] for o in hv.outputs])
         return np.array(columns).T
     shape = tuple(shape or ())
-    fw = hv.forward({**ins, **dict(zip(dirs, _axes(n, shape), strict=True))})
-    H = np.stack([np.broadcast_to(fw[o], (n,) + shape) for o in hv.outputs])
+    run = {**ins, **dict(zip(dirs, _axes(n, shape), strict=True))}
+    # one batched pass over all directions, through the graph's numpy function (its
+    # outputs only: no per-node results to assemble; the same values as forward)
+    fn = built(hv._cache, "hessian numpy", _LOCK, lambda: function(hv, "numpy"))
+    with np.errstate(all="ignore"):
+        outs = fn(*[run[x] for x in hv.inputs])
+    outs = (outs,) if len(hv.outputs) == 1 else outs
+    H = np.stack([np.broadcast_to(o, (n,) + shape) for o in outs])
     return np.moveaxis(H, (0, 1), (-2, -1))
+
+
+_LOCK = threading.Lock()
 
 
 _SCALAR_PASSES = 8      # up to this many inputs, a point's Hessian is columns of compiled scalar passes
