@@ -249,7 +249,9 @@ def hessian(graph: Graph, values: Mapping | None = None, /, *, wrt=None,
     with np.errstate(all="ignore"):
         outs = fn(*[run[x] for x in hv.inputs])
     outs = (outs,) if len(hv.outputs) == 1 else outs
-    H = np.stack([np.broadcast_to(o, (n,) + shape) for o in outs])
+    H = np.empty((len(outs), n) + shape)
+    for k, o in enumerate(outs):
+        H[k] = o                                    # broadcasts a constant entry
     return np.moveaxis(H, (0, 1), (-2, -1))
 
 
