@@ -13,7 +13,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.logic import fuzzy_and
 
-__all__ = ["step", "ifpos"]
+__all__ = ["step", "ifpos", "as_op_head"]
 
 
 def _np(printer, name: str) -> str:
@@ -88,3 +88,13 @@ class ifpos(sp.Function):  # noqa: N801
     def _latex(self, printer, exp=None):
         c, a, b = (printer._print(x) for x in self.args)
         return _power(rf"\operatorname{{ifpos}}\left({c}, {a}, {b}\right)", exp)
+
+
+def as_op_head(expr: sp.Basic) -> sp.Basic:
+    """``expr`` itself, or ``step(x)`` for SymPy's ``Heaviside(x, 0)``: relu's
+    derivative (written with SymPy's Heaviside by the SymPy backend) printed as
+    the grammar's ``step`` op, which a student can type.  Printers call this on
+    each sub-expression before looking up the op that prints it."""
+    if isinstance(expr, sp.Heaviside) and expr.args[1:] == (0,):
+        return step(expr.args[0])
+    return expr

@@ -25,7 +25,7 @@ from ..nn.mlp import Net
 from .lecture import Lecture, lecture
 from .printer import format_number
 
-__all__ = ["draw", "dot_source", "lecture_source", "layout_seconds", "render", "svg", "notebook_html",
+__all__ = ["draw", "dot_source", "lecture_source", "layout_seconds", "render", "svg", "svg_text", "notebook_html",
            "NOTEBOOK_SECONDS", "MAX_NOTEBOOK_WEIGHTS"]
 
 OPERATION = {"shape": "circle", "style": "filled", "fillcolor": "#9ecae1", "color": "#3182bd",
@@ -387,8 +387,13 @@ def svg(obj, *, max_seconds: float = NOTEBOOK_SECONDS) -> str | None:
         raise TypeError(f"svg() draws a symgrad Graph or Net, got {type(obj).__name__}")
     if shutil.which("dot") is None or not _fits(obj, max_seconds):
         return None
-    source = draw(obj)
-    text = render(source, "svg", timeout=max(4 * max_seconds, 5.0)).decode("utf-8")
+    return svg_text(draw(obj), timeout=max(4 * max_seconds, 5.0))
+
+
+def svg_text(source: str, timeout: float = LAYOUT_TIMEOUT) -> str:
+    """DOT ``source`` rendered as SVG text to inline in HTML: without the XML
+    prolog and DOCTYPE that Graphviz writes first."""
+    text = render(source, "svg", timeout=timeout).decode("utf-8")
     return text[text.index("<svg"):]
 
 

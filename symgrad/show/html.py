@@ -23,7 +23,7 @@ import html
 import json
 import re
 
-from .dot import dot_source, layout_seconds, render
+from .dot import dot_source, layout_seconds, svg_text
 from .text import TextPrinter
 
 __all__ = ["derivation_page", "page", "inline_svg", "MAX_PICTURE_SECONDS"]
@@ -175,9 +175,7 @@ def inline_svg(graph, point=None, digits: int = 5, max_height: str = "75vh") -> 
     longer than :data:`MAX_PICTURE_SECONDS`."""
     if layout_seconds(graph) > MAX_PICTURE_SECONDS:
         return None
-    svg = render(dot_source(graph, point, digits=digits) if point is not None
-                 else dot_source(graph), "svg").decode("utf-8")
-    svg = svg[svg.index("<svg"):]
+    svg = svg_text(dot_source(graph, point, digits=digits) if point is not None else dot_source(graph))
     # fit the page's width (the viewBox keeps the proportions); Graphviz writes pt sizes
     return re.sub(r'^<svg width="[\d.]+pt" height="[\d.]+pt"',
                   f'<svg width="100%" style="max-height:{max_height}"', svg, count=1)

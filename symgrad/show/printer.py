@@ -27,7 +27,7 @@ from sympy.printing.precedence import precedence
 
 from ..errors import InputError
 from ..core.graph import is_node
-from ..core.sym_derivatives import step as sym_step
+from ..core.sym_derivatives import as_op_head
 from ..core.ops import ADD, ATOM, MUL, NEG, OPS, POW, SYM, Form, Op
 from ..core.ops import sympy_heads as _ops_sympy_heads
 from .local import named_functions
@@ -185,8 +185,7 @@ class SympyForms:
         return self._sg.symbol(expr)
 
     def _print(self, expr, **kwargs):
-        if isinstance(expr, sp.Heaviside) and expr.args[1:] == (0,):     # relu's derivative is the
-            expr = sym_step(expr.args[0])                                # table's step op: step(x)
+        expr = as_op_head(expr)                 # Heaviside(x, 0) prints as the step op
         op = sympy_heads().get(type(expr)) or named_functions()[1].get(type(expr))
         if op is None:
             return super()._print(expr, **kwargs)

@@ -117,10 +117,9 @@ class _GrammarPrinter(sp.printing.str.StrPrinter):
     (``Abs(x)`` is ``abs(x)``), ``e``, floats in full."""
 
     def _print(self, expr, **kwargs):
-        from ..core.sym_derivatives import step
+        from ..core.sym_derivatives import as_op_head
         from ..front.sympy_io import sympy_heads
-        if isinstance(expr, sp.Heaviside) and expr.args[1:] == (0,):     # relu's derivative: step(x)
-            expr = step(expr.args[0])
+        expr = as_op_head(expr)                 # Heaviside(x, 0) is typed as step(x)
         op = sympy_heads().get(type(expr))
         if op is not None:
             return f"{op.name}({', '.join(self._print(a) for a in expr.args)})"
