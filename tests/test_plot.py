@@ -59,6 +59,10 @@ def test_bad_arguments_are_clear_errors(tmp_path):
     net = sg.mlp([3, 2, 1])
     with pytest.raises(sg.InputError, match="2 inputs and 1 output"):
         plot.decision_boundary(net, [[0, 0, 0]], [[1]])
+    with pytest.raises(sg.InputError, match="one target per sample"):
+        plot.decision_boundary(sg.mlp([2, 1]), [[0, 0], [1, 1]], [[1]])
+    with pytest.raises(sg.InputError, match="must be numbers"):
+        plot.decision_boundary(sg.mlp([2, 1]), [[0, "a"]], [[1]])
     with pytest.raises(sg.InputError, match="dims"):
         plot.loss_landscape(net, [[0, 0, 0]], [[1]], dims=3)
     with pytest.raises(sg.InputError, match="needs a net with a loss"):

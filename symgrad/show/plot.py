@@ -244,13 +244,18 @@ def decision_boundary(net, X, Y, *, resolution: int = 200, margin: float = 0.5, 
     >>> fig.grid[2].shape
     (20, 20)
     """
-    X = np.asarray(X, dtype=float)
-    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
     if net.sizes[0] != 2 or net.sizes[-1] != 1:
         raise InputError(f"decision_boundary draws nets with 2 inputs and 1 output, this one is "
                          f"{list(net.sizes)}")
+    try:
+        X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError("X and Y must be numbers: X of shape (N, 2), Y one target per sample") from None
     if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
         raise InputError(f"X must have shape (N, 2), got {X.shape}")
+    if Y.size != len(X):
+        raise InputError(f"Y must hold one target per sample ({len(X)}), got shape {Y.shape}")
+    Y = Y.reshape(len(X), 1)
     if not (isinstance(resolution, int) and 2 <= resolution <= 2000):
         raise InputError(f"resolution must be an int in 2..2000, got {resolution!r}")
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
